@@ -1,0 +1,17 @@
+"""GET /api/health (anonymous): version, queue transport, and whether storage answers."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http_support import http_handler, json_response
+from shared.services.health import health_report
+
+bp = func.Blueprint()
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_handler
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    report = health_report()
+    return json_response(report, status=200 if report.status == "ok" else 503)

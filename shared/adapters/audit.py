@@ -1,0 +1,147 @@
+"""Append-only, hash-chained audit trail kept inside each customer's partition.
+
+Entries live in the customer's own partition (rows `audit:{inverted seq}`), with a head row
+(`audithead`) that holds the last sequence number and hash. Appending updates the head under
+its ETag in the same entity-group transaction as the change it explains, so a decision and its
+audit entry are written together or not at all, and two writers cannot fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, audit_row
+from shared.adapters.tables import ConcurrencyConflict, Table, Transaction, decode
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEntry(BaseModel):
+    """One thing that happened: who or what did it, what, why, under which policy version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime
+    actor: str = Field(min_length=1, max_length=200)
+    action: str = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=4000)
+    correlation_id: str = Field(min_length=1, max_length=100)
+    policy_version: str | None = Field(default=None, max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditRecord(AuditEntry):
+    """An entry as stored: its place in the chain and the hashes that link it."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+class AuditHead(BaseModel):
+    seq: int = 0
+    hash: str = GENESIS_HASH
+
+
+@dataclass(frozen=True)
+class HeadRef:
+    """The head as read, with its ETag (None when the partition has no audit yet)."""
+
+    head: AuditHead
+    etag: str | None
+
+
+def entry_hash(entry: AuditEntry, seq: int, prev_hash: str) -> str:
+    """SHA-256 over the canonical JSON of the entry, its sequence number and the previous hash."""
+    payload = entry.model_dump(mode="json")
+    payload["seq"] = seq
+    payload["prev_hash"] = prev_hash
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """What `read` returns: newest first, and whether the chain verifies."""
+
+    records: list[AuditRecord]
+    verified: bool
+    problem: str | None = None
+
+
+class AuditLog:
+    """The audit trail of the partitions of one table (the customers table)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def read_head(self, partition_key: str) -> HeadRef:
+        stored = self.table.get(AuditHead, partition_key, AUDIT_HEAD_ROW)
+        if stored is None:
+            return HeadRef(AuditHead(), None)
+        return HeadRef(stored.value, stored.etag)
+
+    def stage(self, tx: Transaction, head: HeadRef, entries: list[AuditEntry]) -> AuditHead:
+        """Add the entries and the new head to `tx` (ETag-guarded); returns the new head."""
+        seq, prev = head.head.seq, head.head.hash
+        for entry in entries:
+            seq += 1
+            digest = entry_hash(entry, seq, prev)
+            record = AuditRecord(**entry.model_dump(), seq=seq, prev_hash=prev, hash=digest)
+            tx.create(record, audit_row(seq))
+            prev = digest
+        new_head = AuditHead(seq=seq, hash=prev)
+        if head.etag is None:
+            tx.create(new_head, AUDIT_HEAD_ROW)
+        else:
+            tx.update(new_head, AUDIT_HEAD_ROW, head.etag)
+        return new_head
+
+    def append(self, partition_key: str, entries: list[AuditEntry], attempts: int = 10) -> None:
+        """Append on their own (no other change to go with them), retrying head conflicts."""
+        for _ in range(attempts):
+            tx = self.table.transaction(partition_key)
+            self.stage(tx, self.read_head(partition_key), entries)
+            try:
+                tx.submit()
+                return
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"audit head of {partition_key!r} kept changing")
+
+    def read(self, partition_key: str, limit: int | None = None) -> AuditTrail:
+        """Newest first; verifies the links between the records read and the head."""
+        records: list[AuditRecord] = []
+        for entity in self.table.partition(partition_key, AUDIT_PREFIX):
+            records.append(decode(AuditRecord, entity).value)
+            if limit is not None and len(records) >= limit:
+                break
+        head = self.read_head(partition_key).head
+        return AuditTrail(records, *self._verify(records, head, complete=limit is None))
+
+    @staticmethod
+    def _verify(records: list[AuditRecord], head: AuditHead, *, complete: bool) -> tuple[bool, str | None]:
+        if not records:
+            ok = head.seq == 0
+            return ok, None if ok else "the head names entries that are missing"
+        if records[0].seq != head.seq or records[0].hash != head.hash:
+            return False, "the newest entry does not match the chain head"
+        for newer, older in pairwise(records):
+            if newer.seq != older.seq + 1:
+                return False, f"entry {older.seq + 1} is missing"
+            if newer.prev_hash != older.hash:
+                return False, f"entry {newer.seq} does not link to entry {older.seq}"
+        for record in records:
+            base = AuditEntry(**record.model_dump(exclude={"seq", "prev_hash", "hash"}))
+            if entry_hash(base, record.seq, record.prev_hash) != record.hash:
+                return False, f"entry {record.seq} was altered"
+        if complete and (records[-1].seq != 1 or records[-1].prev_hash != GENESIS_HASH):
+            return False, "the oldest entries are missing"
+        return True, None

@@ -1,0 +1,61 @@
+"""Table names and row-key layout of the customer partition (one partition per customer).
+
+Every row about one customer lives under PartitionKey = customer id in the `customers` table,
+so any change to a customer (state, holds, notices, audit) is one entity-group transaction.
+"""
+
+from __future__ import annotations
+
+CUSTOMERS_TABLE = "customers"
+SCHEDULE_TABLE = "schedule"
+CASES_TABLE = "cases"
+IDEMPOTENCY_TABLE = "idempotency"
+
+PROFILE_ROW = "profile"
+STATE_ROW = "state"
+AUDIT_HEAD_ROW = "audithead"
+
+INVOICE_PREFIX = "inv:"
+PAYMENT_PREFIX = "pay:"
+HOLD_PREFIX = "hold:"
+SUBSCRIPTION_PREFIX = "sub:"
+NOTICE_PREFIX = "notice:"
+EXEMPTION_PREFIX = "exempt:"
+AUDIT_PREFIX = "audit:"
+
+# Partition for partner-wide records (approvals, scan runs) that belong to no one customer.
+PARTNER_PARTITION = "_partner"
+
+_AUDIT_SEQ_DIGITS = 12
+_AUDIT_SEQ_MAX = 10**_AUDIT_SEQ_DIGITS - 1
+
+
+def invoice_row(invoice_id: str) -> str:
+    return INVOICE_PREFIX + invoice_id
+
+
+def payment_row(payment_id: str) -> str:
+    return PAYMENT_PREFIX + payment_id
+
+
+def hold_row(hold_id: str) -> str:
+    return HOLD_PREFIX + hold_id
+
+
+def subscription_row(subscription_id: str) -> str:
+    return SUBSCRIPTION_PREFIX + subscription_id
+
+
+def notice_row(notice_id: str) -> str:
+    return NOTICE_PREFIX + notice_id
+
+
+def exemption_row(exemption_id: str) -> str:
+    return EXEMPTION_PREFIX + exemption_id
+
+
+def audit_row(seq: int) -> str:
+    """Inverted sequence number, so that a forward scan of the partition reads newest first."""
+    if not 0 < seq <= _AUDIT_SEQ_MAX:
+        raise ValueError("audit sequence out of range")
+    return f"{AUDIT_PREFIX}{_AUDIT_SEQ_MAX - seq:0{_AUDIT_SEQ_DIGITS}d}"

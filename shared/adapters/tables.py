@@ -1,0 +1,405 @@
+"""Azure Table storage adapter: typed entities, ETag-guarded writes, entity-group transactions.
+
+Rules kept here so that no caller can forget them:
+- every update and delete of a row that was read carries its ETag (a conflict raises
+  `ConcurrencyConflict`, never overwrites);
+- a transaction holds one PartitionKey and at most 100 operations, checked before sending
+  (Azurite does not enforce either; Azure does);
+- queries are parameterised: a filter with a quote in it is refused, values go in `parameters`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import (
+    EdmType,
+    TableClient,
+    TableServiceClient,
+    TableTransactionError,
+    UpdateMode,
+)
+from pydantic import BaseModel
+
+from shared.domain.money import Money
+
+MAX_TRANSACTION_OPERATIONS = 100
+MAX_ENTITY_PROPERTIES = 252
+_INT32 = range(-(2**31), 2**31)
+_SYSTEM_KEYS = {"PartitionKey", "RowKey", "Timestamp", "etag"}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class TableStoreError(RuntimeError):
+    """Base of the errors this adapter raises."""
+
+
+class ConcurrencyConflict(TableStoreError):
+    """The row changed (or appeared) since it was read: re-read and decide again."""
+
+
+class EntityNotFound(TableStoreError):
+    """The row does not exist."""
+
+
+class TransactionRefused(TableStoreError, ValueError):
+    """A transaction that Table storage would refuse (mixed partitions, too many operations)."""
+
+
+class UnsafeQuery(TableStoreError, ValueError):
+    """A query filter with literal values in it; values must be passed as parameters."""
+
+
+@dataclass(frozen=True)
+class Stored(Generic[M]):
+    """A model read from a table, with its keys and the ETag to guard the next write."""
+
+    value: M
+    partition_key: str
+    row_key: str
+    etag: str
+
+
+# --- mapping between pydantic models and entities -------------------------------------------
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap_optional(args[0])
+    if origin is typing.Annotated:
+        return _unwrap_optional(typing.get_args(annotation)[0])
+    return annotation
+
+
+def _is_json_field(annotation: Any) -> bool:
+    """Fields stored as a JSON string: lists, dicts, tuples, sets and nested models."""
+    inner = _unwrap_optional(annotation)
+    origin = typing.get_origin(inner) or inner
+    if origin in (list, dict, tuple, set, frozenset):
+        return True
+    return isinstance(inner, type) and issubclass(inner, BaseModel) and inner is not Money
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Money):
+        return value.to_text()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone (UTC)")
+        return value.astimezone(UTC)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value not in _INT32:
+        return (value, EdmType.INT64)
+    return value
+
+
+def to_entity(model: BaseModel, partition_key: str, row_key: str) -> dict[str, Any]:
+    """The entity for `model`: scalars as Edm types, money as text, complex fields as JSON."""
+    entity: dict[str, Any] = {"PartitionKey": partition_key, "RowKey": row_key}
+    fields = type(model).model_fields
+    for name, field in fields.items():
+        value = getattr(model, name)
+        if value is None:
+            continue  # absent property == None on read
+        if _is_json_field(field.annotation):
+            entity[name] = json.dumps(
+                _jsonable(field.annotation, value), separators=(",", ":"), ensure_ascii=False
+            )
+        else:
+            entity[name] = _encode_value(value)
+    if len(entity) - 2 > MAX_ENTITY_PROPERTIES:
+        raise ValueError(f"{type(model).__name__} has more than {MAX_ENTITY_PROPERTIES} properties")
+    return entity
+
+
+def _jsonable(annotation: Any, value: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation).dump_python(value, mode="json")
+
+
+def from_entity(model_type: type[M], entity: Mapping[str, Any]) -> M:
+    """The model for a stored entity (the inverse of `to_entity`)."""
+    data: dict[str, Any] = {}
+    for name, field in model_type.model_fields.items():
+        if name not in entity:
+            continue
+        value = entity[name]
+        if hasattr(value, "value") and hasattr(value, "edm_type"):  # EntityProperty (Int64)
+            value = value.value
+        if isinstance(value, str) and _is_json_field(field.annotation):
+            value = json.loads(value)
+        elif isinstance(value, datetime):
+            value = datetime(*value.timetuple()[:6], value.microsecond, tzinfo=UTC)
+        data[name] = value
+    return model_type.model_validate(data)
+
+
+def _etag_of(entity: Any) -> str:
+    metadata = getattr(entity, "metadata", None) or {}
+    return str(metadata.get("etag", ""))
+
+
+def decode(model_type: type[M], entity: Any) -> Stored[M]:
+    """A raw SDK entity as a typed `Stored` value."""
+    return Stored(
+        value=from_entity(model_type, entity),
+        partition_key=str(entity["PartitionKey"]),
+        row_key=str(entity["RowKey"]),
+        etag=_etag_of(entity),
+    )
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """Lower (inclusive) and upper (exclusive) RowKey bounds of every key starting with prefix."""
+    if not prefix:
+        raise ValueError("empty prefix")
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _check_filter(query_filter: str) -> None:
+    if "'" in query_filter or '"' in query_filter:
+        raise UnsafeQuery(
+            f"query filters take values only through @parameters, never as literals: {query_filter!r}"
+        )
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+class Table:
+    """One table: typed reads and ETag-guarded writes."""
+
+    def __init__(self, client: TableClient) -> None:
+        self.client = client
+
+    @property
+    def name(self) -> str:
+        return self.client.table_name
+
+    def get(self, model_type: type[M], partition_key: str, row_key: str) -> Stored[M] | None:
+        try:
+            entity = self.client.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+        return decode(model_type, entity)
+
+    def get_raw(self, partition_key: str, row_key: str) -> Any | None:
+        try:
+            return self.client.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+
+    def insert(self, model: BaseModel, partition_key: str, row_key: str) -> str:
+        """Create a row; ConcurrencyConflict if it exists. Returns the new ETag."""
+        try:
+            meta = self.client.create_entity(to_entity(model, partition_key, row_key))
+        except ResourceExistsError:
+            raise ConcurrencyConflict(f"{self.name}: row {partition_key}/{row_key} already exists") from None
+        return str(meta.get("etag", ""))
+
+    def upsert(self, model: BaseModel, partition_key: str, row_key: str) -> str:
+        """Create or replace a row unconditionally (only for rows no one reads to update)."""
+        meta = self.client.upsert_entity(to_entity(model, partition_key, row_key), mode=UpdateMode.REPLACE)
+        return str(meta.get("etag", ""))
+
+    def update(self, model: BaseModel, partition_key: str, row_key: str, etag: str) -> str:
+        """Replace a row only if it still has `etag`; ConcurrencyConflict otherwise."""
+        if not etag:
+            raise ValueError("an update needs the ETag of the row that was read")
+        try:
+            meta = self.client.update_entity(
+                to_entity(model, partition_key, row_key),
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            raise ConcurrencyConflict(
+                f"{self.name}: row {partition_key}/{row_key} changed since it was read"
+            ) from None
+        except ResourceNotFoundError:
+            raise ConcurrencyConflict(
+                f"{self.name}: row {partition_key}/{row_key} was deleted since it was read"
+            ) from None
+        return str(meta.get("etag", ""))
+
+    def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
+        """Delete a row; with an ETag, only if unchanged (ConcurrencyConflict otherwise)."""
+        kwargs: dict[str, Any] = {}
+        if etag:
+            kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            self.client.delete_entity(partition_key, row_key, **kwargs)
+        except ResourceModifiedError:
+            raise ConcurrencyConflict(
+                f"{self.name}: row {partition_key}/{row_key} changed since it was read"
+            ) from None
+
+    def query(
+        self,
+        query_filter: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        select: list[str] | None = None,
+        results_per_page: int | None = None,
+    ) -> Iterator[Any]:
+        """Raw entities matching a parameterised filter, e.g. `PartitionKey eq @pk`."""
+        _check_filter(query_filter)
+        kwargs: dict[str, Any] = {}
+        if select:
+            kwargs["select"] = select
+        if results_per_page:
+            kwargs["results_per_page"] = results_per_page
+        return iter(self.client.query_entities(query_filter, parameters=dict(parameters or {}), **kwargs))
+
+    def query_models(
+        self, model_type: type[M], query_filter: str, parameters: Mapping[str, Any] | None = None
+    ) -> Iterator[Stored[M]]:
+        for entity in self.query(query_filter, parameters):
+            yield decode(model_type, entity)
+
+    def partition(self, partition_key: str, row_prefix: str | None = None) -> Iterator[Any]:
+        """Every raw entity of one partition, or of the rows whose key starts with a prefix."""
+        if row_prefix is None:
+            return self.query("PartitionKey eq @pk", {"pk": partition_key})
+        low, high = prefix_range(row_prefix)
+        return self.query(
+            "PartitionKey eq @pk and RowKey ge @low and RowKey lt @high",
+            {"pk": partition_key, "low": low, "high": high},
+        )
+
+    def transaction(self, partition_key: str) -> Transaction:
+        return Transaction(self, partition_key)
+
+
+class Transaction:
+    """An entity-group transaction on one partition: all operations apply, or none."""
+
+    def __init__(self, table: Table, partition_key: str) -> None:
+        self.table = table
+        self.partition_key = partition_key
+        self._operations: list[tuple[Any, ...]] = []
+        self._row_keys: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._operations)
+
+    def _add(self, operation: tuple[Any, ...], partition_key: str, row_key: str) -> None:
+        if partition_key != self.partition_key:
+            raise TransactionRefused(
+                f"a transaction holds one partition ({self.partition_key!r}), not {partition_key!r}"
+            )
+        if len(self._operations) >= MAX_TRANSACTION_OPERATIONS:
+            raise TransactionRefused(f"a transaction holds at most {MAX_TRANSACTION_OPERATIONS} operations")
+        if row_key in self._row_keys:
+            raise TransactionRefused(f"row {row_key!r} appears twice in one transaction")
+        self._row_keys.add(row_key)
+        self._operations.append(operation)
+
+    def create(self, model: BaseModel, row_key: str, partition_key: str | None = None) -> None:
+        pk = partition_key or self.partition_key
+        self._add(("create", to_entity(model, pk, row_key)), pk, row_key)
+
+    def upsert(self, model: BaseModel, row_key: str, partition_key: str | None = None) -> None:
+        pk = partition_key or self.partition_key
+        self._add(("upsert", to_entity(model, pk, row_key), {"mode": UpdateMode.REPLACE}), pk, row_key)
+
+    def update(self, model: BaseModel, row_key: str, etag: str, partition_key: str | None = None) -> None:
+        if not etag:
+            raise ValueError("an update needs the ETag of the row that was read")
+        pk = partition_key or self.partition_key
+        kwargs = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        self._add(("update", to_entity(model, pk, row_key), kwargs), pk, row_key)
+
+    def delete(self, row_key: str, etag: str | None = None, partition_key: str | None = None) -> None:
+        pk = partition_key or self.partition_key
+        kwargs: dict[str, Any] = {}
+        if etag:
+            kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+        self._add(("delete", {"PartitionKey": pk, "RowKey": row_key}, kwargs), pk, row_key)
+
+    def submit(self) -> dict[str, str]:
+        """Send the transaction; RowKey -> new ETag. ConcurrencyConflict if any guard fails."""
+        if not self._operations:
+            return {}
+        try:
+            results = self.table.client.submit_transaction(self._operations)  # type: ignore[arg-type]
+        except TableTransactionError as exc:
+            if exc.status_code in (404, 409, 412):
+                raise ConcurrencyConflict(
+                    f"{self.table.name}: transaction on partition {self.partition_key!r} "
+                    f"refused ({exc.error_code or exc.status_code}): a row changed since it was read"
+                ) from None
+            raise
+        etags: dict[str, str] = {}
+        for operation, result in zip(self._operations, results, strict=False):
+            etags[str(operation[1]["RowKey"])] = str((result or {}).get("etag", ""))
+        return etags
+
+
+class TableStore:
+    """The app's tables on one storage account; each table created once per process."""
+
+    def __init__(self, service: TableServiceClient, prefix: str = "") -> None:
+        self.service = service
+        self.prefix = prefix
+        self._tables: dict[str, Table] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, prefix: str = "") -> TableStore:
+        return cls(TableServiceClient.from_connection_string(connection_string), prefix)
+
+    @classmethod
+    def from_endpoint(cls, endpoint: str, credential: Any, prefix: str = "") -> TableStore:
+        return cls(TableServiceClient(endpoint=endpoint, credential=credential), prefix)
+
+    def table(self, name: str) -> Table:
+        """The table `prefix + name`, created on first use."""
+        full = f"{self.prefix}{name}"
+        with self._lock:
+            table = self._tables.get(full)
+            if table is None:
+                try:
+                    self.service.create_table(full)
+                except ResourceExistsError:
+                    pass
+                table = Table(self.service.get_table_client(full))
+                self._tables[full] = table
+            return table
+
+    def ping(self) -> None:
+        """Raise if Table storage does not answer (used by the health endpoint)."""
+        try:
+            next(iter(self.service.list_tables(results_per_page=1).by_page()), None)
+        except HttpResponseError as exc:
+            raise TableStoreError(f"Table storage answered {exc.status_code}") from exc
+
+    def close(self) -> None:
+        self.service.close()

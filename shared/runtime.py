@@ -1,0 +1,77 @@
+"""Process-wide clients, created once from the settings and reused by every invocation."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from functools import lru_cache
+from typing import Any
+
+from shared.adapters.queues import Publisher, ServiceBusPublisher, StorageQueuePublisher
+from shared.adapters.tables import TableStore
+from shared.settings import AppSettings, QueueTransport, get_settings
+
+_lock = threading.Lock()
+_publishers: dict[str, Publisher] = {}
+
+
+@lru_cache(maxsize=1)
+def credential() -> Any:
+    """DefaultAzureCredential, pinned to the user-assigned identity when AZURE_CLIENT_ID is set."""
+    from azure.identity import DefaultAzureCredential
+
+    settings = get_settings()
+    return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+
+
+def make_table_store(settings: AppSettings) -> TableStore:
+    if settings.storage_connection_string:
+        return TableStore.from_connection_string(settings.storage_connection_string, settings.table_prefix)
+    assert settings.storage_table_endpoint  # checked by the settings model
+    return TableStore.from_endpoint(settings.storage_table_endpoint, credential(), settings.table_prefix)
+
+
+def make_publisher(settings: AppSettings, queue_name: str) -> Publisher:
+    if settings.queue_transport is QueueTransport.SERVICEBUS:
+        if settings.servicebus_namespace:
+            return ServiceBusPublisher.from_namespace(settings.servicebus_namespace, queue_name, credential())
+        assert settings.servicebus_connection_string
+        return ServiceBusPublisher.from_connection_string(settings.servicebus_connection_string, queue_name)
+    if settings.storage_connection_string:
+        return StorageQueuePublisher.from_connection_string(settings.storage_connection_string, queue_name)
+    if not settings.storage_queue_endpoint:
+        raise RuntimeError(
+            "QUEUE_TRANSPORT=storage with managed identity needs AzureWebJobsStorage__queueServiceUri"
+        )
+    return StorageQueuePublisher.from_endpoint(settings.storage_queue_endpoint, queue_name, credential())
+
+
+@lru_cache(maxsize=1)
+def table_store() -> TableStore:
+    """The process-wide Table storage client."""
+    return make_table_store(get_settings())
+
+
+def publisher(queue_name: str) -> Publisher:
+    """The process-wide publisher for one queue."""
+    with _lock:
+        existing = _publishers.get(queue_name)
+        if existing is None:
+            existing = make_publisher(get_settings(), queue_name)
+            _publishers[queue_name] = existing
+        return existing
+
+
+def reset() -> None:
+    """Forget every client and the settings (tests that change the environment call this)."""
+    with _lock:
+        for pub in _publishers.values():
+            with contextlib.suppress(Exception):
+                pub.close()
+        _publishers.clear()
+    if table_store.cache_info().currsize:
+        with contextlib.suppress(Exception):
+            table_store().close()
+    table_store.cache_clear()
+    credential.cache_clear()
+    get_settings.cache_clear()

@@ -1,0 +1,171 @@
+"""The Table storage adapter against a real Azurite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+
+import pytest
+from pydantic import BaseModel
+
+from shared.adapters.tables import (
+    ConcurrencyConflict,
+    TableStore,
+    TransactionRefused,
+    UnsafeQuery,
+)
+from shared.domain.money import Money
+
+
+class Color(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Line(BaseModel):
+    sku: str
+    price: Money
+
+
+class Record(BaseModel):
+    name: str
+    balance: Money
+    exact: Decimal
+    at: datetime
+    count: int = 0
+    big: int = 0
+    flag: bool = False
+    color: Color = Color.RED
+    tags: list[str] = []
+    lines: list[Line] = []
+    note: str | None = None
+
+
+@pytest.fixture
+def store(storage_connection_string: str) -> TableStore:
+    return TableStore.from_connection_string(storage_connection_string)
+
+
+def sample(**changes: object) -> Record:
+    base = Record(
+        name="客户 A",
+        balance=Money(amount=Decimal("1234567890123.4567"), currency="CNY"),
+        exact=Decimal("0.1000"),
+        at=datetime(2026, 11, 25, 8, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8))),
+        count=7,
+        big=2**45,
+        flag=True,
+        color=Color.BLUE,
+        tags=["a", "b"],
+        lines=[Line(sku="x", price=Money(amount=Decimal("0.01"), currency="USD"))],
+    )
+    return base.model_copy(update=changes)
+
+
+def test_money_decimal_and_datetimes_round_trip_exactly(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    record = sample()
+    table.insert(record, "p1", "r1")
+    stored = table.get(Record, "p1", "r1")
+    assert stored is not None
+    assert stored.value == record
+    assert stored.value.balance.amount == Decimal("1234567890123.4567")
+    assert str(stored.value.exact) == "0.1000"
+    assert stored.value.at == record.at and stored.value.at.tzinfo == UTC
+    assert stored.value.big == 2**45
+    raw = table.get_raw("p1", "r1")
+    assert raw["balance"] == "1234567890123.4567 CNY"  # money is text, never a float
+
+
+def test_naive_datetime_is_refused(store: TableStore, unique_name: str) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        store.table(unique_name).insert(sample(at=datetime(2026, 1, 1)), "p", "r")
+
+
+def test_update_with_stale_etag_is_a_conflict(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    etag = table.insert(sample(), "p", "r")
+    new_etag = table.update(sample(count=8), "p", "r", etag)
+    assert new_etag != etag
+    with pytest.raises(ConcurrencyConflict, match="changed since it was read"):
+        table.update(sample(count=9), "p", "r", etag)
+    stored = table.get(Record, "p", "r")
+    assert stored is not None and stored.value.count == 8
+
+
+def test_insert_existing_row_is_a_conflict(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    table.insert(sample(), "p", "r")
+    with pytest.raises(ConcurrencyConflict, match="already exists"):
+        table.insert(sample(), "p", "r")
+
+
+def test_transaction_is_all_or_nothing(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    etag = table.insert(sample(count=1), "p", "existing")
+    table.update(sample(count=2), "p", "existing", etag)  # makes `etag` stale
+    tx = table.transaction("p")
+    tx.create(sample(), "new-1")
+    tx.create(sample(), "new-2")
+    tx.update(sample(count=3), "existing", etag)
+    with pytest.raises(ConcurrencyConflict):
+        tx.submit()
+    assert table.get(Record, "p", "new-1") is None
+    assert table.get(Record, "p", "new-2") is None
+    stored = table.get(Record, "p", "existing")
+    assert stored is not None and stored.value.count == 2
+
+    tx = table.transaction("p")
+    tx.create(sample(), "new-1")
+    tx.update(sample(count=3), "existing", stored.etag)
+    tx.delete("new-2")  # absent row without an etag: refused by storage, so nothing applies
+    with pytest.raises(ConcurrencyConflict):
+        tx.submit()
+    assert table.get(Record, "p", "new-1") is None
+
+    tx = table.transaction("p")
+    tx.create(sample(), "new-1")
+    tx.update(sample(count=3), "existing", stored.etag)
+    etags = tx.submit()
+    assert set(etags) == {"new-1", "existing"}
+    again = table.get(Record, "p", "existing")
+    assert again is not None and again.value.count == 3 and again.etag == etags["existing"]
+
+
+def test_transaction_with_two_partitions_is_refused_before_sending(
+    store: TableStore, unique_name: str
+) -> None:
+    table = store.table(unique_name)
+    tx = table.transaction("p")
+    tx.create(sample(), "a")
+    with pytest.raises(TransactionRefused, match="one partition"):
+        tx.create(sample(), "b", partition_key="other")
+    assert len(tx) == 1
+
+
+def test_transaction_with_101_operations_is_refused_before_sending(
+    store: TableStore, unique_name: str
+) -> None:
+    table = store.table(unique_name)
+    tx = table.transaction("p")
+    for i in range(100):
+        tx.create(sample(), f"r{i:03d}")
+    with pytest.raises(TransactionRefused, match="at most 100"):
+        tx.create(sample(), "r100")
+    tx.submit()  # the 100 that fit are fine
+    assert len(list(table.partition("p"))) == 100
+
+
+def test_queries_are_parameterised_only(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    table.insert(sample(name="o'brien"), "p", "a:1")
+    table.insert(sample(), "p", "a:2")
+    table.insert(sample(), "p", "b:1")
+    with pytest.raises(UnsafeQuery):
+        list(table.query("PartitionKey eq 'p'"))
+    found = list(
+        table.query_models(Record, "PartitionKey eq @pk and name eq @n", {"pk": "p", "n": "o'brien"})
+    )
+    assert [s.row_key for s in found] == ["a:1"]
+    assert [e["RowKey"] for e in table.partition("p", "a:")] == ["a:1", "a:2"]

@@ -33,10 +33,8 @@ def make_table_store(settings: AppSettings) -> TableStore:
 
 def make_publisher(settings: AppSettings, queue_name: str) -> Publisher:
     if settings.queue_transport is QueueTransport.SERVICEBUS:
-        if settings.servicebus_namespace:
-            return ServiceBusPublisher.from_namespace(settings.servicebus_namespace, queue_name, credential())
-        assert settings.servicebus_connection_string
-        return ServiceBusPublisher.from_connection_string(settings.servicebus_connection_string, queue_name)
+        assert settings.servicebus_namespace  # checked by the settings model
+        return ServiceBusPublisher.from_namespace(settings.servicebus_namespace, queue_name, credential())
     if settings.storage_connection_string:
         return StorageQueuePublisher.from_connection_string(settings.storage_connection_string, queue_name)
     if not settings.storage_queue_endpoint:

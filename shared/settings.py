@@ -86,11 +86,6 @@ class AppSettings(BaseSettings):
         validation_alias="SERVICEBUS__fullyQualifiedNamespace",
         description="Service Bus namespace host (managed identity), e.g. cg.servicebus.windows.net.",
     )
-    servicebus_connection_string: str | None = Field(
-        default=None,
-        validation_alias="SERVICEBUS_CONNECTION_STRING",
-        description="Service Bus connection string; only where managed identity is not possible.",
-    )
     reconcile_queue_name: str = Field(
         default="reconcile",
         validation_alias="RECONCILE_QUEUE_NAME",
@@ -155,13 +150,8 @@ class AppSettings(BaseSettings):
                 "set AzureWebJobsStorage (a connection string) or "
                 "AzureWebJobsStorage__tableServiceUri (managed identity)"
             )
-        if self.queue_transport is QueueTransport.SERVICEBUS and not (
-            self.servicebus_namespace or self.servicebus_connection_string
-        ):
-            raise ValueError(
-                "QUEUE_TRANSPORT=servicebus needs SERVICEBUS__fullyQualifiedNamespace "
-                "or SERVICEBUS_CONNECTION_STRING"
-            )
+        if self.queue_transport is QueueTransport.SERVICEBUS and not self.servicebus_namespace:
+            raise ValueError("QUEUE_TRANSPORT=servicebus needs SERVICEBUS__fullyQualifiedNamespace")
         return self
 
     def resolved_policy_file(self) -> Path:

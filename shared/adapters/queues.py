@@ -89,12 +89,6 @@ class ServiceBusPublisher:
 
         return cls(ServiceBusClient(fully_qualified_namespace=namespace, credential=credential), queue_name)
 
-    @classmethod
-    def from_connection_string(cls, connection_string: str, queue_name: str) -> ServiceBusPublisher:
-        from azure.servicebus import ServiceBusClient
-
-        return cls(ServiceBusClient.from_connection_string(connection_string), queue_name)
-
     def build(
         self,
         message: BaseModel,

@@ -1,4 +1,4 @@
-"""Print the README's settings table from the settings model (`python -m tools.settings_doc`).
+"""The README's settings table from the settings model (`python -m tools.settings_doc [--write]`).
 
 A test compares the README with this output, so the documented settings cannot drift from
 the ones the code reads.
@@ -41,8 +41,21 @@ def render_block() -> str:
     return f"{BEGIN}\n{settings_table()}\n{END}"
 
 
-def main() -> int:
-    print(render_block())
+def write_readme(readme: Path) -> None:
+    """Replace the settings block of the README in place."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + render_block() + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--write"]:
+        write_readme(Path(__file__).resolve().parent.parent / "README.md")
+    else:
+        print(render_block())
     return 0
 
 

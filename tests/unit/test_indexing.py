@@ -1,0 +1,79 @@
+"""Indexing: importing function_app yields the expected functions and bindings on both queue
+transports. A broken import is how deployments fail silently with "0 functions found"."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tools.azurite import REPO_ROOT
+
+DUMP = """
+import json, function_app
+out = {}
+for f in function_app.app.get_functions():
+    out[f.get_function_name()] = [
+        {k: (v.value if hasattr(v, "value") else v) for k, v in b.get_dict_repr().items()
+         if k != "direction"} | {"direction": b.get_dict_repr()["direction"].name}
+        for b in f.get_bindings()
+    ]
+print(json.dumps(out, default=lambda v: getattr(v, "value", str(v))))
+"""
+
+# Every function the app must index, by trigger type. Queue consumers are listed apart: their
+# trigger follows QUEUE_TRANSPORT.
+HTTP_FUNCTIONS = {"health"}
+TIMER_FUNCTIONS: set[str] = set()
+QUEUE_FUNCTIONS: dict[str, str] = {}  # function name -> queue-name setting
+
+
+def index(transport: str) -> dict[str, list[dict]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "SERVICEBUS"))}
+    env["QUEUE_TRANSPORT"] = transport
+    env.pop("AzureWebJobsStorage", None)  # indexing must not need any setting
+    result = subprocess.run(
+        [sys.executable, "-c", DUMP], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def trigger(bindings: list[dict]) -> dict:
+    [found] = [b for b in bindings if b["type"].endswith("Trigger")]
+    return found
+
+
+@pytest.mark.parametrize("transport", ["storage", "servicebus"])
+def test_every_expected_function_is_indexed(transport: str) -> None:
+    functions = index(transport)
+    expected = HTTP_FUNCTIONS | TIMER_FUNCTIONS | set(QUEUE_FUNCTIONS)
+    assert set(functions) == expected
+
+
+@pytest.mark.parametrize(
+    ("transport", "trigger_type", "connection"),
+    [("storage", "queueTrigger", "AzureWebJobsStorage"), ("servicebus", "serviceBusTrigger", "SERVICEBUS")],
+)
+def test_queue_functions_follow_the_transport(transport: str, trigger_type: str, connection: str) -> None:
+    functions = index(transport)
+    for name, setting in QUEUE_FUNCTIONS.items():
+        found = trigger(functions[name])
+        assert found["type"] == trigger_type, name
+        assert found["queueName"] == f"%{setting}%"
+        assert found["connection"] == connection
+
+
+def test_http_and_timer_bindings() -> None:
+    functions = index("storage")
+    health = trigger(functions["health"])
+    assert health["type"] == "httpTrigger"
+    assert health["route"] == "health" and health["authLevel"] == "anonymous"
+    for name in HTTP_FUNCTIONS - {"health"}:
+        assert trigger(functions[name])["authLevel"] in {"function", "admin"}, name
+    for name in TIMER_FUNCTIONS:
+        schedule = trigger(functions[name])["schedule"]
+        assert schedule.startswith("%") and schedule.endswith("%"), name

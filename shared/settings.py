@@ -124,6 +124,18 @@ class AppSettings(BaseSettings):
         description="Override of the API base URL (the simulator locally).",
     )
 
+    # --- Telemetry (Application Insights; unset locally) ---
+    applicationinsights_connection_string: str | None = Field(
+        default=None,
+        validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING",
+        description="Application Insights connection string; when set, OpenTelemetry exports to it.",
+    )
+    applicationinsights_authentication_string: str | None = Field(
+        default=None,
+        validation_alias="APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        description="`Authorization=AAD;ClientId=<identity client id>`: export with the managed identity.",
+    )
+
     # --- Behaviour ---
     enforcement_mode: EnforcementMode = Field(
         default=EnforcementMode.DRY_RUN,

@@ -1,0 +1,219 @@
+"""Request/response plumbing shared by every Partner Center operation (subscriptions here; the
+fraud-events module builds on it too): headers, timeouts, transient retries, pacing, errors.
+
+Built on azure-core's PipelineClient (see docs/partner-center-client.md for why).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core import PipelineClient
+from azure.core.exceptions import (
+    AzureError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline.policies import (
+    BearerTokenCredentialPolicy,
+    HeadersPolicy,
+    RetryPolicy,
+    UserAgentPolicy,
+)
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest, HttpResponse
+
+from shared.adapters.partner_center.auth import PartnerCenterConfig, build_credential
+from shared.adapters.partner_center.errors import (
+    EtagNoLongerValid,
+    NotFound,
+    PartnerCenterError,
+    RenewalWindowConflict,
+    Throttled,
+    Transient,
+    Unauthorised,
+)
+from shared.adapters.partner_center.pacing import PacingPolicy, bucket_for
+
+log = logging.getLogger(__name__)
+
+ETAG_NO_LONGER_VALID_CODE = 2055
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_CORRELATION_NAMESPACE = uuid.UUID("6f3c8a52-6c1e-4f0e-9d7a-6e1b3c2d4a10")
+# Longest a call waits for a client-side pacing slot before handing back Throttled.
+MAX_PACING_WAIT_SECONDS = 30.0
+
+
+def correlation_guid(correlation_id: str | None) -> str:
+    """MS-CorrelationId must be a GUID: use ours as is, or derive a stable GUID from it."""
+    if not correlation_id:
+        return str(uuid.uuid4())
+    if _GUID.match(correlation_id):
+        return correlation_id.lower()
+    return str(uuid.uuid5(_CORRELATION_NAMESPACE, correlation_id))
+
+
+class TransientOnlyRetryPolicy(RetryPolicy):
+    """Retries 5xx, 408, resets and timeouts only (never 429 or 409, which the caller
+    reschedules). PATCH and POST are retried too: they carry the same MS-RequestId, which makes
+    the repeat idempotent at Partner Center."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._method_whitelist = frozenset(["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"])
+
+    def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
+        status = response.http_response.status_code
+        retryable = status == 408 or (500 <= status < 600 and status not in (501, 505))
+        return bool(settings["total"]) and retryable
+
+
+@dataclass
+class ApiCall:
+    """One logical operation: its request id is reused by every retry of it."""
+
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    request_id: str
+
+
+def _error_details(body: Any) -> tuple[int | str | None, str]:
+    """(error code, message) from any of the error shapes Partner Center returns."""
+    if not isinstance(body, dict):
+        return None, str(body or "")[:300]
+    lowered = {str(k).lower(): v for k, v in body.items()}
+    code = lowered.get("code", lowered.get("errorcode"))
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    message = lowered.get("description") or lowered.get("message") or lowered.get("errormessage") or ""
+    return code, str(message)[:300]
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_for(status: int, headers: dict[str, str], body: Any, request_id: str) -> PartnerCenterError:
+    """The typed error of a non-2xx response."""
+    code, message = _error_details(body)
+    text = f"Partner Center {status}" + (f" (code {code})" if code is not None else "") + f": {message}"
+    kwargs: dict[str, Any] = {"status": status, "error_code": code, "request_id": request_id}
+    if status == 429:
+        return Throttled(text, retry_after_seconds=_retry_after(headers), **kwargs)
+    if status == 412 or code == ETAG_NO_LONGER_VALID_CODE:
+        return EtagNoLongerValid(text, **kwargs)
+    if status == 409:
+        return RenewalWindowConflict(text, **kwargs)
+    if status == 404:
+        return NotFound(text, **kwargs)
+    if status in (401, 403):
+        return Unauthorised(text, **kwargs)
+    if status == 408 or status >= 500:
+        return Transient(text, **kwargs)
+    return PartnerCenterError(text, **kwargs)
+
+
+class PartnerCenterHttp:
+    """Sends ApiCalls through one azure-core pipeline (created once per process and reused)."""
+
+    def __init__(self, config: PartnerCenterConfig, credential: Any | None = None) -> None:
+        self.config = config
+        credential = credential if credential is not None else build_credential(config)
+        policies: list[Any] = [
+            HeadersPolicy(
+                {"Accept": "application/json", "MS-Contract-Version": "v1"},
+            ),
+            UserAgentPolicy(user_agent="collections-guard"),
+            TransientOnlyRetryPolicy(
+                retry_total=config.retries,
+                retry_connect=config.retries,
+                retry_read=config.retries,
+                retry_status=config.retries,
+                retry_backoff_factor=0.2,
+                retry_backoff_max=2,
+            ),
+        ]
+        if credential is not None:
+            policies.append(BearerTokenCredentialPolicy(credential, config.scope))
+        policies.append(PacingPolicy(bucket_for(config.partner_key, config.max_rpm), MAX_PACING_WAIT_SECONDS))
+        transport = RequestsTransport(
+            connection_timeout=config.connect_timeout_seconds, read_timeout=config.read_timeout_seconds
+        )
+        self._client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
+            base_url=config.base_url, policies=policies, transport=transport
+        )
+
+    def send(self, call: ApiCall) -> ApiResult:
+        """Send one logical call (transient retries inside); raise a typed error on failure."""
+        headers = {
+            "MS-RequestId": call.request_id,
+            "MS-CorrelationId": correlation_guid(call.correlation_id),
+            **call.headers,
+        }
+        data = None
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(call.body, ensure_ascii=False).encode("utf-8")
+        url = self.config.base_url + call.path
+        request = HttpRequest(call.method, url, params=call.params or None, headers=headers, content=data)
+        try:
+            response = self._client.send_request(
+                request,
+                connection_timeout=self.config.connect_timeout_seconds,
+                read_timeout=self.config.read_timeout_seconds,
+            )
+            response.read()
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise Transient(
+                f"Partner Center unreachable: {type(exc).__name__}", request_id=call.request_id
+            ) from None
+        except AzureError as exc:
+            raise Transient(
+                f"Partner Center call failed: {type(exc).__name__}", request_id=call.request_id
+            ) from None
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        body = _parse_body(response.content)
+        log.info(
+            "partner center call",
+            extra={
+                "method": call.method,
+                "path": call.path,
+                "status": response.status_code,
+                "request_id": call.request_id,
+            },
+        )
+        if not 200 <= response.status_code < 300:
+            raise error_for(response.status_code, response_headers, body, call.request_id)
+        return ApiResult(response.status_code, response_headers, body, call.request_id)
+
+
+def _parse_body(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return content.decode("utf-8", errors="replace")

@@ -1,0 +1,374 @@
+"""The Partner Center simulator: loopback HTTP over the tenant state, with the rate limit, fault
+injection, MS-RequestId replay and a call log; control endpoints under `/_sim/`.
+
+In-process use (tests): `Simulator(seed).start()`, `.base_url`, `.add_fault(...)`, `.calls()`,
+`.subscription(...)`, `.stop()`. Standalone: `python -m tools.pcsim --port 7081 --seed FILE`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tools.pcsim.faults import CallLog, FaultInjector, FaultKind, FaultRule, RateLimiter
+from tools.pcsim.state import SimError, TenantState
+
+log = logging.getLogger("pcsim")
+
+DEMO_TENANT = Path(__file__).with_name("demo_tenant.json")
+TENANT_KEY = "partner"  # one partner tenant: every call shares its rate limit
+_SUB_PATH = re.compile(r"^/v1/customers/([^/]+)/subscriptions/([^/]+)$")
+_SUBS_PATH = re.compile(r"^/v1/customers/([^/]+)/subscriptions$")
+_FRAUD_STATUS_PATH = re.compile(r"^/v1/fraudEvents/subscription/([^/]+)/status$", re.IGNORECASE)
+
+
+class Reply:
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _pascal(value: Any) -> Any:
+    """PascalCase every key (the documented request style), to test case-insensitive parsing."""
+    if isinstance(value, dict):
+        return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+class SimulatorCore:
+    """Everything except the sockets: routes, state, faults, limits, replay, call log."""
+
+    def __init__(self, seed: dict[str, Any], *, rate_limit: int = 500, random_seed: int = 7) -> None:
+        self._lock = threading.RLock()
+        self.seed_data = copy.deepcopy(seed)
+        self.state = TenantState.from_seed(seed)
+        self.faults = FaultInjector(random_seed)
+        self.limiter = RateLimiter(rate_limit)
+        self.calls = CallLog()
+        self.response_case = "camel"
+        self._replies: dict[str, Reply] = {}
+
+    # --- control ---
+    def reset(self, seed: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            if seed is not None:
+                self.seed_data = copy.deepcopy(seed)
+            self.state = TenantState.from_seed(self.seed_data)
+            self._replies.clear()
+            self.faults.clear()
+            self.calls.clear()
+            self.response_case = "camel"
+            self.limiter.configure(self.limiter.limit, self.limiter.window_seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return self.state.snapshot()
+
+    # --- API ---
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[Reply | None, bool]:
+        """(reply or None to drop the connection, whether to drop after applying)."""
+        request_id = headers.get("ms-requestid")
+        call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
+        retry_after = self.limiter.admit(TENANT_KEY)
+        if retry_after is not None:
+            message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
+            call.status, call.fault = 429, "rate_limit"
+            return Reply(
+                429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
+            ), False
+        for rule in self.faults.pick(method, path, (FaultKind.LATENCY,)):
+            time.sleep(rule.seconds)
+        for rule in self.faults.pick(method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE)):
+            call.fault = rule.kind.value
+            if rule.kind is FaultKind.DROP:
+                return None, False
+            if rule.kind is FaultKind.THROTTLE:
+                seconds = int(rule.seconds) or 1
+                call.status = 429
+                message = f"Rate limit is exceeded. Try again in {seconds} seconds."
+                return Reply(
+                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
+                ), False
+            call.status = rule.status
+            error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
+            return Reply(rule.status, error.body()), False
+        lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
+        with self._lock:
+            mutating = method in ("PATCH", "POST")
+            if mutating and request_id and request_id in self._replies:
+                reply = self._replies[request_id]
+                call.status, call.replayed = reply.status, True
+                return reply, False
+            try:
+                reply, applied = self._route(method, path, query, headers, body)
+            except SimError as exc:
+                reply, applied = Reply(exc.status, exc.body()), False
+            call.status, call.applied = reply.status, applied
+            if mutating and request_id and 200 <= reply.status < 300:
+                self._replies[request_id] = reply
+        if lose:
+            call.fault = FaultKind.LOSE_RESPONSE.value
+            return None, True
+        if self.response_case == "pascal" and reply.body is not None:
+            reply = Reply(reply.status, _pascal(reply.body), reply.headers)
+        return reply, False
+
+    def _route(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[Reply, bool]:
+        if path == "/v1/customers" and method == "GET":
+            return self._list_customers(query, headers), False
+        if (m := _SUBS_PATH.match(path)) and method == "GET":
+            items = [copy.deepcopy(s.resource) for s in self.state.subscriptions_of(m.group(1)).values()]
+            return Reply(200, _collection(items, "Subscription")), False
+        if m := _SUB_PATH.match(path):
+            if method == "GET":
+                return Reply(
+                    200, copy.deepcopy(self.state.subscription(m.group(1), m.group(2)).resource)
+                ), False
+            if method == "PATCH":
+                resource, changed = self.state.patch(m.group(1), m.group(2), body, headers.get("if-match"))
+                return Reply(200, resource), changed
+        if path.lower() == "/v1/fraudevents" and method == "GET":
+            new_model = headers.get("x-neweventsmodel", "").lower() == "true"
+            events = self.state.list_fraud_events(query, new_model)
+            return Reply(200, _collection(events, "FraudEvent")), False
+        if (m := _FRAUD_STATUS_PATH.match(path)) and method == "POST":
+            changed = self.state.update_fraud_events(m.group(1), body)
+            return Reply(200, _collection(changed, "FraudEvent")), bool(changed)
+        raise SimError(404, 404, f"No route for {method} {path}")
+
+    def _list_customers(self, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        q = {k.lower(): v for k, v in query.items()}
+        size = max(1, min(int(q.get("size", "100") or 100), 500))
+        offset = 0
+        if q.get("seekoperation", "").lower() == "next":
+            token = headers.get("ms-continuationtoken")
+            if not token:
+                raise SimError(400, 400, "MS-ContinuationToken header is required with seekOperation=Next")
+            try:
+                offset = int(json.loads(base64.b64decode(token))["offset"])
+            except (ValueError, KeyError, TypeError):
+                raise SimError(400, 400, "Invalid continuation token") from None
+        customers = self.state.customer_list()
+        page = customers[offset : offset + size]
+        links: dict[str, Any] = {"self": {"uri": f"/customers?size={size}", "method": "GET", "headers": []}}
+        if offset + size < len(customers):
+            token = base64.b64encode(json.dumps({"offset": offset + size}).encode()).decode()
+            links["next"] = {
+                "uri": f"/customers?size={size}&seekOperation=Next",
+                "method": "GET",
+                "headers": [{"key": "MS-ContinuationToken", "value": token}],
+            }
+        body = _collection(page, "Customer")
+        body["totalCount"] = len(page)
+        body["links"] = links
+        return Reply(200, body)
+
+
+def _collection(items: list[dict[str, Any]], object_type: str) -> dict[str, Any]:
+    return {"totalCount": len(items), "items": items, "links": {}, "attributes": {"objectType": "Collection"}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw.decode("utf-8-sig"))
+        except ValueError:
+            return raw.decode("utf-8", errors="replace")
+
+    def _send(self, reply: Reply) -> None:
+        data = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        self.send_response(reply.status)
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _dispatch(self) -> None:
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query))
+        body = self._body()
+        core = self.server.core
+        if parts.path.startswith("/_sim/"):
+            self._send(control(core, self.command, parts.path, body))
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply, _ = core.handle(self.command, parts.path, query, headers, body)
+        if reply is None:
+            self._drop()
+            return
+        self._send(reply)
+
+    do_GET = do_PATCH = do_POST = do_DELETE = do_PUT = _dispatch
+
+
+def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
+    """`/_sim/...`: reset, seed, faults, calls, state, ratelimit, config."""
+    name = path.removeprefix("/_sim/").strip("/")
+    if name == "reset" and method == "POST":
+        core.reset()
+        return Reply(200, {"ok": True})
+    if name == "seed" and method == "POST" and isinstance(body, dict):
+        core.reset(body)
+        return Reply(200, {"ok": True})
+    if name == "state" and method == "GET":
+        return Reply(200, core.snapshot())
+    if name == "calls":
+        if method == "DELETE":
+            core.calls.clear()
+            return Reply(200, {"ok": True})
+        return Reply(200, {"calls": core.calls.all()})
+    if name == "faults":
+        if method == "POST" and isinstance(body, dict):
+            try:
+                rule = FaultRule(**{**body, "kind": FaultKind(body.get("kind", ""))})
+            except (TypeError, ValueError) as exc:
+                return Reply(400, {"error": str(exc)})
+            return Reply(200, core.faults.add(rule).to_dict())
+        if method == "DELETE":
+            core.faults.clear()
+            return Reply(200, {"ok": True})
+        return Reply(200, {"faults": core.faults.rules()})
+    if name == "ratelimit" and method == "POST" and isinstance(body, dict):
+        core.limiter.configure(int(body.get("limit", 500)), float(body.get("window_seconds", 60.0)))
+        return Reply(200, {"limit": core.limiter.limit, "window_seconds": core.limiter.window_seconds})
+    if name == "config" and method == "POST" and isinstance(body, dict):
+        core.response_case = "pascal" if body.get("response_case") == "pascal" else "camel"
+        return Reply(200, {"response_case": core.response_case})
+    return Reply(404, {"error": f"no control endpoint {method} {path}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    core: SimulatorCore
+
+
+class Simulator:
+    """The simulator on a loopback port, in a background thread."""
+
+    def __init__(
+        self,
+        seed: dict[str, Any] | str | Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit: int = 500,
+        random_seed: int = 7,
+    ) -> None:
+        if seed is None or isinstance(seed, (str, Path)):
+            seed = TenantState.load_seed(seed or DEMO_TENANT)
+        self.core = SimulatorCore(seed, rate_limit=rate_limit, random_seed=random_seed)
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Simulator:
+        server = _Server(self._address, _Handler)
+        server.core = self.core
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="pcsim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the simulator first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- in-process control (same as /_sim/...) ---
+    def reset(self, seed: dict[str, Any] | None = None) -> None:
+        self.core.reset(seed)
+
+    def add_fault(self, kind: FaultKind | str, **options: Any) -> FaultRule:
+        return self.core.faults.add(FaultRule(kind=FaultKind(kind), **options))
+
+    def renewal_window(self, *subscription_ids: str, times: int | None = None) -> FaultRule:
+        """409 on PATCHes of these subscriptions (a renewal window)."""
+        pattern = "/subscriptions/(" + "|".join(re.escape(s) for s in subscription_ids) + ")$"
+        return self.add_fault(
+            FaultKind.STATUS, method="PATCH", path=pattern, status=409, code=409, times=times
+        )
+
+    def clear_faults(self) -> None:
+        self.core.faults.clear()
+
+    def set_rate_limit(self, limit: int, window_seconds: float = 60.0) -> None:
+        self.core.limiter.configure(limit, window_seconds)
+
+    def set_response_case(self, case: str) -> None:
+        self.core.response_case = case
+
+    def calls(self) -> list[dict[str, Any]]:
+        return self.core.calls.all()
+
+    def clear_calls(self) -> None:
+        self.core.calls.clear()
+
+    def state(self) -> dict[str, Any]:
+        return self.core.snapshot()
+
+    def subscription(self, customer_id: str, subscription_id: str) -> dict[str, Any]:
+        with self.core._lock:
+            return copy.deepcopy(self.core.state.subscription(customer_id, subscription_id).resource)
+
+    def set_subscription_status(
+        self, customer_id: str, subscription_id: str, status: str, reason: str
+    ) -> None:
+        """Change a subscription behind the app's back (someone else, in the portal)."""
+        with self.core._lock:
+            sub = self.core.state.subscription(customer_id, subscription_id)
+            sub.resource["status"] = status
+            if status == "suspended":
+                sub.resource["suspensionReasons"] = [reason]
+            else:
+                sub.resource.pop("suspensionReasons", None)
+            sub.resource["attributes"] = {"etag": self.core.state.new_etag(), "objectType": "Subscription"}

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 import shared
 from shared import runtime
+from shared.domain.policy import PolicyError, load_policy
 from shared.settings import SettingsError, get_settings
 
 
@@ -40,10 +41,20 @@ def check_table_storage() -> CheckResult:
     return CheckResult(ok=True)
 
 
+def check_policy() -> CheckResult:
+    """The collections policy file loads and validates; else the PolicyError text."""
+    try:
+        policy = load_policy(get_settings().resolved_policy_file())
+    except PolicyError as exc:
+        return CheckResult(ok=False, detail=str(exc))
+    return CheckResult(ok=True, detail=f"version {policy.version}")
+
+
 # Checks in order; a later issue adds its own (e.g. the policy file) to this list.
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "settings": check_settings,
     "table_storage": check_table_storage,
+    "policy": check_policy,
 }
 
 

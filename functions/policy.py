@@ -1,0 +1,22 @@
+"""GET /api/policy?lang=zh-CN|en: the published collections policy (markdown, or JSON on request)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http_support import http_handler, json_response
+from shared.services.published_policy import published_policy
+
+bp = func.Blueprint()
+
+
+@bp.route(route="policy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def policy(req: func.HttpRequest) -> func.HttpResponse:
+    published = published_policy(req.params.get("lang"))
+    headers = {"Content-Language": published.lang, "X-Policy-Version": published.version}
+    if "application/json" in (req.headers.get("accept") or ""):
+        return json_response(published, headers=headers)
+    return func.HttpResponse(
+        published.text, status_code=200, headers=headers, mimetype="text/markdown", charset="utf-8"
+    )

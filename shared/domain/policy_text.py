@@ -1,0 +1,179 @@
+"""The customer-facing collections policy, rendered (markdown) from the same `Policy` object the
+scan enforces, in zh-CN and en, so what is published and what is enforced cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from shared.domain.customer import Locale
+from shared.domain.policy import Policy, Rules, Stage
+
+_WEEKDAYS_ZH = {
+    "mon": "周一",
+    "tue": "周二",
+    "wed": "周三",
+    "thu": "周四",
+    "fri": "周五",
+    "sat": "周六",
+    "sun": "周日",
+}
+_WEEKDAYS_EN = {
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+    "sun": "Sun",
+}
+
+_STAGE_ZH = {
+    Stage.REMINDER: "付款提醒：我们发送提醒通知，服务不受影响。",
+    Stage.WARNING: "暂停警告：我们发送警告通知，写明暂停服务的确切日期及付款方式；服务暂不受影响。",
+    Stage.SUSPENSION: "暂停服务：您的云服务订阅被暂停（数据保留），并发送暂停通知。",
+    Stage.ESCALATION: "内部升级：我们的客户团队将与您联系，并可能建议取消订阅。",
+}
+_STAGE_EN = {
+    Stage.REMINDER: "Reminder: we send a reminder notice; your services are not affected.",
+    Stage.WARNING: "Warning: we send a warning naming the exact suspension date and how to pay; "
+    "your services are not yet affected.",
+    Stage.SUSPENSION: "Suspension: your cloud subscriptions are suspended (data is kept) and we "
+    "send a suspension notice.",
+    Stage.ESCALATION: "Escalation: our account team contacts you and may recommend cancelling "
+    "the subscriptions.",
+}
+
+SUPPORTED_LANGUAGES = (Locale.ZH_CN.value, Locale.EN.value)
+
+
+def render_policy(policy: Policy, lang: Locale | str) -> str:
+    """The published collections policy (markdown) in `lang` (`zh-CN` or `en`)."""
+    locale = Locale(str(lang))
+    return _zh(policy) if locale is Locale.ZH_CN else _en(policy)
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def _dates(days: list[date]) -> str:
+    return ", ".join(d.isoformat() for d in sorted(days)) if days else "—"
+
+
+def _segments(policy: Policy) -> list[tuple[str, str, Rules]]:
+    out = [("default", "", policy.defaults)]
+    for name, override in sorted(policy.segments.items()):
+        out.append((name, override.description, policy.rules_for(name)))
+    return out
+
+
+def _zh(policy: Policy) -> str:
+    window = policy.enforcement_window
+    lines = [
+        "# 催收政策",
+        "",
+        f"本政策版本：`{policy.version}`。文中日期和时间均为 {policy.time_zone} 时区的当地日期和时间。",
+        "逾期天数自最早一笔未付发票的到期日起计算；有争议或已作废的发票不计入逾期。",
+        "",
+    ]
+    for name, description, rules in _segments(policy):
+        title = "标准客户" if name == "default" else f"客户类别 `{name}`"
+        lines += [f"## {title}", ""]
+        if description:
+            lines += [description, ""]
+        for rule in rules.stages:
+            lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
+        lines.append(
+            f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
+        )
+        minimums = "，".join(
+            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+        )
+        if minimums:
+            lines.append(f"- 逾期金额低于以下数额时不采取任何措施：{minimums}。")
+        lines.append("")
+    weekdays = "、".join(_WEEKDAYS_ZH[d.value] for d in window.weekdays)
+    lines += [
+        "## 通知与暂停的时间",
+        "",
+        f"通知和暂停仅在工作日（{weekdays}）{window.opens} 至 {window.closes} 之间进行，法定节假日除外；"
+        "调休上班日视为工作日。若某一阶段在非工作时间到期，则顺延至下一个工作时段。",
+        f"- 节假日：{_dates(window.holidays)}",
+        f"- 调休上班日：{_dates(window.make_up_workdays)}",
+        "",
+        "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
+        "",
+        "## 如何恢复服务",
+        "",
+        "付清逾期款项（或发票被作废、进入争议处理、获批付款承诺）后，暂停会立即解除，不受工作时间限制，"
+        "订阅随即通过合作伙伴中心恢复，通常在几分钟内完成。因其他原因（如安全调查）实施的暂停不受影响。",
+        "",
+        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。",
+        "",
+        "## 付款方式",
+        "",
+        policy.how_to_pay.zh_cn,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _en(policy: Policy) -> str:
+    window = policy.enforcement_window
+    lines = [
+        "# Collections policy",
+        "",
+        f"Policy version `{policy.version}`. "
+        f"All dates and times are local to the {policy.time_zone} time zone.",
+        "Days past due are counted from the due date of the earliest unpaid invoice; disputed or "
+        "void invoices are never overdue.",
+        "",
+    ]
+    for name, description, rules in _segments(policy):
+        title = "Standard customers" if name == "default" else f"Customer segment `{name}`"
+        lines += [f"## {title}", ""]
+        if description:
+            lines += [description, ""]
+        for rule in rules.stages:
+            lines.append(f"- **{rule.days_past_due}** days past due: {_STAGE_EN[rule.action]}")
+        lines.append(
+            f"- At least **{rules.min_notice_days}** days pass between the warning and a suspension; "
+            "there is never a suspension without a warning."
+        )
+        minimums = ", ".join(
+            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+        )
+        if minimums:
+            lines.append(f"- Nothing happens while the overdue balance is below {minimums}.")
+        lines.append("")
+    weekdays = ", ".join(_WEEKDAYS_EN[d.value] for d in window.weekdays)
+    lines += [
+        "## When notices and suspensions happen",
+        "",
+        f"Notices and suspensions happen only on working days ({weekdays}) between {window.opens} "
+        f"and {window.closes}, never on public holidays; make-up working days count as working days. "
+        "A stage that falls due outside these hours waits for the next working hours.",
+        f"- Public holidays: {_dates(window.holidays)}",
+        f"- Make-up working days: {_dates(window.make_up_workdays)}",
+        "",
+        "If a warning could not be sent on time (for example after an outage), the warning is sent "
+        "first and the suspension date moves to the first working day at least the notice period "
+        "of your segment after it.",
+        "",
+        "## How access comes back",
+        "",
+        "As soon as the overdue balance is paid (or the invoice is voided, disputed, or a promise "
+        "to pay is agreed), the suspension is lifted at once, at any hour, and your subscriptions are "
+        "reactivated through Partner Center right after, usually within minutes. Suspensions for "
+        "other reasons (such as a security investigation) are not affected.",
+        "",
+        "If you need more time, contact us for a promise to pay: until the agreed date you receive "
+        "no new notice and your services are not suspended.",
+        "",
+        "## How to pay",
+        "",
+        policy.how_to_pay.en,
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""Fraud and misuse HTTP API: report intake, cases, resolution, escalation to 21Vianet."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from functions.http_support import http_handler, json_response, read_body, read_json
+from shared.domain.fraud import FraudReport
+from shared.domain.service_request import EscalationRequest, TicketUpdate
+from shared.errors import BadRequest
+from shared.services.fraud import FraudService, verify_signature
+from shared.services.fraud_cases import CaseDesk, ResolutionRequest
+from shared.settings import get_settings
+
+bp = func.Blueprint()
+
+MAX_REPORT_BYTES = 65_536
+_LIST_PARAMS = {"status", "limit", "continuation_token", "code"}
+
+
+def _desk() -> CaseDesk:
+    return CaseDesk(FraudService.from_runtime())
+
+
+@bp.route(route="fraud-reports", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
+    body = read_body(req, MAX_REPORT_BYTES)
+    verify_signature(
+        body,
+        req.headers.get("x-sender"),
+        req.headers.get("x-signature"),
+        get_settings().signing_secrets(),
+    )
+    report = read_json(req, FraudReport, max_bytes=MAX_REPORT_BYTES)
+    answer = FraudService.from_runtime().submit(
+        report, idempotency_key=req.headers.get("idempotency-key"), sender=req.headers.get("x-sender")
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return func.HttpResponse(
+        answer.body, status_code=answer.status, headers=headers, mimetype="application/json", charset="utf-8"
+    )
+
+
+@bp.route(route="fraud-reports", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
+    unknown = sorted(set(req.params) - _LIST_PARAMS)
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
+    limit_text = req.params.get("limit") or "50"
+    if not limit_text.isdigit() or len(limit_text) > 3:
+        raise BadRequest("limit must be a whole number between 1 and 100")
+    page = _desk().list(
+        req.params.get("status") or "open", int(limit_text), req.params.get("continuation_token") or None
+    )
+    return json_response(page)
+
+
+@bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
+    return json_response(_desk().view(req.route_params["case_id"]))
+
+
+@bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
+    request = read_json(req, ResolutionRequest, max_bytes=MAX_REPORT_BYTES)
+    return json_response(_desk().resolve(req.route_params["case_id"], request))
+
+
+@bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
+    body = read_body(req, MAX_REPORT_BYTES)
+    request = read_json(req, EscalationRequest, MAX_REPORT_BYTES) if body.strip() else EscalationRequest()
+    return json_response(_desk().escalate(req.route_params["case_id"], request))
+
+
+@bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@http_handler
+def fraud_report_ticket(req: func.HttpRequest) -> func.HttpResponse:
+    request = read_json(req, TicketUpdate, max_bytes=MAX_REPORT_BYTES)
+    return json_response(_desk().record_ticket(req.route_params["case_id"], request))

@@ -1,0 +1,114 @@
+"""HTTP `Idempotency-Key` records (table `idempotency`, PartitionKey = key hash, RowKey `k`).
+
+Insert-first: a request reserves its key by inserting a `pending` record before it changes
+anything, so of two concurrent requests with one key exactly one does the work. The winner
+stores its response on the record; later requests with the key and the same body get that
+response back, with a different body a conflict. A pending record older than the takeover age
+(its writer crashed) may be taken over under its ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.adapters.tables import ConcurrencyConflict, Table
+
+ROW = "k"
+TAKEOVER_AFTER = timedelta(minutes=2)
+
+
+class IdempotencyState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+class IdempotencyRecord(BaseModel):
+    scope: str
+    request_hash: str
+    state: IdempotencyState
+    created_at: datetime
+    status: int | None = None
+    response: str | None = Field(default=None, max_length=30_000)
+    report_id: str
+
+
+def key_hash(scope: str, key: str) -> str:
+    """The PartitionKey of a key: a hash, so any key text is a valid and fixed-size key."""
+    return hashlib.sha256(f"{scope}\x1f{key}".encode()).hexdigest()
+
+
+def request_hash(canonical: bytes) -> str:
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class Outcome(StrEnum):
+    RESERVED = "reserved"  # go ahead; call `complete` when done
+    REPLAY = "replay"  # the same request finished before: answer with the stored response
+    MISMATCH = "mismatch"  # the key was used with another body
+    IN_PROGRESS = "in_progress"  # the same request is being handled right now
+
+
+@dataclass(frozen=True)
+class Reservation:
+    outcome: Outcome
+    record: IdempotencyRecord
+    etag: str
+    pk: str
+
+
+class IdempotencyStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def reserve(self, scope: str, key: str, body_hash: str, report_id: str, at: datetime) -> Reservation:
+        """Reserve `key` for this request, or say why not (see `Outcome`)."""
+        pk = key_hash(scope, key)
+        fresh = IdempotencyRecord(
+            scope=scope,
+            request_hash=body_hash,
+            state=IdempotencyState.PENDING,
+            created_at=at,
+            report_id=report_id,
+        )
+        for _ in range(5):
+            try:
+                etag = self.table.insert(fresh, pk, ROW)
+                return Reservation(Outcome.RESERVED, fresh, etag, pk)
+            except ConcurrencyConflict:
+                pass
+            stored = self.table.get(IdempotencyRecord, pk, ROW)
+            if stored is None:
+                continue  # released meanwhile: try the insert again
+            record = stored.value
+            if record.request_hash != body_hash:
+                return Reservation(Outcome.MISMATCH, record, stored.etag, pk)
+            if record.state is IdempotencyState.DONE:
+                return Reservation(Outcome.REPLAY, record, stored.etag, pk)
+            if at - record.created_at < TAKEOVER_AFTER:
+                return Reservation(Outcome.IN_PROGRESS, record, stored.etag, pk)
+            # The first writer died: take over, keeping its report id so the retry joins its work.
+            taken = record.model_copy(update={"created_at": at})
+            try:
+                etag = self.table.update(taken, pk, ROW, stored.etag)
+            except ConcurrencyConflict:
+                continue
+            return Reservation(Outcome.RESERVED, taken, etag, pk)
+        raise ConcurrencyConflict("idempotency record kept changing")
+
+    def complete(self, reservation: Reservation, status: int, response: str) -> None:
+        done = reservation.record.model_copy(
+            update={"state": IdempotencyState.DONE, "status": status, "response": response}
+        )
+        self.table.update(done, reservation.pk, ROW, reservation.etag)
+
+    def release(self, reservation: Reservation) -> None:
+        """Forget a reservation whose request failed before it changed anything."""
+        try:
+            self.table.delete(reservation.pk, ROW, etag=reservation.etag)
+        except ConcurrencyConflict:
+            pass

@@ -1,0 +1,346 @@
+// Collections Guard on Azure or on Azure operated by 21Vianet: `azd up` provisions all of this.
+// One module per resource, one per role assignment; the app's identity is used for every
+// connection, and no key or connection string with a key is stored anywhere.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; resource names derive from it.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource, e.g. eastasia (global) or chinanorth3 (21Vianet).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@allowed([
+  'FlexConsumption'
+  'Dedicated'
+])
+@description('Flex Consumption where offered; Dedicated (App Service plan) elsewhere, e.g. in Azure operated by 21Vianet.')
+param hostingPlan string = 'FlexConsumption'
+
+@description('SKU of the Dedicated plan.')
+param dedicatedSkuName string = 'P0v3'
+
+@allowed([
+  'china'
+  'global'
+])
+@description('Which Partner Center: operated by 21Vianet (china) or global.')
+param partnerCenterCloud string = 'china'
+
+@allowed([
+  'dry_run'
+  'enforce'
+])
+@description('dry_run decides and records everything but changes nothing at Partner Center.')
+param enforcementMode string = 'dry_run'
+
+@description('Partner tenant id of the Partner Center app registration.')
+param partnerCenterTenantId string = ''
+
+@description('Application (client) id of the Partner Center app registration.')
+param partnerCenterClientId string = ''
+
+@description('Token scope for Partner Center; empty lets the app derive it from the cloud (`<resource>/.default`).')
+param partnerCenterScope string = ''
+
+@secure()
+@description('Partner Center app client secret; stored in Key Vault. Empty keeps the secret already there.')
+param partnerCenterClientSecret string = ''
+
+@description('Verify fraud-report signatures (HMAC) with the secrets kept in Key Vault.')
+param fraudReportSignaturesEnabled bool = false
+
+@secure()
+@description('JSON object sender -> HMAC secret; stored in Key Vault. Empty keeps the secret already there.')
+param fraudReportSigningSecrets string = ''
+
+@description('Poll Partner Center fraud events (global cloud only; needs App+User auth).')
+param fraudEventsEnabled bool = false
+
+@description('When the collections scan runs (6-field NCRONTAB, UTC).')
+param collectionsScanSchedule string = '0 0 * * * *'
+
+@description('When the drift sweep runs (6-field NCRONTAB, UTC).')
+param driftSweepSchedule string = '0 30 2 * * *'
+
+@description('When the fraud events poll runs (6-field NCRONTAB, UTC).')
+param fraudEventsSchedule string = '0 */15 * * * *'
+
+@description('Deliveries before a queue message is dead-lettered (Service Bus and the app agree).')
+param maxDeliveryCount int = 5
+
+@description('Email address for alerts; empty creates the action group without receivers.')
+param alertEmail string = ''
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var reconcileQueueName = 'reconcile'
+var noticeQueueName = 'notices'
+var partnerCenterSecretName = 'partner-center-client-secret'
+var signingSecretsName = 'fraud-report-signing-secrets'
+var functionAppName = 'func-cg-${resourceToken}'
+var isFlexConsumption = hostingPlan == 'FlexConsumption'
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-cg-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'stcg${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    name: 'sb-cg-${resourceToken}'
+    location: location
+    tags: tags
+    queueNames: [
+      reconcileQueueName
+      noticeQueueName
+    ]
+    maxDeliveryCount: maxDeliveryCount
+    duplicateDetectionWindow: 'PT10M'
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-cg-${resourceToken}'
+    location: location
+    tags: tags
+    partnerCenterSecretName: partnerCenterSecretName
+    partnerCenterClientSecret: partnerCenterClientSecret
+    signingSecretsName: signingSecretsName
+    fraudReportSigningSecrets: fraudReportSigningSecrets
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-cg-${resourceToken}'
+    applicationInsightsName: 'appi-cg-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module plan 'modules/plan.bicep' = {
+  name: 'plan'
+  scope: rg
+  params: {
+    name: 'plan-cg-${resourceToken}'
+    location: location
+    tags: tags
+    hostingPlan: hostingPlan
+    dedicatedSkuName: dedicatedSkuName
+  }
+}
+
+// --- Role assignments: the identity gets exactly these, each on one resource ---
+
+module tableDataContributor 'modules/roles/storage-table-data-contributor.bicep' = {
+  name: 'role-table-data-contributor'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module queueDataContributor 'modules/roles/storage-queue-data-contributor.bicep' = {
+  name: 'role-queue-data-contributor'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module blobDataOwner 'modules/roles/storage-blob-data-owner.bicep' = {
+  name: 'role-blob-data-owner'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module serviceBusSender 'modules/roles/servicebus-data-sender.bicep' = {
+  name: 'role-servicebus-data-sender'
+  scope: rg
+  params: {
+    namespaceName: serviceBus.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module serviceBusReceiver 'modules/roles/servicebus-data-receiver.bicep' = {
+  name: 'role-servicebus-data-receiver'
+  scope: rg
+  params: {
+    namespaceName: serviceBus.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module secretsUser 'modules/roles/keyvault-secrets-user.bicep' = {
+  name: 'role-keyvault-secrets-user'
+  scope: rg
+  params: {
+    vaultName: keyVault.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module metricsPublisher 'modules/roles/monitoring-metrics-publisher.bicep' = {
+  name: 'role-monitoring-metrics-publisher'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    principalId: identity.outputs.principalId
+  }
+}
+
+// --- App settings: every setting the code reads (shared/settings.py), and nothing else ---
+// tests/infra/test_app_settings.py compares these names with shared.settings.setting_names().
+
+// How the app and the Functions host connect: the identity, never a key.
+var connectionSettings = {
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  SERVICEBUS__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  SERVICEBUS__credential: 'managedidentity'
+  SERVICEBUS__clientId: identity.outputs.clientId
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
+}
+
+// What the app does; the values are the code's defaults unless a parameter says otherwise.
+var behaviourSettings = {
+  QUEUE_TRANSPORT: 'servicebus'
+  TABLE_PREFIX: ''
+  RECONCILE_QUEUE_NAME: reconcileQueueName
+  NOTICE_QUEUE_NAME: noticeQueueName
+  COLLECTIONS_SCAN_SCHEDULE: collectionsScanSchedule
+  DRIFT_SWEEP_SCHEDULE: driftSweepSchedule
+  ENFORCEMENT_MODE: enforcementMode
+  POLICY_FILE: 'policy/collections.toml'
+  TRIAGE_FILE: 'policy/triage.toml'
+  MAX_REQUEST_BYTES: '1048576'
+  PARTNER_CENTER_CLOUD: partnerCenterCloud
+  PARTNER_CENTER_AUTH: 'client_secret'
+  PARTNER_CENTER_TENANT_ID: partnerCenterTenantId
+  PARTNER_CENTER_CLIENT_ID: partnerCenterClientId
+  PARTNER_CENTER_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.partnerCenterSecretUri})'
+  PARTNER_CENTER_TIMEOUT_SECONDS: '30'
+  PARTNER_CENTER_RETRIES: '2'
+  PARTNER_CENTER_MAX_RPM: '450'
+  RECONCILE_MAX_DELIVERIES: string(maxDeliveryCount)
+  RECONCILE_MAX_ATTEMPTS: '20'
+  RECONCILE_CONFLICT_DELAY_SECONDS: '120'
+  RECONCILE_LEASE_SECONDS: '300'
+  FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
+  FRAUD_ESCALATE_AFTER_REPORTS: '3'
+  FRAUD_ESCALATE_WINDOW_HOURS: '24'
+  FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'
+  FRAUD_EVENTS_SCHEDULE: fraudEventsSchedule
+}
+
+// Only when given: the app derives the scope from PARTNER_CENTER_CLOUD otherwise.
+var optionalSettings = empty(partnerCenterScope) ? {} : {
+  PARTNER_CENTER_SCOPE: partnerCenterScope
+}
+
+// Flex Consumption sets the runtime in functionAppConfig and refuses these; a Dedicated plan needs them.
+var dedicatedPlanSettings = {
+  FUNCTIONS_EXTENSION_VERSION: '~4'
+  FUNCTIONS_WORKER_RUNTIME: 'python'
+  SCM_DO_BUILD_DURING_DEPLOYMENT: 'true'
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: functionAppName
+    location: location
+    tags: tags
+    hostingPlan: hostingPlan
+    planId: plan.outputs.id
+    identityId: identity.outputs.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appSettings: union(connectionSettings, behaviourSettings, optionalSettings, isFlexConsumption ? {} : dedicatedPlanSettings)
+  }
+  // The app must not start before its identity may read what it needs.
+  dependsOn: [
+    tableDataContributor
+    queueDataContributor
+    blobDataOwner
+    serviceBusSender
+    serviceBusReceiver
+    secretsUser
+    metricsPublisher
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: 'cg-${resourceToken}'
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    serviceBusNamespaceId: serviceBus.outputs.id
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    scanFunctionName: 'collections_scan'
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_HOST string = functionApp.outputs.defaultHostName
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

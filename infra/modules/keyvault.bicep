@@ -1,0 +1,63 @@
+// Key Vault for the app's secrets (the Partner Center app secret, the fraud-report signing
+// secrets). RBAC authorization, soft delete and purge protection. A secret is written only when
+// a value is given, so a later provision without the value keeps the secret that is there.
+param name string
+param location string
+param tags object = {}
+
+@description('Secret name of the Partner Center app client secret.')
+param partnerCenterSecretName string
+
+@secure()
+@description('Partner Center app client secret; empty keeps the current secret.')
+param partnerCenterClientSecret string = ''
+
+@description('Secret name of the fraud-report signing secrets (JSON: sender -> secret).')
+param signingSecretsName string
+
+@secure()
+@description('Fraud-report signing secrets as JSON; empty keeps the current secret.')
+param fraudReportSigningSecrets string = ''
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource partnerCenterSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(partnerCenterClientSecret)) {
+  parent: vault
+  name: partnerCenterSecretName
+  properties: {
+    value: partnerCenterClientSecret
+    contentType: 'Partner Center app client secret'
+  }
+}
+
+resource signingSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(fraudReportSigningSecrets)) {
+  parent: vault
+  name: signingSecretsName
+  properties: {
+    value: fraudReportSigningSecrets
+    contentType: 'application/json'
+  }
+}
+
+output id string = vault.id
+output name string = vault.name
+// Versionless URIs (vaultUri carries the cloud's vault suffix): the app picks up a rotated
+// secret without a new deployment.
+output partnerCenterSecretUri string = '${vault.properties.vaultUri}secrets/${partnerCenterSecretName}'
+output signingSecretsUri string = '${vault.properties.vaultUri}secrets/${signingSecretsName}'

@@ -1,0 +1,196 @@
+"""Integration: the case store, idempotency records and the intake service on a real Azurite.
+
+Concurrency is real too: threads race on the same rows, and the ETag and insert-first guards
+decide the winner.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared import clock, runtime
+from shared.adapters.cases import CaseStore, status_partition
+from shared.adapters.idempotency import IdempotencyStore, Outcome
+from shared.adapters.layout import CASES_TABLE, IDEMPOTENCY_TABLE, PROFILE_ROW
+from shared.adapters.tables import TableStore
+from shared.domain.customer import StoredProfile
+from shared.domain.fraud import Case, CaseStatus, Category, FraudReport, Severity
+from shared.errors import AppError
+from shared.services.fraud import FraudService
+from shared.services.fraud_cases import CaseDesk, ResolutionRequest
+from shared.services.fraud_cases import Outcome as Resolved
+from shared.settings import load_settings
+
+CUSTOMER = "c1111111-1111-4111-8111-111111111111"
+
+
+@pytest.fixture
+def store(storage_connection_string: str, unique_name: str) -> Iterator[TableStore]:
+    tables = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
+    yield tables
+    tables.close()
+
+
+@pytest.fixture
+def service(
+    store: TableStore, storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FraudService]:
+    monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
+    monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
+    monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
+    monkeypatch.setenv("ENFORCEMENT_MODE", "enforce")
+    runtime.reset()
+    yield FraudService(store, load_settings())
+    runtime.reset()
+
+
+def _report(severity: Severity = Severity.LOW, customer: str = CUSTOMER) -> FraudReport:
+    return FraudReport(
+        customer_id=customer,
+        category=Category.RESOURCE_ABUSE,
+        severity=severity,
+        source="monitor",
+        reporter="risk",
+        description="port scans from a VM",
+    )
+
+
+def test_concurrent_first_reports_open_exactly_one_case(service: FraudService) -> None:
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        accepted = service.submit(_report(), idempotency_key=None, sender=None)
+        with lock:
+            answers.append(accepted.body)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    cases = list(service.cases.iter_customer_cases(CUSTOMER))
+    assert len(cases) == 1
+    assert cases[0].hit_count == 6
+
+
+def test_concurrent_requests_with_one_idempotency_key_create_one_report(service: FraudService) -> None:
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        try:
+            answer = service.submit(_report(), idempotency_key="same-key", sender=None)
+            code = answer.status
+        except AppError as exc:  # the loser while the winner is still working: 409
+            code = exc.status
+        with lock:
+            statuses.append(code)
+
+    threads = [threading.Thread(target=send) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses) <= {202, 409} and 202 in statuses
+    cases = list(service.cases.iter_customer_cases(CUSTOMER))
+    assert len(cases) == 1 and cases[0].hit_count == 1
+
+
+def test_idempotency_takeover_after_a_crash(store: TableStore) -> None:
+    records = IdempotencyStore(store.table(IDEMPOTENCY_TABLE))
+    at = datetime(2026, 11, 25, tzinfo=UTC)
+    first = records.reserve("s", "k", "h1", "R1", at)
+    assert first.outcome is Outcome.RESERVED
+    assert records.reserve("s", "k", "h1", "R2", at).outcome is Outcome.IN_PROGRESS
+    assert records.reserve("s", "k", "h2", "R2", at).outcome is Outcome.MISMATCH
+    taken = records.reserve("s", "k", "h1", "R2", at + timedelta(minutes=5))
+    assert taken.outcome is Outcome.RESERVED
+    assert taken.record.report_id == "R1"  # the retry carries on the crashed request's report
+    records.complete(taken, 202, '{"ok":true}')
+    replay = records.reserve("s", "k", "h1", "R3", at + timedelta(minutes=6))
+    assert replay.outcome is Outcome.REPLAY and replay.record.response == '{"ok":true}'
+
+
+def test_status_index_follows_the_case_and_drops_stale_entries(
+    service: FraudService, store: TableStore
+) -> None:
+    body = service.submit(_report(), idempotency_key=None, sender=None).body
+    case_id = json.loads(body)["case_id"]
+    cases = CaseStore(store.table(CASES_TABLE))
+    assert [c.case_id for c in cases.list_by_status(CaseStatus.OPEN, 10, None).cases] == [case_id]
+    CaseDesk(service).resolve(case_id, ResolutionRequest(outcome=Resolved.DISMISSED, note="noise"))
+    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
+    assert [c.case_id for c in cases.list_by_status(CaseStatus.DISMISSED, 10, None).cases] == [case_id]
+    # A stale entry (as a crash between the index and the case write would leave) is never listed.
+    from shared.adapters.cases import CaseRef
+
+    cases.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), case_id)
+    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
+    assert cases.table.get_raw(status_partition(CaseStatus.OPEN), case_id) is None
+
+
+def test_listing_pages_with_a_continuation_token(service: FraudService, store: TableStore) -> None:
+    ids = []
+    for n in range(5):
+        customer = f"c222222{n}-2222-4222-8222-222222222222"
+        ids.append(
+            json.loads(service.submit(_report(customer=customer), idempotency_key=None, sender=None).body)[
+                "case_id"
+            ]
+        )
+    desk = CaseDesk(service)
+    seen: list[str] = []
+    token = None
+    for _ in range(5):
+        page = desk.list("open", 2, token)
+        seen += [item.case_id for item in page.items]
+        token = page.continuation_token
+        if token is None:
+            break
+    assert seen == sorted(ids)
+
+
+def test_escalation_after_reports_in_window_raises_severity(service: FraudService, store: TableStore) -> None:
+    previous = clock.set_clock(clock.FixedClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
+    try:
+        for _ in range(3):  # FRAUD_ESCALATE_AFTER_REPORTS defaults to 3
+            service.submit(_report(Severity.MEDIUM), idempotency_key=None, sender=None)
+    finally:
+        clock.set_clock(previous)
+    (case,) = service.cases.iter_customer_cases(CUSTOMER)
+    assert case.severity is Severity.HIGH and case.hit_count == 3
+
+
+def test_protected_customer_gets_no_hold_but_an_alert(service: FraudService, store: TableStore) -> None:
+    now = datetime.now(UTC)
+    profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
+    store.table("customers").insert(profile, CUSTOMER, PROFILE_ROW)
+    body = json.loads(service.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    assert body["customer_known"] is True
+    assert body["decision"]["action"] == "alert"
+    assert "alert_protected_customer" in body["actions"]
+    assert service.customer_holds(CUSTOMER) == []
+    trail = service.audit.read(CUSTOMER)
+    assert trail.verified and "fraud.triage" in [r.action for r in trail.records]
+
+
+def test_dry_run_records_would_hold_and_places_none(
+    store: TableStore, storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
+    monkeypatch.setenv("ENFORCEMENT_MODE", "dry_run")
+    monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
+    runtime.reset()
+    dry = FraudService(store, load_settings())
+    body = json.loads(dry.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    assert body["decision"]["dry_run"] is True
+    assert body["actions"] == ["case_opened", "would_place_fraud_hold"]
+    assert dry.customer_holds(CUSTOMER) == []
+    stored = dry.cases.table.get(Case, CUSTOMER, body["case_id"])
+    assert stored is not None and stored.value.hold_decided is False

@@ -277,6 +277,7 @@ var behaviourSettings = {
   RECONCILE_MAX_DELIVERIES: string(maxDeliveryCount)
   RECONCILE_MAX_ATTEMPTS: '20'
   RECONCILE_CONFLICT_DELAY_SECONDS: '120'
+  RECONCILE_RETRY_BASE_SECONDS: '5'
   RECONCILE_LEASE_SECONDS: '300'
   FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
   FRAUD_ESCALATE_AFTER_REPORTS: '3'

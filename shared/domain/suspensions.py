@@ -41,3 +41,91 @@ class SuspensionRecord(BaseModel):
     def is_ours(self) -> bool:
         """True while this app holds the subscription suspended (or is in the act of it)."""
         return self.state in (SuspensionState.SUSPENDING, SuspensionState.SUSPENDED_BY_US)
+
+
+class SubscriptionView(BaseModel):
+    """What the planner needs to know of a subscription as Partner Center shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscription_id: str
+    status: str  # lower-case; unknown values (e.g. `disabled`) are kept and left alone
+    parent_subscription_id: str | None = None
+    offer_name: str = ""
+    friendly_name: str = ""
+
+
+class ActionKind(StrEnum):
+    SUSPEND = "suspend"  # write the intent, PATCH the base to `suspended`, confirm
+    CONFIRM_SUSPENDED = "confirm_suspended"  # our intent and PC shows suspended: record, no PATCH
+    REACTIVATE = "reactivate"  # ours and suspended: PATCH the base to `active`, close the records
+    CLOSE_RECORD = "close_record"  # ours but PC shows it active already: close the records, no PATCH
+
+
+class PlannedAction(BaseModel):
+    """One step towards the desired state, on a base subscription and the add-ons that follow it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ActionKind
+    subscription: SubscriptionView
+    add_ons: tuple[SubscriptionView, ...] = ()
+
+    @property
+    def calls_partner_center(self) -> bool:
+        return self.kind in (ActionKind.SUSPEND, ActionKind.REACTIVATE)
+
+
+def plan_reconcile(
+    hold_ids: list[str],
+    subscriptions: list[SubscriptionView],
+    records: dict[str, SuspensionRecord],
+) -> list[PlannedAction]:
+    """The steps that bring Partner Center to the desired state (principles 1 and 2).
+
+    With at least one hold every active base subscription is suspended (add-ons follow their
+    base, so they are never patched themselves). With none, only subscriptions this app
+    suspended, and still shown suspended, are reactivated. A suspended subscription without a
+    record of ours was suspended by someone else: it is never touched.
+    """
+    ids = {s.subscription_id for s in subscriptions}
+    add_ons: dict[str, list[SubscriptionView]] = {}
+    bases: list[SubscriptionView] = []
+    for sub in subscriptions:
+        parent = sub.parent_subscription_id
+        if parent and parent in ids:
+            add_ons.setdefault(parent, []).append(sub)
+        else:
+            bases.append(sub)
+    actions: list[PlannedAction] = []
+    for base in bases:
+        record = records.get(base.subscription_id)
+        children = add_ons.get(base.subscription_id, [])
+        if hold_ids:
+            if base.status == "active":
+                following = tuple(a for a in children if a.status == "active")
+                actions.append(PlannedAction(kind=ActionKind.SUSPEND, subscription=base, add_ons=following))
+            elif base.status == "suspended" and record and record.state is SuspensionState.SUSPENDING:
+                following = tuple(a for a in children if _has_intent(records, a))
+                actions.append(
+                    PlannedAction(kind=ActionKind.CONFIRM_SUSPENDED, subscription=base, add_ons=following)
+                )
+            continue
+        if record is None or not record.is_ours:
+            continue
+        following = tuple(a for a in children if _is_ours(records, a))
+        if base.status == "suspended":
+            actions.append(PlannedAction(kind=ActionKind.REACTIVATE, subscription=base, add_ons=following))
+        elif base.status == "active":
+            actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=base, add_ons=following))
+    return actions
+
+
+def _has_intent(records: dict[str, SuspensionRecord], sub: SubscriptionView) -> bool:
+    record = records.get(sub.subscription_id)
+    return record is not None and record.state is SuspensionState.SUSPENDING
+
+
+def _is_ours(records: dict[str, SuspensionRecord], sub: SubscriptionView) -> bool:
+    record = records.get(sub.subscription_id)
+    return record is not None and record.is_ours

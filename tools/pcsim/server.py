@@ -113,14 +113,14 @@ class SimulatorCore:
             if mutating and request_id and request_id in self._replies:
                 reply = self._replies[request_id]
                 call.status, call.replayed = reply.status, True
-                return reply, False
-            try:
-                reply, applied = self._route(method, path, query, headers, body)
-            except SimError as exc:
-                reply, applied = Reply(exc.status, exc.body()), False
-            call.status, call.applied = reply.status, applied
-            if mutating and request_id and 200 <= reply.status < 300:
-                self._replies[request_id] = reply
+            else:
+                try:
+                    reply, applied = self._route(method, path, query, headers, body)
+                except SimError as exc:
+                    reply, applied = Reply(exc.status, exc.body()), False
+                call.status, call.applied = reply.status, applied
+                if mutating and request_id and 200 <= reply.status < 300:
+                    self._replies[request_id] = reply
         if lose:
             call.fault = FaultKind.LOSE_RESPONSE.value
             return None, True

@@ -1,0 +1,16 @@
+"""Timer: the daily drift sweep (shared/services/drift.py)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared.services.drift import run_drift_sweep
+
+bp = func.Blueprint()
+
+
+@bp.function_name("drift_sweep")
+@bp.timer_trigger(arg_name="timer", schedule="%DRIFT_SWEEP_SCHEDULE%", run_on_startup=False)
+def drift_sweep(timer: func.TimerRequest) -> None:
+    """Compare Partner Center with the holds; enqueue a reconcile where they differ."""
+    run_drift_sweep()

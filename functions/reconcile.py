@@ -1,0 +1,19 @@
+"""Queue trigger: `reconcile customer X` -> the reconcile executor (shared/services/reconcile.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.functions as func
+
+from functions.queue_support import delivery_count, message_body, queue_trigger
+from shared.services.reconcile import handle_reconcile_message
+
+bp = func.Blueprint()
+
+
+@bp.function_name("reconcile")
+@queue_trigger(bp, arg_name="msg", queue_setting="RECONCILE_QUEUE_NAME")
+def reconcile(msg: Any) -> None:
+    """Converge one customer; an unexpected error raises so the host redelivers (then poison)."""
+    handle_reconcile_message(message_body(msg), delivery_count(msg))

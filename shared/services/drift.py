@@ -1,0 +1,114 @@
+"""The drift sweep: for every customer with a hold or with subscriptions this app suspended,
+compare Partner Center with the desired state and enqueue a reconcile where they differ
+(someone reactivated by hand, a call that failed for good).
+
+Finding those customers costs two cross-partition range queries on RowKey (`hold:` and `sub:`
+rows) over the customers table. Table storage serves them by scanning the table server-side,
+but only the matching rows (PartitionKey, RowKey and, for `sub:` rows, `state`) come back, so the
+cost to this app is O(held + suspended customers); the partition scan is Azure's, once a day.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from shared import clock, runtime
+from shared.adapters.audit import AuditEntry, AuditLog
+from shared.adapters.layout import CUSTOMERS_TABLE, HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
+from shared.adapters.partner_center import PartnerCenterClient, PartnerCenterError, client_for
+from shared.adapters.queues import Publisher
+from shared.adapters.tables import Table, prefix_range
+from shared.domain.messages import ReconcileRequest, derived_message_id
+from shared.domain.suspensions import SuspensionState, plan_reconcile
+from shared.services.reconcile import read_hold_ids, read_records, view_of
+from shared.settings import get_settings
+from shared.telemetry import metric
+
+log = logging.getLogger(__name__)
+
+ACTOR = "drift-sweep"
+_RANGE_FILTER = "RowKey ge @low and RowKey lt @high"
+
+
+@dataclass
+class DriftReport:
+    checked: int = 0
+    drifted: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # Partner Center did not answer: enqueued too
+    correlation_id: str = ""
+
+
+def enforced_customers(table: Table) -> list[str]:
+    """Customers with at least one hold or one subscription record still ours."""
+    found: set[str] = set()
+    low, high = prefix_range(HOLD_PREFIX)
+    for entity in table.query(_RANGE_FILTER, {"low": low, "high": high}, select=["PartitionKey", "RowKey"]):
+        found.add(str(entity["PartitionKey"]))
+    low, high = prefix_range(SUBSCRIPTION_PREFIX)
+    ours = (SuspensionState.SUSPENDING.value, SuspensionState.SUSPENDED_BY_US.value)
+    for entity in table.query(
+        _RANGE_FILTER, {"low": low, "high": high}, select=["PartitionKey", "RowKey", "state"]
+    ):
+        if entity.get("state") in ours:
+            found.add(str(entity["PartitionKey"]))
+    found.discard(PARTNER_PARTITION)
+    return sorted(found)
+
+
+def run_drift_sweep(
+    table: Table | None = None,
+    partner_center: PartnerCenterClient | None = None,
+    publisher: Publisher | None = None,
+) -> DriftReport:
+    """Check each enforced customer; enqueue a reconcile for each that drifted."""
+    settings = get_settings()
+    table = table or runtime.table_store().table(CUSTOMERS_TABLE)
+    partner_center = partner_center or client_for(settings)
+    publisher = publisher or runtime.publisher(settings.reconcile_queue_name)
+    report = DriftReport(correlation_id=str(uuid.uuid4()))
+    for customer_id in enforced_customers(table):
+        report.checked += 1
+        holds = read_hold_ids(table, customer_id)
+        records, _ = read_records(table, customer_id)
+        try:
+            subscriptions = partner_center.list_subscriptions(
+                customer_id, correlation_id=report.correlation_id
+            )
+        except PartnerCenterError as exc:
+            log.warning(
+                "drift: Partner Center did not answer", extra={"customer_id": customer_id, **exc.describe()}
+            )
+            report.unknown.append(customer_id)
+        else:
+            if not plan_reconcile(holds, [view_of(s) for s in subscriptions], records):
+                continue
+            report.drifted.append(customer_id)
+        message = ReconcileRequest(
+            customer_id=customer_id,
+            reason="drift sweep",
+            correlation_id=report.correlation_id,
+            requested_at=clock.now(),
+        )
+        publisher.publish(message, message_id=derived_message_id(customer_id, report.correlation_id))
+    _record(table, report)
+    return report
+
+
+def _record(table: Table, report: DriftReport) -> None:
+    log.info(
+        "drift sweep done",
+        extra={"checked": report.checked, "drifted": len(report.drifted), "unknown": len(report.unknown)},
+    )
+    metric("drift.customers_drifted", len(report.drifted))
+    metric("drift.customers_checked", report.checked)
+    entry = AuditEntry(
+        at=clock.now(),
+        actor=ACTOR,
+        action="drift.sweep",
+        reason=f"{len(report.drifted)} of {report.checked} customers drifted",
+        correlation_id=report.correlation_id,
+        details={"checked": report.checked, "drifted": report.drifted[:200], "unknown": report.unknown[:200]},
+    )
+    AuditLog(table).append(PARTNER_PARTITION, [entry])

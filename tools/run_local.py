@@ -1,25 +1,27 @@
 """`make run`: Azurite, then the local Functions host on 127.0.0.1:7071, until Ctrl-C.
 
 Data is kept under `.azurite/` (git-ignored) so that state survives restarts. Ctrl-C (or
-SIGTERM) stops every child process.
+SIGTERM) stops every child process. Ports and folders are flags so that a test can run the
+very same thing on free ports.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tools.azurite import REPO_ROOT, Azurite
 
 log = logging.getLogger("run_local")
-
-AZURITE_PORTS = (10000, 10001, 10002)
 
 
 def _load_values(path: Path) -> dict[str, str]:
@@ -29,20 +31,54 @@ def _load_values(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in values.items()}
 
 
-def main() -> int:
+def _wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URL
+                return bool(resp.status == 200)
+        except OSError:
+            time.sleep(0.25)
+    return False
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run Collections Guard locally.")
+    parser.add_argument("--port", type=int, default=7071, help="local Functions host port")
+    parser.add_argument(
+        "--azurite-ports",
+        type=int,
+        nargs=3,
+        default=(10000, 10001, 10002),
+        metavar=("BLOB", "QUEUE", "TABLE"),
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".azurite")
+    parser.add_argument("--settings", type=Path, default=REPO_ROOT / "local.settings.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings_file = REPO_ROOT / "local.settings.json"
-    env = dict(os.environ)
-    for key, value in _load_values(settings_file).items():
-        env.setdefault(key, value)
+    example = REPO_ROOT / "local.settings.example.json"
+    if not args.settings.exists() and args.settings == REPO_ROOT / "local.settings.json":
+        shutil.copyfile(example, args.settings)
+        log.info("created %s from %s", args.settings.name, example.name)
 
     azurite = Azurite.start(
-        blob_port=AZURITE_PORTS[0],
-        queue_port=AZURITE_PORTS[1],
-        table_port=AZURITE_PORTS[2],
-        location=REPO_ROOT / ".azurite",
+        blob_port=args.azurite_ports[0],
+        queue_port=args.azurite_ports[1],
+        table_port=args.azurite_ports[2],
+        location=args.data_dir,
     )
-    log.info("Azurite listening on 127.0.0.1:%s (blob, queue, table)", ",".join(map(str, AZURITE_PORTS)))
+    log.info("Azurite listening on 127.0.0.1:%s (blob, queue, table)", ",".join(map(str, args.azurite_ports)))
+
+    env = dict(os.environ)
+    for key, value in _load_values(args.settings).items():
+        env.setdefault(key, value)
+    # The storage the host uses is the Azurite started here, whatever the settings file says.
+    env["AzureWebJobsStorage"] = azurite.connection_string
+
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -53,14 +89,24 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        host = subprocess.Popen(
-            [sys.executable, "-m", "tools.devhost", "--settings", str(settings_file)],
+        host = subprocess.Popen(  # noqa: S603 - fixed argv
+            [
+                sys.executable,
+                "-m",
+                "tools.devhost",
+                "--settings",
+                str(args.settings),
+                "--port",
+                str(args.port),
+            ],
             cwd=REPO_ROOT,
             env=env,
             start_new_session=True,
         )
         children.append(host)
-        log.info("Functions host starting on http://127.0.0.1:7071 (Ctrl-C stops everything)")
+        base = f"http://127.0.0.1:{args.port}"
+        if _wait_healthy(f"{base}/api/health", 60, host):
+            log.info("ready: %s/api/health answers 200 (Ctrl-C stops everything)", base)
         while not stopping:
             for child in children:
                 if child.poll() is not None:

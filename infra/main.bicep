@@ -61,6 +61,13 @@ param fraudReportSignaturesEnabled bool = false
 @description('JSON object sender -> HMAC secret; stored in Key Vault. Empty keeps the secret already there.')
 param fraudReportSigningSecrets string = ''
 
+@description('Sign notice webhooks with the key kept in Key Vault (without it, webhook notices are not sent).')
+param noticeWebhooksEnabled bool = false
+
+@secure()
+@description('Notice webhook signing key; stored in Key Vault. Empty keeps the secret already there.')
+param noticeWebhookSecret string = ''
+
 @description('Poll Partner Center fraud events (global cloud only; needs App+User auth).')
 param fraudEventsEnabled bool = false
 
@@ -87,6 +94,7 @@ var reconcileQueueName = 'reconcile'
 var noticeQueueName = 'notices'
 var partnerCenterSecretName = 'partner-center-client-secret'
 var signingSecretsName = 'fraud-report-signing-secrets'
+var noticeWebhookSecretName = 'notice-webhook-secret'
 var functionAppName = 'func-cg-${resourceToken}'
 var isFlexConsumption = hostingPlan == 'FlexConsumption'
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -145,6 +153,8 @@ module keyVault 'modules/keyvault.bicep' = {
     partnerCenterClientSecret: partnerCenterClientSecret
     signingSecretsName: signingSecretsName
     fraudReportSigningSecrets: fraudReportSigningSecrets
+    noticeWebhookSecretName: noticeWebhookSecretName
+    noticeWebhookSecret: noticeWebhookSecret
   }
 }
 
@@ -280,6 +290,8 @@ var behaviourSettings = {
   RECONCILE_RETRY_BASE_SECONDS: '5'
   RECONCILE_LEASE_SECONDS: '300'
   FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
+  NOTICE_WEBHOOK_SECRET: noticeWebhooksEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.noticeWebhookSecretUri})' : ''
+  SCAN_MAX_CUSTOMERS: '5000'
   FRAUD_ESCALATE_AFTER_REPORTS: '3'
   FRAUD_ESCALATE_WINDOW_HOURS: '24'
   FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'

@@ -152,7 +152,7 @@ resource scanFailed 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   }
 }
 
-// The blast-radius cap held suspensions back: they wait for an approval.
+// The blast-radius cap held suspensions back (`collections.cap_reached`): they wait for approval.
 resource scanCapped 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   name: '${namePrefix}-scan-capped'
   location: location
@@ -169,7 +169,7 @@ resource scanCapped 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
     criteria: {
       allOf: [
         {
-          query: 'union isfuzzy=true (customMetrics | where name == "scan.capped" | project v = valueSum), (traces | where tostring(customDimensions.metric) == "scan.capped" | project v = todouble(customDimensions.value)) | summarize capped = sum(v)'
+          query: 'union isfuzzy=true (customMetrics | where name == "collections.cap_reached" | project v = valueSum), (traces | where tostring(customDimensions.metric) == "collections.cap_reached" | project v = todouble(customDimensions.value)) | summarize capped = sum(v)'
           timeAggregation: 'Total'
           metricMeasureColumn: 'capped'
           operator: 'GreaterThan'
@@ -189,7 +189,8 @@ resource scanCapped 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   }
 }
 
-// Partner Center calls fail: reconciles that ended in failure, or failed HTTP dependencies.
+// Partner Center calls fail: a reconcile that failed for good or gave up (`reconcile.alert`), or
+// failed HTTP calls to a Partner Center host.
 resource partnerCenterFailing 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   name: '${namePrefix}-partner-center-failing'
   location: location
@@ -206,7 +207,7 @@ resource partnerCenterFailing 'Microsoft.Insights/scheduledQueryRules@2022-06-15
     criteria: {
       allOf: [
         {
-          query: 'union isfuzzy=true (customMetrics | where name == "reconcile.failed" | project v = valueSum), (traces | where tostring(customDimensions.metric) == "reconcile.failed" | project v = todouble(customDimensions.value)), (dependencies | where success == false and (target has "partnercenterapi" or target has "partnercenter.microsoft.com") | project v = 1.0) | summarize failures = sum(v)'
+          query: 'union isfuzzy=true (customMetrics | where name == "reconcile.alert" | project v = valueSum), (traces | where tostring(customDimensions.metric) == "reconcile.alert" | project v = todouble(customDimensions.value)), (dependencies | where success == false and (target has "partnercenterapi" or target has "partnercenter.microsoft.com") | project v = 1.0) | summarize failures = sum(v)'
           timeAggregation: 'Total'
           metricMeasureColumn: 'failures'
           operator: 'GreaterThan'

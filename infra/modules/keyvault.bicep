@@ -1,5 +1,5 @@
 // Key Vault for the app's secrets (the Partner Center app secret, the fraud-report signing
-// secrets). RBAC authorization, soft delete and purge protection. A secret is written only when
+// secrets, the notice webhook signing key). RBAC authorization, soft delete and purge protection. A secret is written only when
 // a value is given, so a later provision without the value keeps the secret that is there.
 param name string
 param location string
@@ -18,6 +18,13 @@ param signingSecretsName string
 @secure()
 @description('Fraud-report signing secrets as JSON; empty keeps the current secret.')
 param fraudReportSigningSecrets string = ''
+
+@description('Secret name of the notice webhook signing key.')
+param noticeWebhookSecretName string
+
+@secure()
+@description('Notice webhook signing key (HMAC-SHA256); empty keeps the current secret.')
+param noticeWebhookSecret string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -55,9 +62,19 @@ resource signingSecrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!em
   }
 }
 
+resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(noticeWebhookSecret)) {
+  parent: vault
+  name: noticeWebhookSecretName
+  properties: {
+    value: noticeWebhookSecret
+    contentType: 'Notice webhook signing key'
+  }
+}
+
 output id string = vault.id
 output name string = vault.name
 // Versionless URIs (vaultUri carries the cloud's vault suffix): the app picks up a rotated
 // secret without a new deployment.
 output partnerCenterSecretUri string = '${vault.properties.vaultUri}secrets/${partnerCenterSecretName}'
 output signingSecretsUri string = '${vault.properties.vaultUri}secrets/${signingSecretsName}'
+output noticeWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${noticeWebhookSecretName}'

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.infra.bicep import resources_of_type, template, text
+import re
+
+from tests.infra.bicep import REPO_ROOT, resources_of_type, template, text
 
 METRIC_ALERT = "Microsoft.Insights/metricAlerts"
 LOG_ALERT = "Microsoft.Insights/scheduledQueryRules"
@@ -62,16 +64,16 @@ def test_scan_that_failed_counts_failed_runs_and_exceptions():
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
 
 
-def test_cap_hit_reads_the_scan_capped_metric():
+def test_cap_hit_reads_the_cap_reached_metric():
     criterion = log_rule("scanCapped")["criterion"]
-    assert 'name == "scan.capped"' in criterion["query"]
-    assert 'customDimensions.metric) == "scan.capped"' in criterion["query"]
+    assert 'name == "collections.cap_reached"' in criterion["query"]
+    assert 'customDimensions.metric) == "collections.cap_reached"' in criterion["query"]
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
 
 
-def test_partner_center_failing_reads_failed_reconciles_and_dependencies():
+def test_partner_center_failing_reads_reconcile_alerts_and_failed_dependencies():
     criterion = log_rule("partnerCenterFailing")["criterion"]
-    assert 'name == "reconcile.failed"' in criterion["query"]
+    assert 'name == "reconcile.alert"' in criterion["query"]
     assert "dependencies" in criterion["query"] and "success == false" in criterion["query"]
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
 
@@ -83,3 +85,16 @@ def test_action_group_emails_the_address_given_as_a_parameter():
     assert receivers[0]["emailAddress"] == "alertEmail"
     assert template("main.bicep")["modules"]["alerts"]["config"]["params"]["alertEmail"] == "alertEmail"
     assert template("main.bicep")["parameters"]["alertEmail"]["type"] == "string"
+
+
+def test_every_metric_an_alert_reads_is_emitted_by_the_code():
+    """A renamed metric would silence its alert; the names must match `metric("...")` calls."""
+    queries = " ".join(
+        rule["properties"]["criteria"]["allOf"][0]["query"]
+        for rule in resources_of_type(alerts(), LOG_ALERT).values()
+    )
+    read = set(re.findall(r'name == "([a-z_.]+)"', queries))
+    assert read == {"collections.cap_reached", "reconcile.alert"}
+    source = " ".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "shared").rglob("*.py"))
+    emitted = set(re.findall(r'metric\(\s*"([a-z_.]+)"', source))
+    assert read <= emitted

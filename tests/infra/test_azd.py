@@ -33,4 +33,5 @@ def test_secrets_come_from_the_azd_environment_not_the_file():
     parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     assert parameters["partnerCenterClientSecret"]["value"] == "${PARTNER_CENTER_CLIENT_SECRET}"
     assert parameters["fraudReportSigningSecrets"]["value"] == "${FRAUD_REPORT_SIGNING_SECRETS}"
+    assert parameters["noticeWebhookSecret"]["value"] == "${NOTICE_WEBHOOK_SECRET}"
     assert parameters["enforcementMode"]["value"] == "${ENFORCEMENT_MODE=dry_run}"

@@ -80,7 +80,7 @@ def test_service_bus_host_comes_from_the_namespace_itself():
 
 def test_key_vault_uris_come_from_the_vault_itself():
     outputs = template("modules/keyvault.bicep")["outputs"]
-    for name in ("partnerCenterSecretUri", "signingSecretsUri"):
+    for name in ("partnerCenterSecretUri", "signingSecretsUri", "noticeWebhookSecretUri"):
         assert outputs[name]["value"].startswith("${vault.properties.vaultUri}secrets/")
 
 

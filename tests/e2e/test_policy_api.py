@@ -1,0 +1,105 @@
+"""GET /api/policy through the local Functions host: markdown or JSON, languages, errors, and an
+invalid policy file turning both /api/policy and /api/health into 503 with the reason."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared import runtime
+from shared.settings import REPO_ROOT, default_app_settings
+from tools.azurite import Azurite
+from tools.devhost import DevHost
+
+KEY = "policy-e2e-key"
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path) -> Path:
+    path = tmp_path / "collections.toml"
+    path.write_bytes((REPO_ROOT / "policy" / "collections.toml").read_bytes())
+    return path
+
+
+@pytest.fixture
+def base_url(monkeypatch: pytest.MonkeyPatch, azurite: Azurite, policy_file: Path) -> Iterator[str]:
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
+    monkeypatch.setenv("POLICY_FILE", str(policy_file))
+    runtime.reset()
+    import function_app
+
+    host = DevHost(
+        function_app.app,
+        port=0,
+        settings_defaults=default_app_settings(),
+        host_json={"functions": ["health", "policy"]},
+        function_key=KEY,
+    )
+    host.start()
+    try:
+        yield host.base_url + "/api"
+    finally:
+        host.stop()
+        runtime.reset()
+
+
+def get(url: str, **headers: str) -> requests.Response:
+    return requests.get(url, headers={"x-functions-key": KEY, **headers}, timeout=30)
+
+
+def test_default_is_chinese_markdown(base_url: str, policy_file: Path) -> None:
+    resp = get(f"{base_url}/policy")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/markdown")
+    assert "charset=utf-8" in resp.headers["content-type"]
+    text = resp.content.decode("utf-8")
+    assert text.startswith("# 催收政策")
+    assert "逾期 **20** 天" in text
+    version = hashlib.sha256(policy_file.read_bytes()).hexdigest()[:12]
+    assert resp.headers["x-policy-version"] == version
+    assert f"`{version}`" in text
+
+
+def test_english_as_json(base_url: str) -> None:
+    resp = get(f"{base_url}/policy?lang=en", accept="application/json")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert body["lang"] == "en" and len(body["version"]) == 12
+    assert body["text"].startswith("# Collections policy")
+
+
+def test_unknown_language_is_a_400_problem(base_url: str) -> None:
+    resp = get(f"{base_url}/policy?lang=fr")
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "zh-CN, en" in resp.json()["detail"]
+
+
+def test_the_function_key_is_required(base_url: str) -> None:
+    assert requests.get(f"{base_url}/policy", timeout=30).status_code == 401
+
+
+def test_an_edited_policy_is_published_at_once(base_url: str, policy_file: Path) -> None:
+    policy_file.write_text(
+        policy_file.read_text(encoding="utf-8").replace("days_past_due = 20", "days_past_due = 22")
+    )
+    text = get(f"{base_url}/policy?lang=en").text
+    assert "**22** days past due: Suspension" in text
+
+
+def test_an_invalid_policy_makes_policy_and_health_503(base_url: str, policy_file: Path) -> None:
+    policy_file.write_text(policy_file.read_text(encoding="utf-8") + "\nsurprise = true\n", encoding="utf-8")
+    resp = get(f"{base_url}/policy")
+    assert resp.status_code == 503
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "surprise: Extra inputs are not permitted" in resp.json()["detail"]
+    health = requests.get(f"{base_url}/health", timeout=30)
+    assert health.status_code == 503
+    check = health.json()["checks"]["policy"]
+    assert check["ok"] is False and "surprise" in check["detail"]

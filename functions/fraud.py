@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response, read_body, read_json
@@ -49,7 +51,7 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
     limit_text = req.params.get("limit") or "50"
-    if not limit_text.isdigit() or len(limit_text) > 3:
+    if not re.fullmatch(r"[0-9]{1,3}", limit_text):
         raise BadRequest("limit must be a whole number between 1 and 100")
     page = _desk().list(
         req.params.get("status") or "open", int(limit_text), req.params.get("continuation_token") or None

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.customer import CustomerId, normalise_customer_id
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
@@ -124,6 +124,14 @@ class FraudReport(BaseModel):
     description: Text = Field(min_length=1, max_length=MAX_DESCRIPTION)
     evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_EVIDENCE_PER_REPORT)
     occurred_at: AwareDatetime | None = None
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _date_text(cls, value: object) -> object:
+        # JSON carries dates as RFC 3339 text; a bare number is not taken for a Unix time.
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("must be an RFC 3339 date-time with an offset")
+        return value
 
 
 class ReportSummary(BaseModel):
@@ -314,7 +322,7 @@ def cancellation_recommendation(case: Case) -> str:
 
 def normalise_case_id(value: str) -> str:
     """Case ids are case-insensitive on input and upper-case when stored."""
-    upper = value.strip().upper()
+    upper = value.upper()
     if not _CASE_ID.match(upper):
         raise ValueError("not a case id (26 characters, Crockford base32)")
     return upper

@@ -349,12 +349,13 @@ class Transaction:
         if not self._operations:
             return {}
         try:
-            results = self.table.client.submit_transaction(self._operations)  # type: ignore[arg-type]
+            results = self.table.client.submit_transaction(self._operations)
         except TableTransactionError as exc:
             if exc.status_code in (404, 409, 412):
                 raise ConcurrencyConflict(
                     f"{self.table.name}: transaction on partition {self.partition_key!r} "
-                    f"refused ({exc.error_code or exc.status_code}): a row changed since it was read"
+                    f"refused ({getattr(exc, 'error_code', None) or exc.status_code}): "
+                    "a row changed since it was read"
                 ) from None
             raise
         etags: dict[str, str] = {}

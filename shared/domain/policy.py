@@ -12,7 +12,7 @@ import hashlib
 import re
 import tomllib
 from datetime import date, time
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,12 @@ class BlastRadius(_Strict):
         if isinstance(value, float):
             raise ValueError('give the percent as an integer or a string like "2.5"')
         return value
+
+    def allowed_suspensions(self, population: int) -> int:
+        """How many suspensions one scan may carry out: the lower of the count cap and the percent
+        cap, the percent taken of `population` and rounded down; the rest wait for approval."""
+        share = Decimal(max(population, 0)) * self.max_suspension_percent / 100
+        return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_FLOOR)))
 
 
 class Policy(_Strict):

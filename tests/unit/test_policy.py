@@ -182,3 +182,12 @@ def test_the_policy_model_is_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         policy.time_zone = "UTC"  # type: ignore[misc]
     assert isinstance(policy, Policy)
+
+
+@pytest.mark.parametrize(
+    ("population", "allowed"),
+    [(0, 0), (19, 0), (20, 1), (399, 19), (400, 20), (100_000, 20)],
+)
+def test_blast_radius_allows_the_lower_of_count_and_percent(population: int, allowed: int) -> None:
+    policy = load_policy(SHIPPED)  # 20 per scan, 5 percent
+    assert policy.blast_radius.allowed_suspensions(population) == allowed

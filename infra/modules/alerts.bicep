@@ -115,7 +115,7 @@ resource scanMissing 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   }
 }
 
-// A scan run failed or raised.
+// A scan run failed, raised, or stopped at an invalid policy file (the run itself then succeeds).
 resource scanFailed 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   name: '${namePrefix}-scan-failed'
   location: location
@@ -132,7 +132,7 @@ resource scanFailed 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
     criteria: {
       allOf: [
         {
-          query: 'union isfuzzy=true (requests | where operation_Name =~ "${scanFunctionName}" and success == false | project n = 1), (exceptions | where operation_Name =~ "${scanFunctionName}" | project n = 1) | summarize failures = count()'
+          query: 'union isfuzzy=true (requests | where operation_Name =~ "${scanFunctionName}" and success == false | project n = 1), (exceptions | where operation_Name =~ "${scanFunctionName}" | project n = 1), (customMetrics | where name == "collections.scan_policy_invalid" | project n = 1), (traces | where tostring(customDimensions.metric) == "collections.scan_policy_invalid" | project n = 1) | summarize failures = count()'
           timeAggregation: 'Total'
           metricMeasureColumn: 'failures'
           operator: 'GreaterThan'

@@ -61,6 +61,8 @@ def test_scan_that_failed_counts_failed_runs_and_exceptions():
     criterion = log_rule("scanFailed")["criterion"]
     assert "success == false" in criterion["query"]
     assert "exceptions" in criterion["query"]
+    # An invalid policy stops the scan without failing the invocation: only its metric tells.
+    assert 'name == "collections.scan_policy_invalid"' in criterion["query"]
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
 
 
@@ -94,7 +96,7 @@ def test_every_metric_an_alert_reads_is_emitted_by_the_code():
         for rule in resources_of_type(alerts(), LOG_ALERT).values()
     )
     read = set(re.findall(r'name == "([a-z_.]+)"', queries))
-    assert read == {"collections.cap_reached", "reconcile.alert"}
+    assert read == {"collections.cap_reached", "collections.scan_policy_invalid", "reconcile.alert"}
     source = " ".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "shared").rglob("*.py"))
     emitted = set(re.findall(r'metric\(\s*"([a-z_.]+)"', source))
     assert read <= emitted

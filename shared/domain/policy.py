@@ -12,7 +12,7 @@ import hashlib
 import re
 import tomllib
 from datetime import date, time
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -220,10 +220,11 @@ class BlastRadius(_Strict):
         return value
 
     def allowed_suspensions(self, population: int) -> int:
-        """How many suspensions one scan may carry out: the lower of the count cap and the percent
-        cap, the percent taken of `population` and rounded down; the rest wait for approval."""
+        """How many suspensions one scan may carry out: min(N, ceil(P% of `population`)), the
+        population being the customers evaluated in the scan, so a non-zero percent allows at
+        least one; the rest wait for approval."""
         share = Decimal(max(population, 0)) * self.max_suspension_percent / 100
-        return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_FLOOR)))
+        return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_CEILING)))
 
 
 class Policy(_Strict):

@@ -186,7 +186,7 @@ def test_the_policy_model_is_frozen() -> None:
 
 @pytest.mark.parametrize(
     ("population", "allowed"),
-    [(0, 0), (19, 0), (20, 1), (399, 19), (400, 20), (100_000, 20)],
+    [(0, 0), (1, 1), (20, 1), (21, 2), (399, 20), (400, 20), (100_000, 20)],
 )
 def test_blast_radius_allows_the_lower_of_count_and_percent(population: int, allowed: int) -> None:
     policy = load_policy(SHIPPED)  # 20 per scan, 5 percent

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,10 +104,8 @@ def fraud_host(connection_string: str, functions: list[str] | None = None, **env
         for name, value in values.items():
             mp.setenv(name, value)
         runtime.reset()
-        if "function_app" in sys.modules:
-            module = importlib.reload(sys.modules["function_app"])
-        else:
-            module = importlib.import_module("function_app")
+        # The app reads its settings when called, not when imported: no reload needed.
+        module = importlib.import_module("function_app")
         names = FRAUD_FUNCTIONS if functions is None else functions
         host = DevHost(
             module.app,

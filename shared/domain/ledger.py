@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.domain.collections import InvoiceRef, LedgerSummary
 from shared.domain.customer import CustomerId
 from shared.domain.money import Money
 
@@ -70,8 +71,8 @@ class InvoiceIn(BaseModel):
 
     def same_content(self, other: InvoiceIn) -> bool:
         """Idempotency: equal apart from `status` (which `PATCH` changes after the first post)."""
-        fields = {"status"}
-        return self.model_dump(exclude=fields) == other.model_dump(exclude=fields)
+        keys = set(InvoiceIn.model_fields) - {"status"}
+        return self.model_dump(include=keys) == other.model_dump(include=keys)
 
 
 class Invoice(InvoiceIn):
@@ -108,7 +109,8 @@ class PaymentIn(BaseModel):
 
     def same_content(self, other: PaymentIn) -> bool:
         """Idempotency: every field equal (instants compared as instants)."""
-        return self.model_dump() == other.model_dump()
+        keys = set(PaymentIn.model_fields)
+        return self.model_dump(include=keys) == other.model_dump(include=keys)
 
 
 class Payment(PaymentIn):
@@ -254,4 +256,37 @@ def totals(allocation: Allocation, invoices: Sequence[Invoice], today: date) -> 
         credit=Money(amount=allocation.credit, currency=cur),
         oldest_unpaid_due_date=oldest,
         unpaid=unpaid,
+    )
+
+
+def summarise(
+    invoices: Sequence[Invoice], payments: Sequence[Payment], credit: Money | None, today: date
+) -> LedgerSummary:
+    """The evaluation's view of the ledger on `today` (local date in the policy's time zone)."""
+    allocation = allocate(invoices, payments, opening_credit=credit)
+    figures = totals(allocation, invoices, today)
+    cur = figures.currency
+    overdue_refs = [
+        InvoiceRef(
+            invoice_id=u.invoice.invoice_id,
+            number=u.invoice.number,
+            amount_due=u.outstanding,
+            due_date=u.invoice.due_date,
+        )
+        for u in figures.unpaid
+        if u.overdue
+    ]
+    upcoming = [
+        u.invoice.due_date
+        for u in figures.unpaid
+        if not u.overdue and u.invoice.status is InvoiceStatus.OPEN and u.invoice.due_date >= today
+    ]
+    return LedgerSummary(
+        currency=cur,
+        overdue_balance=figures.overdue_balance,
+        open_balance=figures.balance,
+        credit_balance=figures.credit,
+        earliest_unpaid_due_date=figures.oldest_unpaid_due_date,
+        overdue_invoices=overdue_refs,
+        next_due_date=min(upcoming, default=None),
     )

@@ -242,3 +242,23 @@ def test_money_is_conserved_and_nothing_is_negative(ledger: tuple[list[Invoice],
 def test_allocation_ignores_input_order(ledger: tuple[list[Invoice], list[Payment]]) -> None:
     invoices, payments = ledger
     assert allocate(invoices, payments) == allocate(list(reversed(invoices)), list(reversed(payments)))
+
+
+def test_summarise_for_the_evaluation() -> None:
+    from shared.domain.ledger import summarise
+
+    today = date(2026, 2, 1)
+    a = inv("a", "100", date(2026, 1, 5))
+    b = inv("b", "70", date(2026, 1, 1), InvoiceStatus.DISPUTED)
+    c = inv("c", "30", date(2026, 3, 1))
+    summary = summarise([a, b, c], [pay("p", "40")], None, today)
+    assert summary.overdue_balance == Money(amount=Decimal(60))
+    assert summary.open_balance == Money(amount=Decimal(90))
+    assert summary.earliest_unpaid_due_date == date(2026, 1, 5)
+    assert [r.invoice_id for r in summary.overdue_invoices] == ["a"]
+    assert summary.overdue_invoices[0].amount_due == Money(amount=Decimal(60))
+    assert summary.next_due_date == date(2026, 3, 1)
+    paid = summarise([a], [pay("p", "130")], None, today)
+    assert paid.overdue_balance.amount == 0
+    assert paid.credit_balance == Money(amount=Decimal(30))
+    assert paid.earliest_unpaid_due_date is None

@@ -1,0 +1,28 @@
+"""Queue trigger: deliver one customer notice (webhook + outbox table), see shared/services/notices."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from functions.queue_support import message_body, queue_trigger
+from shared.services.enforcement import NoticeMessage
+from shared.services.notices import handle_notice
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("notice_sender")
+@queue_trigger(bp, arg_name="msg", queue_setting="NOTICE_QUEUE_NAME")
+def notice_sender(msg: Any) -> None:
+    """A malformed message is logged and dropped (redelivery cannot fix it)."""
+    try:
+        message = NoticeMessage.model_validate_json(message_body(msg))
+    except ValidationError:
+        log.error("notice message malformed: dropped")
+        return
+    handle_notice(message)

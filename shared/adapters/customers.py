@@ -1,0 +1,248 @@
+"""The customer partition repository: read a whole customer in one query, write it in one
+entity-group transaction guarded by ETags, with its audit entries in the same transaction."""
+
+from __future__ import annotations
+
+import functools
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from shared.adapters.audit import AUDIT_HEAD_ROW, AuditEntry, AuditHead, AuditLog, HeadRef
+from shared.adapters.layout import (
+    AUDIT_PREFIX,
+    CUSTOMERS_TABLE,
+    EXEMPTION_PREFIX,
+    HOLD_PREFIX,
+    INVOICE_PREFIX,
+    NOTICE_PREFIX,
+    PAYMENT_PREFIX,
+    PROFILE_ROW,
+    STATE_ROW,
+    SUBSCRIPTION_PREFIX,
+)
+from shared.adapters.tables import ConcurrencyConflict, Stored, Table, TableStore, Transaction, decode
+from shared.domain.collections import CollectionsState, NoticeContent
+from shared.domain.customer import Exemption, StoredProfile
+from shared.domain.holds import Hold
+from shared.domain.ledger import Invoice, Payment
+from shared.domain.suspensions import SuspensionRecord
+
+# Rows a ledger change may write besides the state row, the audit head and a few audit entries.
+MAX_ROWS_PER_CHANGE = 90
+
+
+def _is_date(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    return annotation is date or (date in args and datetime not in args)
+
+
+@functools.cache
+def _storage_model(model_type: type[BaseModel]) -> type[BaseModel]:
+    """`model_type` with its `date` fields typed as ISO text: the table adapter stores datetimes
+    and text, not bare dates; reading validates the text back into a date."""
+    fields: dict[str, Any] = {}
+    for name, info in model_type.model_fields.items():
+        if _is_date(info.annotation):
+            fields[name] = (str | None, None)
+    if not fields:
+        return model_type
+    return create_model(f"{model_type.__name__}Row", __base__=model_type, **fields)
+
+
+def storable(model: BaseModel) -> BaseModel:
+    """The model as the table adapter can store it (dates as ISO text)."""
+    storage = _storage_model(type(model))
+    if storage is type(model):
+        return model
+    data = {name: getattr(model, name) for name in type(model).model_fields}
+    for name, value in data.items():
+        if isinstance(value, date) and not isinstance(value, datetime):
+            data[name] = value.isoformat()
+    return storage.model_construct(**data)
+
+
+class OutboxItem(BaseModel):
+    """A message decided in a committed transaction and not yet known to be published."""
+
+    kind: Literal["reconcile", "notice"]
+    message_id: str
+    reason: str
+    correlation_id: str
+    notice_id: str | None = None
+
+
+class CollectionsRecord(BaseModel):
+    """The `state` row: the evaluation's state plus what the app needs to carry it out safely."""
+
+    state: CollectionsState = Field(default_factory=CollectionsState)
+    revision: int = 0  # bumped by every commit that decides actions; names reconcile messages
+    next_review_at: datetime | None = None
+    outbox: list[OutboxItem] = Field(default_factory=list)
+    held_back_batch: str | None = None  # suspension waiting for approval in this batch
+    updated_at: datetime | None = None
+
+
+class NoticeRecord(BaseModel):
+    """Row `notice:{episode}:{stage}`: one notice per stage per overdue episode."""
+
+    notice_id: str
+    stage: str
+    episode_id: str
+    content: NoticeContent
+    created_at: datetime
+    correlation_id: str
+    audience: Literal["customer", "staff"] = "customer"
+    delivered: bool = False
+    claimed_at: datetime | None = None  # a sender is delivering it (a lease, see notices service)
+    delivered_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    webhook_delivered: bool = False
+    outbox_written: bool = False
+
+
+@dataclass
+class CustomerAggregate:
+    """Everything stored about one customer (but its audit entries), with ETags."""
+
+    customer_id: str
+    profile: Stored[StoredProfile] | None = None
+    record: Stored[CollectionsRecord] | None = None
+    invoices: dict[str, Stored[Invoice]] = field(default_factory=dict)
+    payments: dict[str, Stored[Payment]] = field(default_factory=dict)
+    holds: dict[str, Stored[Hold]] = field(default_factory=dict)
+    exemptions: dict[str, Stored[Exemption]] = field(default_factory=dict)
+    notices: dict[str, Stored[NoticeRecord]] = field(default_factory=dict)
+    subscriptions: dict[str, Stored[SuspensionRecord]] = field(default_factory=dict)
+    audit_head: HeadRef = field(default_factory=lambda: HeadRef(AuditHead(), None))
+    rows_read: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.profile is not None
+
+    @property
+    def collections(self) -> CollectionsRecord:
+        return self.record.value if self.record else CollectionsRecord()
+
+
+_PREFIXES: list[tuple[str, str, type[BaseModel]]] = [
+    (INVOICE_PREFIX, "invoices", Invoice),
+    (PAYMENT_PREFIX, "payments", Payment),
+    (HOLD_PREFIX, "holds", Hold),
+    (EXEMPTION_PREFIX, "exemptions", Exemption),
+    (NOTICE_PREFIX, "notices", NoticeRecord),
+    (SUBSCRIPTION_PREFIX, "subscriptions", SuspensionRecord),
+]
+
+
+class CustomerChange:
+    """One transaction on a customer's partition; `commit` adds the audit entries and submits."""
+
+    def __init__(self, repo: CustomerRepository, aggregate: CustomerAggregate) -> None:
+        self.repo = repo
+        self.aggregate = aggregate
+        self.tx: Transaction = repo.table.transaction(aggregate.customer_id)
+        self.entries: list[AuditEntry] = []
+
+    def put(self, model: BaseModel, row_key: str, etag: str | None) -> None:
+        """Create the row (etag None: must not exist) or replace it under its ETag."""
+        if etag is None:
+            self.tx.create(storable(model), row_key)
+        else:
+            self.tx.update(storable(model), row_key, etag)
+
+    def put_record(self, record: CollectionsRecord) -> None:
+        current = self.aggregate.record
+        self.put(record, STATE_ROW, current.etag if current else None)
+
+    def delete(self, row_key: str, etag: str) -> None:
+        self.tx.delete(row_key, etag)
+
+    def audit(self, entry: AuditEntry) -> None:
+        self.entries.append(entry)
+
+    @property
+    def operations(self) -> int:
+        return len(self.tx) + len(self.entries) + 1
+
+    def commit(self) -> dict[str, str]:
+        """Submit everything at once; ConcurrencyConflict if any row changed since it was read."""
+        if self.entries:
+            self.repo.audit_log.stage(self.tx, self.aggregate.audit_head, self.entries)
+        return self.tx.submit()
+
+
+class CustomerRepository:
+    """Reads and writes customer partitions; counts what it reads (for the benchmark)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.audit_log = AuditLog(table)
+        self.rows_read = 0
+        self.partitions_read = 0
+
+    @classmethod
+    def of(cls, store: TableStore) -> CustomerRepository:
+        return cls(store.table(CUSTOMERS_TABLE))
+
+    def load(self, customer_id: str) -> CustomerAggregate:
+        """The whole customer in ONE partition query (audit entries excluded, the head included)."""
+        aggregate = CustomerAggregate(customer_id=customer_id)
+        entities = self.table.query(
+            "PartitionKey eq @pk and ( RowKey lt @audit_low or RowKey ge @audit_high )",
+            {"pk": customer_id, "audit_low": AUDIT_PREFIX, "audit_high": AUDIT_PREFIX[:-1] + ";"},
+        )
+        for entity in entities:
+            aggregate.rows_read += 1
+            self._place(aggregate, entity)
+        self.rows_read += aggregate.rows_read
+        self.partitions_read += 1
+        return aggregate
+
+    @staticmethod
+    def _place(aggregate: CustomerAggregate, entity: Any) -> None:
+        row_key = str(entity["RowKey"])
+        if row_key == PROFILE_ROW:
+            aggregate.profile = decode(StoredProfile, entity)
+        elif row_key == STATE_ROW:
+            aggregate.record = decode(CollectionsRecord, entity)
+        elif row_key == AUDIT_HEAD_ROW:
+            head = decode(AuditHead, entity)
+            aggregate.audit_head = HeadRef(head.value, head.etag)
+        else:
+            for prefix, attribute, model in _PREFIXES:
+                if row_key.startswith(prefix):
+                    getattr(aggregate, attribute)[row_key[len(prefix) :]] = decode(model, entity)
+                    return
+
+    def change(self, aggregate: CustomerAggregate) -> CustomerChange:
+        return CustomerChange(self, aggregate)
+
+    def get_notice(self, customer_id: str, notice_id: str) -> Stored[NoticeRecord] | None:
+        return self.table.get(NoticeRecord, customer_id, NOTICE_PREFIX + notice_id)
+
+    def update_notice(self, customer_id: str, notice: NoticeRecord, etag: str) -> str:
+        return self.table.update(notice, customer_id, NOTICE_PREFIX + notice.notice_id, etag)
+
+    def get_record(self, customer_id: str) -> Stored[CollectionsRecord] | None:
+        return self.table.get(CollectionsRecord, customer_id, STATE_ROW)
+
+    def update_record(self, customer_id: str, record: CollectionsRecord, etag: str) -> str:
+        return self.table.update(record, customer_id, STATE_ROW, etag)
+
+
+__all__ = [
+    "MAX_ROWS_PER_CHANGE",
+    "CollectionsRecord",
+    "ConcurrencyConflict",
+    "CustomerAggregate",
+    "CustomerChange",
+    "CustomerRepository",
+    "NoticeRecord",
+    "OutboxItem",
+]

@@ -1,0 +1,164 @@
+"""Suspension batches held back by the blast-radius cap, and their release by a person.
+
+A batch is a row `batch:{id}` in the partner partition (`_partner`) of the customers table. The
+scan adds each held-back customer to it BEFORE that customer's own transaction marks it held
+back, so a crash can leave a customer listed that is not held back (harmless: the release
+re-evaluates every customer first), never one held back in no batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared import clock, runtime
+from shared.adapters.audit import AuditEntry
+from shared.adapters.customers import CustomerRepository
+from shared.adapters.layout import PARTNER_PARTITION
+from shared.adapters.tables import ConcurrencyConflict, Table
+from shared.domain.policy import Policy
+from shared.errors import NotFound, ValidationFailed
+from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
+from shared.telemetry import metric
+
+log = logging.getLogger(__name__)
+
+BATCH_PREFIX = "batch:"
+MAX_ATTEMPTS = 5
+
+
+class BatchStatus(StrEnum):
+    PENDING = "pending"
+    RELEASED = "released"
+
+
+class SuspensionBatch(BaseModel):
+    """Suspensions that waited for approval because one scan reached the cap."""
+
+    batch_id: str
+    created_at: datetime
+    policy_version: str
+    customer_ids: list[str] = Field(default_factory=list)
+    status: BatchStatus = BatchStatus.PENDING
+    released_at: datetime | None = None
+    released_by: str | None = None
+    results: dict[str, str] = Field(default_factory=dict)
+
+
+def _table() -> Table:
+    return CustomerRepository.of(runtime.table_store()).table
+
+
+def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime) -> None:
+    """Record a held-back customer in the scan's batch (and the alert in the partner audit)."""
+    table = _table()
+    for _ in range(MAX_ATTEMPTS):
+        stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+        if stored is None:
+            batch = SuspensionBatch(
+                batch_id=batch_id, created_at=now, policy_version=policy.version, customer_ids=[customer_id]
+            )
+            try:
+                table.insert(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+            except ConcurrencyConflict:
+                continue
+            _partner_audit(
+                now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
+            )
+            return
+        batch = stored.value
+        if customer_id in batch.customer_ids:
+            return
+        batch.customer_ids.append(customer_id)
+        try:
+            table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
+            return
+        except ConcurrencyConflict:
+            continue
+    raise ConcurrencyConflict(f"batch {batch_id} kept changing")
+
+
+def _partner_audit(
+    now: datetime, action: str, reason: str, batch_id: str, actor: str = "collections-scan"
+) -> None:
+    from shared.adapters.audit import AuditLog
+
+    AuditLog(_table()).append(
+        PARTNER_PARTITION,
+        [AuditEntry(at=now, actor=actor, action=action, reason=reason, correlation_id=f"batch-{batch_id}")],
+    )
+
+
+def get_batch(batch_id: str) -> SuspensionBatch:
+    stored = _table().get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+    if stored is None:
+        raise NotFound(f"no suspension batch {batch_id!r}")
+    return stored.value
+
+
+def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
+    """Place the held-back holds now, each customer re-evaluated in its own transaction.
+
+    Releasing a released batch returns it unchanged (idempotent).
+    """
+    if not batch_id or len(batch_id) > 100 or "/" in batch_id:
+        raise ValidationFailed("batch_id is not a valid batch id")
+    table = _table()
+    stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+    if stored is None:
+        raise NotFound(f"no suspension batch {batch_id!r}")
+    if stored.value.status is BatchStatus.RELEASED:
+        return stored.value
+    now = clock.now()
+    repo = CustomerRepository.of(runtime.table_store())
+    batch = stored.value
+    for customer_id in batch.customer_ids:
+        batch.results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
+    batch.status = BatchStatus.RELEASED
+    batch.released_at = now
+    batch.released_by = actor
+    table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
+    _partner_audit(
+        now, "collections.batch_released", f"batch {batch_id} released by {actor}", batch_id, actor
+    )
+    metric("collections.batch_released", len(batch.customer_ids))
+    return batch
+
+
+def _release_one(
+    repo: CustomerRepository, customer_id: str, batch_id: str, actor: str, policy: Policy, now: datetime
+) -> str:
+    for _ in range(MAX_ATTEMPTS):
+        aggregate = repo.load(customer_id)
+        if not aggregate.exists:
+            return "customer not found"
+        if aggregate.collections.held_back_batch != batch_id:
+            return "not held back in this batch (re-evaluated since): nothing to release"
+        entry = AuditEntry(
+            at=now,
+            actor=actor,
+            action="collections.batch_approved",
+            reason=f"suspension batch {batch_id} approved",
+            correlation_id=f"batch-{batch_id}",
+            policy_version=policy.version,
+        )
+        commit = Commit(
+            policy=policy,
+            now=now,
+            actor=actor,
+            correlation_id=f"batch-{batch_id}",
+            entries=[entry],
+            approving_batch=batch_id,
+        )
+        try:
+            outcome = commit_decision(repo, aggregate, commit)
+        except ConcurrencyConflict:
+            continue
+        publish_outbox(repo, customer_id)
+        move_schedule(customer_id, aggregate.collections.next_review_at, outcome.next_review_at)
+        applied = ", ".join(outcome.actions_applied) or "no action due any more"
+        return applied
+    return "the customer kept changing; run the approval again"

@@ -1,0 +1,362 @@
+"""Evaluate one customer and commit the decision: state, holds, notices, audit in ONE transaction.
+
+Used by every path that can change a customer's standing: the scan, each ledger change, holds,
+exemptions and batch approvals. The order of writes is what makes crashes and races harmless:
+1. the due-index entry for the next review is written first (an extra entry is harmless);
+2. the customer's transaction commits state + holds + notice rows + audit + an outbox of the
+   messages to send, guarded by the ETags of everything read (a conflict: re-read, re-decide);
+3. the outbox is published (reconcile ids derive from customer + revision, notice ids from the
+   notice row, so a re-publish is a duplicate consumers ignore), then cleared under the ETag;
+4. the old due-index entry is dropped.
+A crash after 2 leaves the outbox in the state row and the old index entry in place, so the
+next scan publishes it. Dry-run writes audit entries only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import clock, runtime
+from shared.adapters.audit import AuditEntry
+from shared.adapters.customers import (
+    CollectionsRecord,
+    CustomerAggregate,
+    CustomerChange,
+    CustomerRepository,
+    NoticeRecord,
+    OutboxItem,
+)
+from shared.adapters.layout import NOTICE_PREFIX, hold_row
+from shared.adapters.schedule import ScheduleIndex
+from shared.adapters.tables import ConcurrencyConflict
+from shared.domain.collections import Action, ActionKind, Decision, LedgerSummary, Stage, evaluate
+from shared.domain.holds import NON_PAYMENT_HOLD_ID, Hold, HoldReason
+from shared.domain.ledger import summarise
+from shared.domain.messages import ReconcileRequest, derived_message_id
+from shared.domain.policy import Policy
+from shared.settings import EnforcementMode, get_settings
+from shared.telemetry import metric
+
+log = logging.getLogger(__name__)
+
+HELD_BACK_RETRY = timedelta(days=1)
+
+
+class NoticeMessage(BaseModel):
+    """`Deliver notice N of customer X`: the sender reads the notice row (the content is there)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    notice_id: str = Field(min_length=1, max_length=200)
+    correlation_id: str = Field(min_length=1, max_length=100)
+    attempt: int = Field(default=0, ge=0)
+
+
+@dataclass
+class CapGate:
+    """The blast-radius cap of one scan: suspensions beyond `limit` wait in batch `batch_id`."""
+
+    limit: int
+    batch_id: str
+    placed: int = 0
+    held_back: list[str] = field(default_factory=list)
+    on_hold_back: Callable[[str], None] | None = None
+
+    @classmethod
+    def for_scan(cls, policy: Policy, evaluated: int, batch_id: str) -> CapGate:
+        """min(N, ceil(P% of the customers evaluated)): a non-zero percent allows at least one."""
+        cap = policy.blast_radius
+        share = math.ceil(cap.max_suspension_percent * evaluated / 100)
+        return cls(limit=min(cap.max_suspensions_per_scan, share), batch_id=batch_id)
+
+    def admit(self, customer_id: str) -> bool:
+        if self.placed < self.limit:
+            self.placed += 1
+            return True
+        if self.on_hold_back is not None:
+            self.on_hold_back(customer_id)
+        self.held_back.append(customer_id)
+        return False
+
+
+@dataclass
+class Outcome:
+    """What one commit decided and did."""
+
+    customer_id: str
+    decision: Decision | None
+    actions_applied: list[str] = field(default_factory=list)
+    held_back_batch: str | None = None
+    dry_run: bool = False
+    next_review_at: datetime | None = None
+
+
+def ledger_summary(aggregate: CustomerAggregate, policy: Policy, now: datetime) -> LedgerSummary:
+    today = policy.calendar().local_date(now)
+    invoices = [s.value for s in aggregate.invoices.values()]
+    payments = [s.value for s in aggregate.payments.values()]
+    return summarise(invoices, payments, None, today)
+
+
+def decide(aggregate: CustomerAggregate, policy: Policy, now: datetime) -> Decision:
+    """The pure evaluation of what is stored (and staged in memory) for this customer."""
+    assert aggregate.profile is not None
+    return evaluate(
+        policy,
+        aggregate.profile.value,
+        ledger_summary(aggregate, policy, now),
+        [s.value for s in aggregate.holds.values()],
+        [s.value for s in aggregate.exemptions.values()],
+        aggregate.collections.state,
+        now,
+        customer_id=aggregate.customer_id,
+    )
+
+
+def notice_id_for(episode_id: str | None, stage: Stage) -> str:
+    return f"{episode_id or 'none'}:{stage.value}"
+
+
+def reconcile_item(customer_id: str, revision: int, reason: str, correlation_id: str) -> OutboxItem:
+    return OutboxItem(
+        kind="reconcile",
+        message_id=derived_message_id(customer_id, "reconcile", str(revision)),
+        reason=reason,
+        correlation_id=correlation_id,
+    )
+
+
+@dataclass
+class Commit:
+    """Inputs of one commit besides the aggregate."""
+
+    policy: Policy
+    now: datetime
+    actor: str
+    correlation_id: str
+    stage_rows: Callable[[CustomerChange], None] | None = None  # the ledger rows of this change
+    entries: list[AuditEntry] = field(default_factory=list)  # audit of the change itself
+    reconcile_reason: str | None = None  # the change itself needs a reconcile (a hold changed)
+    cap: CapGate | None = None
+    approving_batch: str | None = None
+
+
+def _entry(c: Commit, action: str, reason: str, **details: object) -> AuditEntry:
+    return AuditEntry(
+        at=c.now,
+        actor=c.actor,
+        action=action,
+        reason=reason[:4000],
+        correlation_id=c.correlation_id,
+        policy_version=c.policy.version,
+        details=dict(details),
+    )
+
+
+def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: Commit) -> Outcome:
+    """Decide and write one transaction; ConcurrencyConflict if anything read has changed."""
+    dry_run = get_settings().enforcement_mode is EnforcementMode.DRY_RUN
+    decision = decide(aggregate, c.policy, c.now)
+    record = aggregate.collections
+    outcome = Outcome(aggregate.customer_id, decision, dry_run=dry_run)
+    change = repo.change(aggregate)
+    if c.stage_rows is not None:
+        c.stage_rows(change)
+    for entry in c.entries:
+        change.audit(entry)
+    summary = "; ".join(decision.reasons)
+    change.audit(
+        _entry(
+            c,
+            "collections.decision",
+            summary,
+            stage=decision.stage.value,
+            days_past_due=decision.days_past_due,
+            actions=[a.kind.value + ":" + a.stage.value for a in decision.actions],
+            next_review_at=decision.next_review_at.isoformat() if decision.next_review_at else None,
+            mode="dry_run" if dry_run else "enforce",
+        )
+    )
+    new = record.model_copy(deep=True)
+    new.updated_at = c.now
+    new.next_review_at = decision.next_review_at
+    places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
+    hold_back = False
+    if places_hold and not dry_run and c.approving_batch is None:
+        if record.held_back_batch is not None:
+            hold_back = True  # already waiting for approval in an earlier batch
+        elif c.cap is not None and not c.cap.admit(aggregate.customer_id):
+            hold_back = True
+            new.held_back_batch = c.cap.batch_id
+    if not places_hold or c.approving_batch is not None:
+        new.held_back_batch = None
+
+    if dry_run:
+        for action in decision.actions:
+            change.audit(_entry(c, f"would.{action.kind.value}", action.reason, stage=action.stage.value))
+        outcome.actions_applied = [f"would {a.kind.value} ({a.stage.value})" for a in decision.actions]
+        outcome.next_review_at = decision.next_review_at
+        # Dry run: the state row is not touched; the review is still rescheduled.
+        _submit(change, aggregate, decision.next_review_at)
+        return outcome
+
+    if hold_back:
+        batch = new.held_back_batch
+        outcome.held_back_batch = batch
+        change.audit(
+            _entry(
+                c,
+                "collections.suspension_held_back",
+                f"the blast-radius cap was reached: the suspension waits for approval of batch {batch}",
+                batch_id=batch,
+            )
+        )
+        new.next_review_at = c.now + HELD_BACK_RETRY
+        outcome.next_review_at = new.next_review_at
+        change.put_record(new)
+        _submit(change, aggregate, new.next_review_at)
+        return outcome
+
+    new.state = decision.new_state
+    reconcile_reasons: list[str] = [c.reconcile_reason] if c.reconcile_reason else []
+    for action in decision.actions:
+        _apply_action(change, aggregate, new, action, c, reconcile_reasons, outcome)
+    if decision.actions or reconcile_reasons:
+        new.revision += 1
+    if reconcile_reasons:
+        new.outbox.append(
+            reconcile_item(
+                aggregate.customer_id, new.revision, "; ".join(reconcile_reasons), c.correlation_id
+            )
+        )
+    change.put_record(new)
+    outcome.next_review_at = new.next_review_at
+    _submit(change, aggregate, new.next_review_at)
+    return outcome
+
+
+def _apply_action(
+    change: CustomerChange,
+    aggregate: CustomerAggregate,
+    record: CollectionsRecord,
+    action: Action,
+    c: Commit,
+    reconcile_reasons: list[str],
+    outcome: Outcome,
+) -> None:
+    customer_id = aggregate.customer_id
+    if action.kind is ActionKind.PLACE_HOLD:
+        if NON_PAYMENT_HOLD_ID in aggregate.holds:
+            return
+        hold = Hold(
+            hold_id=NON_PAYMENT_HOLD_ID,
+            reason=HoldReason.NON_PAYMENT,
+            placed_at=c.now,
+            placed_by=c.actor,
+            note=action.reason[:2000],
+            source_ref=c.approving_batch,
+            correlation_id=c.correlation_id,
+        )
+        change.put(hold, hold_row(NON_PAYMENT_HOLD_ID), None)
+        change.audit(
+            _entry(c, "hold.placed", action.reason, hold_id=NON_PAYMENT_HOLD_ID, reason="non_payment")
+        )
+        reconcile_reasons.append("non_payment hold placed")
+        outcome.actions_applied.append("place_hold")
+        metric("collections.holds_placed")
+    elif action.kind is ActionKind.LIFT_HOLD:
+        stored = aggregate.holds.get(NON_PAYMENT_HOLD_ID)
+        if stored is None:
+            return
+        change.delete(hold_row(NON_PAYMENT_HOLD_ID), stored.etag)
+        change.audit(
+            _entry(c, "hold.lifted", action.reason, hold_id=NON_PAYMENT_HOLD_ID, reason="non_payment")
+        )
+        reconcile_reasons.append("non_payment hold lifted")
+        outcome.actions_applied.append("lift_hold")
+        metric("collections.holds_lifted")
+    elif action.notice is not None:
+        notice_id = notice_id_for(record.state.episode_id, action.stage)
+        if notice_id in aggregate.notices:
+            return  # at most one notice per stage per episode
+        notice = NoticeRecord(
+            notice_id=notice_id,
+            stage=action.stage.value,
+            episode_id=record.state.episode_id or "none",
+            content=action.notice,
+            created_at=c.now,
+            correlation_id=c.correlation_id,
+            audience="staff" if action.kind is ActionKind.NOTIFY_STAFF else "customer",
+        )
+        change.put(notice, NOTICE_PREFIX + notice_id, None)
+        change.audit(_entry(c, f"notice.{action.kind.value}", action.reason, notice_id=notice_id))
+        record.outbox.append(
+            OutboxItem(
+                kind="notice",
+                message_id=derived_message_id(customer_id, "notice", notice_id),
+                reason=action.reason[:200],
+                correlation_id=c.correlation_id,
+                notice_id=notice_id,
+            )
+        )
+        outcome.actions_applied.append(f"{action.kind.value}:{action.stage.value}")
+        metric("collections.notices_decided", stage=action.stage.value)
+
+
+def _submit(change: CustomerChange, aggregate: CustomerAggregate, next_review: datetime | None) -> None:
+    index = ScheduleIndex.of(runtime.table_store())
+    if next_review is not None:
+        index.put(aggregate.customer_id, next_review)
+    change.commit()
+
+
+def publish_outbox(repo: CustomerRepository, customer_id: str) -> int:
+    """Send what the committed state row still lists, then clear it (idempotent, crash-safe)."""
+    stored = repo.get_record(customer_id)
+    if stored is None or not stored.value.outbox:
+        return 0
+    settings = get_settings()
+    items = list(stored.value.outbox)
+    now_ = clock.now()
+    for item in items:
+        if item.kind == "reconcile":
+            request = ReconcileRequest(
+                customer_id=customer_id,
+                reason=item.reason[:200],
+                correlation_id=item.correlation_id,
+                requested_at=now_,
+            )
+            runtime.publisher(settings.reconcile_queue_name).publish(request, message_id=item.message_id)
+            metric("collections.reconcile_published")
+        else:
+            assert item.notice_id is not None
+            message = NoticeMessage(
+                customer_id=customer_id, notice_id=item.notice_id, correlation_id=item.correlation_id
+            )
+            runtime.publisher(settings.notice_queue_name).publish(message, message_id=item.message_id)
+    sent = {item.message_id for item in items}
+    for _ in range(10):
+        record = stored.value.model_copy(deep=True)
+        record.outbox = [i for i in record.outbox if i.message_id not in sent]
+        try:
+            repo.update_record(customer_id, record, stored.etag)
+            break
+        except ConcurrencyConflict:
+            fresh = repo.get_record(customer_id)
+            if fresh is None:
+                break
+            stored = fresh
+    return len(items)
+
+
+def move_schedule(customer_id: str, old: datetime | None, new: datetime | None) -> None:
+    """Drop the entry that led here once the new one is in place (see the module docstring)."""
+    index = ScheduleIndex.of(runtime.table_store())
+    index.move(customer_id, old, new)

@@ -1,0 +1,258 @@
+"""`POST /api/ledger/import`: a CSV feed of invoices and payments, all-or-nothing per customer.
+
+Columns (header row required, order free): `kind` (invoice|payment), `customer_id`, `id`, and
+for invoices `number, amount, currency, issued_on, due_date[, status]`, for payments
+`amount, currency, received_at[, invoice_ids (separated by ;), reference]`. One customer's rows
+are one entity-group transaction with its re-evaluation, so at most `MAX_ROWS_PER_CUSTOMER` rows
+per customer per import (Table storage allows 100 operations per transaction; the rest is kept
+for the state row, the audit and the decision's holds and notices). A customer with any bad row
+gets none of its rows applied; other customers are not affected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from shared.adapters.customers import CustomerAggregate
+from shared.adapters.layout import invoice_row, payment_row
+from shared.domain.customer import normalise_customer_id
+from shared.domain.ledger import InvoiceIn, PaymentIn
+from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
+from shared.services.ledger import Mutation, Result, _mutate, stage_invoice, stage_payment
+
+MAX_ROWS_PER_CUSTOMER = 80
+MAX_ROWS = 5000
+REQUIRED = {"kind", "customer_id", "id"}
+INVOICE_COLUMNS = ["number", "amount", "currency", "issued_on", "due_date"]
+PAYMENT_COLUMNS = ["amount", "currency", "received_at"]
+
+
+class RowResult(BaseModel):
+    line: int
+    kind: str
+    id: str
+    customer_id: str
+    result: str  # created | unchanged | error | rejected
+    field: str | None = None
+    message: str | None = None
+
+
+class ImportReport(BaseModel):
+    rows: int
+    created: int
+    unchanged: int
+    failed: int
+    customers_applied: int
+    customers_rejected: int
+    results: list[RowResult]
+
+
+def _parse_row(line: int, row: dict[str, str]) -> InvoiceIn | PaymentIn:
+    kind = (row.get("kind") or "").strip().lower()
+    money = {"amount": (row.get("amount") or "").strip(), "currency": (row.get("currency") or "CNY").strip()}
+    if kind == "invoice":
+        data: dict[str, Any] = {
+            "invoice_id": row.get("id", "").strip(),
+            "customer_id": row.get("customer_id", "").strip(),
+            "number": (row.get("number") or "").strip(),
+            "amount": money,
+            "issued_on": (row.get("issued_on") or "").strip(),
+            "due_date": (row.get("due_date") or "").strip(),
+        }
+        if (row.get("status") or "").strip():
+            data["status"] = row["status"].strip()
+        return InvoiceIn.model_validate(data)
+    if kind == "payment":
+        names = [n.strip() for n in (row.get("invoice_ids") or "").split(";") if n.strip()]
+        data = {
+            "payment_id": row.get("id", "").strip(),
+            "customer_id": row.get("customer_id", "").strip(),
+            "amount": money,
+            "received_at": (row.get("received_at") or "").strip(),
+            "invoice_ids": names or None,
+            "reference": (row.get("reference") or "").strip() or None,
+        }
+        return PaymentIn.model_validate(data)
+    raise ValueError("kind must be invoice or payment")
+
+
+def _field_of(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    loc = [str(p) for p in err.get("loc", ())]
+    name = {"invoice_id": "id", "payment_id": "id"}.get(loc[0], loc[0]) if loc else "(row)"
+    if name == "amount" and len(loc) > 1 and loc[1] == "currency":
+        name = "currency"
+    return name, str(err["msg"]).removeprefix("Value error, ")
+
+
+def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
+    """Parse, validate and apply a CSV ledger feed; per-row results in input order."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("the CSV is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = set(reader.fieldnames or [])
+    missing = REQUIRED - header
+    if missing:
+        raise ValidationFailed(
+            f"the header row lacks {sorted(missing)}",
+            errors=[{"field": name, "message": "missing column"} for name in sorted(missing)],
+        )
+    results: list[RowResult] = []
+    by_customer: dict[str, list[tuple[int, InvoiceIn | PaymentIn]]] = defaultdict(list)
+    bad_customers: set[str] = set()
+    for number, row in enumerate(reader, start=2):
+        if number - 1 > MAX_ROWS:
+            raise PayloadTooLarge(f"at most {MAX_ROWS} rows per import")
+        raw_customer = (row.get("customer_id") or "").strip()
+        try:
+            customer = normalise_customer_id(raw_customer)
+        except ValueError:
+            customer = raw_customer
+        kind = (row.get("kind") or "").strip().lower()
+        try:
+            entry = _parse_row(number, row)
+        except ValidationError as exc:
+            name, message = _field_of(exc)
+            results.append(
+                RowResult(
+                    line=number,
+                    kind=kind,
+                    id=row.get("id") or "",
+                    customer_id=customer,
+                    result="error",
+                    field=name,
+                    message=message,
+                )
+            )
+            bad_customers.add(customer)
+            continue
+        except ValueError as exc:
+            results.append(
+                RowResult(
+                    line=number,
+                    kind=kind,
+                    id=row.get("id") or "",
+                    customer_id=customer,
+                    result="error",
+                    field="kind",
+                    message=str(exc),
+                )
+            )
+            bad_customers.add(customer)
+            continue
+        by_customer[entry.customer_id].append((number, entry))
+        results.append(
+            RowResult(
+                line=number, kind=kind, id=row.get("id", ""), customer_id=entry.customer_id, result="pending"
+            )
+        )
+    index = {r.line: r for r in results}
+    applied = rejected = 0
+    for customer_id in sorted(set(by_customer) | bad_customers):
+        rows = by_customer.get(customer_id, [])
+        if customer_id in bad_customers:
+            _reject(index, rows, "another row of this customer is invalid: none of its rows applied")
+            rejected += 1
+            continue
+        if len(rows) > MAX_ROWS_PER_CUSTOMER:
+            _reject(
+                index,
+                rows,
+                f"more than {MAX_ROWS_PER_CUSTOMER} rows for one customer in one import: "
+                "split the feed (all-or-nothing per customer needs one transaction)",
+            )
+            rejected += 1
+            continue
+        outcome = _apply_customer(customer_id, rows, actor, correlation_id, index)
+        applied += outcome
+        rejected += 1 - outcome
+    final = [index[r.line] for r in results]
+    return ImportReport(
+        rows=len(final),
+        created=sum(r.result == "created" for r in final),
+        unchanged=sum(r.result == "unchanged" for r in final),
+        failed=sum(r.result in ("error", "rejected") for r in final),
+        customers_applied=applied,
+        customers_rejected=rejected,
+        results=final,
+    )
+
+
+def _reject(index: dict[int, RowResult], rows: list[tuple[int, Any]], message: str) -> None:
+    for line, _ in rows:
+        if index[line].result == "pending":
+            index[line].result = "rejected"
+            index[line].message = message
+
+
+def _apply_customer(
+    customer_id: str,
+    rows: list[tuple[int, InvoiceIn | PaymentIn]],
+    actor: str,
+    correlation_id: str,
+    index: dict[int, RowResult],
+) -> int:
+    statuses: dict[int, str] = {}
+
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+        statuses.clear()
+        mutation = Mutation()
+        # Invoices before payments, so a payment in the same file may name them.
+        ordered = sorted(rows, key=lambda r: 0 if isinstance(r[1], InvoiceIn) else 1)
+        for line, entry in ordered:
+            try:
+                if isinstance(entry, InvoiceIn):
+                    invoice, new = stage_invoice(agg, entry, now)
+                    if new:
+                        mutation.rows.append((invoice, invoice_row(invoice.invoice_id), None))
+                else:
+                    payment, new = stage_payment(agg, entry, now)
+                    if new:
+                        mutation.rows.append((payment, payment_row(payment.payment_id), None))
+            except AppError as exc:
+                raise _RowFailed(line, exc) from None
+            statuses[line] = "created" if new else "unchanged"
+        if not mutation.rows:
+            mutation.replay = True
+        else:
+            mutation.entries.append(
+                ("ledger.imported", f"{len(mutation.rows)} ledger rows imported", {"lines": sorted(statuses)})
+            )
+        return mutation
+
+    try:
+        _mutate(
+            customer_id, prepare, lambda a, m: Result(200, None), actor=actor, correlation_id=correlation_id
+        )
+    except _RowFailed as failed:
+        row = index[failed.line]
+        row.result, row.field, row.message = "error", _error_field(failed.error), failed.error.detail
+        _reject(index, rows, f"line {failed.line} failed: none of this customer's rows applied")
+        return 0
+    except AppError as exc:
+        _reject(index, rows, exc.detail)
+        return 0
+    for line, status in statuses.items():
+        index[line].result = status
+    return 1
+
+
+def _error_field(error: AppError) -> str:
+    if error.errors:
+        return str(error.errors[0].get("field", "(row)"))
+    return "id"
+
+
+class _RowFailed(Exception):
+    def __init__(self, line: int, error: AppError) -> None:
+        super().__init__(error.detail)
+        self.line = line
+        self.error = error

@@ -1,0 +1,112 @@
+"""Fixtures of the collections integration tests: settings on a fresh Azurite table prefix and
+fresh queues, the injected clock, and helpers to read what was published."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from azure.storage.queue import QueueClient
+
+from shared import clock, runtime
+from shared.clock import FixedClock
+from shared.domain.customer import CustomerProfile
+from shared.domain.ledger import InvoiceIn, PaymentIn
+from shared.domain.money import Money
+from shared.services import ledger
+
+# Monday 2 March 2026, 10:00 in Shanghai: inside the enforcement window.
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+@dataclass
+class Env:
+    connection_string: str
+    clock: FixedClock
+    reconcile_queue: str
+    notice_queue: str
+
+    def queue_messages(self, name: str) -> list[dict[str, Any]]:
+        """Every message now visible on a queue (read and deleted)."""
+        client = QueueClient.from_connection_string(self.connection_string, name)
+        out: list[dict[str, Any]] = []
+        try:
+            for message in client.receive_messages(messages_per_page=32, visibility_timeout=60):
+                out.append(json.loads(base64.b64decode(message.content)))
+                client.delete_message(message)
+        except Exception as exc:  # the queue may not exist yet: nothing was published
+            if "QueueNotFound" not in str(exc):
+                raise
+        return out
+
+    def reconciles(self) -> list[dict[str, Any]]:
+        return self.queue_messages(self.reconcile_queue)
+
+    def notices(self) -> list[dict[str, Any]]:
+        return self.queue_messages(self.notice_queue)
+
+
+@pytest.fixture
+def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    suffix = uuid.uuid4().hex[:10]
+    values = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "QUEUE_TRANSPORT": "storage",
+        "TABLE_PREFIX": "t" + suffix,
+        "RECONCILE_QUEUE_NAME": f"rec-{suffix}",
+        "NOTICE_QUEUE_NAME": f"not-{suffix}",
+        "ENFORCEMENT_MODE": "enforce",
+        "NOTICE_WEBHOOK_SECRET": "test-secret",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    runtime.reset()
+    fixed = FixedClock(START)
+    previous = clock.set_clock(fixed)
+    try:
+        yield Env(
+            azurite.connection_string, fixed, values["RECONCILE_QUEUE_NAME"], values["NOTICE_QUEUE_NAME"]
+        )
+    finally:
+        clock.set_clock(previous)
+        runtime.reset()
+
+
+def new_customer(name: str = "Contoso", locale: str = "en", **extra: Any) -> str:
+    customer_id = str(uuid.uuid4())
+    profile = CustomerProfile.model_validate({"name": name, "locale": locale, **extra})
+    ledger.put_customer(customer_id, profile, "test", "c1")
+    return customer_id
+
+
+def invoice(customer_id: str, invoice_id: str, amount: str, due: date, **extra: Any) -> InvoiceIn:
+    return InvoiceIn.model_validate(
+        {
+            "invoice_id": invoice_id,
+            "customer_id": customer_id,
+            "number": f"INV-{invoice_id}",
+            "amount": Money(amount=Decimal(amount)),
+            "issued_on": date(due.year, due.month, 1),
+            "due_date": due,
+            **extra,
+        }
+    )
+
+
+def payment(customer_id: str, payment_id: str, amount: str, **extra: Any) -> PaymentIn:
+    return PaymentIn.model_validate(
+        {
+            "payment_id": payment_id,
+            "customer_id": customer_id,
+            "amount": Money(amount=Decimal(amount)),
+            "received_at": clock.now(),
+            **extra,
+        }
+    )

@@ -1,0 +1,122 @@
+"""Ledger use cases against Azurite: idempotency, currency, CSV import, holds, audit."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.services import ledger
+from shared.services.ledger_import import import_csv
+from tests.integration.collections.conftest import Env, invoice, new_customer, payment
+
+
+def test_invoice_post_is_idempotent(env: Env) -> None:
+    cid = new_customer()
+    body = invoice(cid, "i1", "500", date(2026, 3, 20))
+    assert ledger.post_invoice(body, "t", "c").status == 201
+    assert ledger.post_invoice(body, "t", "c").status == 200
+    with pytest.raises(Conflict, match="different content"):
+        ledger.post_invoice(body.model_copy(update={"number": "other"}), "t", "c")
+    view = ledger.customer_view(cid)
+    assert view.balance == "500 CNY"
+    assert view.oldest_unpaid_due_date == date(2026, 3, 20)
+
+
+def test_payment_post_is_idempotent_and_currency_checked(env: Env) -> None:
+    cid = new_customer()
+    ledger.post_invoice(invoice(cid, "i1", "500", date(2026, 3, 20)), "t", "c")
+    body = payment(cid, "p1", "200")
+    assert ledger.post_payment(body, "t", "c").status == 201
+    assert ledger.post_payment(body, "t", "c").status == 200
+    with pytest.raises(Conflict):
+        ledger.post_payment(body.model_copy(update={"reference": "x"}), "t", "c")
+    usd = payment(cid, "p2", "10").model_copy(
+        update={"amount": body.amount.model_copy(update={"currency": "USD"})}
+    )
+    with pytest.raises(Conflict, match="USD"):
+        ledger.post_payment(usd, "t", "c")
+    with pytest.raises(ValidationFailed, match="does not have"):
+        ledger.post_payment(payment(cid, "p3", "1", invoice_ids=["nope"]), "t", "c")
+    assert ledger.customer_view(cid).balance == "300 CNY"
+
+
+def test_unknown_customer_is_404(env: Env) -> None:
+    with pytest.raises(NotFound):
+        ledger.post_invoice(
+            invoice("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "i", "1", date(2026, 3, 1)), "t", "c"
+        )
+
+
+def test_csv_import_bad_rows_reject_only_their_customer(env: Env) -> None:
+    good, bad = new_customer(), new_customer()
+    csv_text = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date,received_at,invoice_ids\n"
+        f"invoice,{good},g1,N1,100.00,CNY,2026-02-01,2026-02-20,,\n"
+        f"payment,{good},gp1,,40,CNY,,,2026-03-01T10:00:00+08:00,g1\n"
+        f"invoice,{bad},b1,N2,100.00,CNY,2026-02-01,2026-02-20,,\n"
+        f"invoice,{bad},b2,N3,abc,CNY,2026-02-01,2026-02-20,,\n"
+    ).encode()
+    report = import_csv(csv_text, "t", "c")
+    by_line = {r.line: r for r in report.results}
+    assert by_line[2].result == "created" and by_line[3].result == "created"
+    assert by_line[5].result == "error" and by_line[5].field == "amount"
+    assert by_line[4].result == "rejected"
+    assert report.customers_applied == 1 and report.customers_rejected == 1
+    assert ledger.customer_view(good).balance == "60.00 CNY"
+    assert ledger.customer_view(bad).balance == "0 CNY"
+    again = import_csv(csv_text, "t", "c")
+    assert {r.line: r.result for r in again.results}[2] == "unchanged"
+
+
+def test_csv_conflicting_row_rolls_back_the_customer(env: Env) -> None:
+    cid = new_customer()
+    ledger.post_invoice(invoice(cid, "i1", "100", date(2026, 3, 20)), "t", "c")
+    csv_text = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date\n"
+        f"invoice,{cid},i2,N2,50,CNY,2026-03-01,2026-03-20\n"
+        f"invoice,{cid},i1,CHANGED,100,CNY,2026-03-01,2026-03-20\n"
+    ).encode()
+    report = import_csv(csv_text, "t", "c")
+    assert [r.result for r in report.results] == ["rejected", "error"]
+    assert "different content" in (report.results[1].message or "")
+    assert ledger.customer_view(cid).balance == "100 CNY"
+
+
+def test_csv_too_many_rows_for_one_customer(env: Env) -> None:
+    cid = new_customer()
+    lines = ["kind,customer_id,id,number,amount,currency,issued_on,due_date"]
+    lines += [f"invoice,{cid},i{k},N{k},1,CNY,2026-03-01,2026-03-20" for k in range(81)]
+    report = import_csv("\n".join(lines).encode(), "t", "c")
+    assert report.customers_rejected == 1
+    assert "more than 80 rows" in (report.results[0].message or "")
+    assert ledger.customer_view(cid).balance == "0 CNY"
+
+
+def test_csv_header_missing_columns(env: Env) -> None:
+    with pytest.raises(ValidationFailed, match="header"):
+        import_csv(b"customer_id,amount\nx,1\n", "t", "c")
+
+
+def test_manual_hold_and_lift_publish_reconcile_and_audit_verifies(env: Env) -> None:
+    cid = new_customer()
+    hold = ledger.place_manual_hold(cid, ledger.ManualHoldIn(reason="contract review"), "alice", "c").body
+    assert [m["reason"] for m in env.reconciles()] == ["manual hold placed"]
+    with pytest.raises(NotFound):
+        ledger.lift_manual_hold(cid, "nope", "alice", "c")
+    assert ledger.lift_manual_hold(cid, hold.hold_id, "alice", "c").status == 204
+    assert [m["reason"] for m in env.reconciles()] == ["manual hold lifted"]
+    trail = ledger.audit_trail(cid)
+    assert trail["verified"] is True
+    actions = [e["action"] for e in trail["entries"]]
+    assert actions[0] == "collections.decision"
+    assert "hold.placed" in actions and "hold.lifted" in actions
+    assert all(e["correlation_id"] and e["actor"] for e in trail["entries"])
+
+
+def test_exemption_in_the_past_is_refused(env: Env) -> None:
+    cid = new_customer()
+    body = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 1) - timedelta(days=1), reason="x")
+    with pytest.raises(ValidationFailed):
+        ledger.add_exemption(cid, body, "t", "c")

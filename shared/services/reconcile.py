@@ -11,6 +11,7 @@ anything else raises (redelivery, then the poison queue, with an alert on the la
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -468,7 +469,7 @@ class _Executor:
         """Another executor works on this customer: try again once it is likely done (no attempt
         is used up; the lease expires, so this cannot go on for ever)."""
         remaining = (lease.expires_at - clock.now()).total_seconds()
-        delay = max(1.0, min(remaining, 30.0))
+        delay = max(1.0, min(remaining, 2 * self.deps.settings.reconcile_retry_base_seconds + 1))
         self._publish(self.request.attempt, delay, "retry: customer busy", tag=lease.holder)
         return ReconcileResult(Outcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held")
 
@@ -481,8 +482,9 @@ class _Executor:
             attempt=attempt,
         )
         message_id = derived_message_id(self.customer_id, self.correlation_id, str(attempt), tag)
+        seconds = math.ceil(delay)
         self.deps.publisher.publish(
-            message, message_id=message_id, delay=timedelta(seconds=delay) if delay > 0 else None
+            message, message_id=message_id, delay=timedelta(seconds=seconds) if seconds > 0 else None
         )
 
 

@@ -70,8 +70,11 @@ class FaultInjector:
         with self._lock:
             return [r.to_dict() for r in self._rules]
 
-    def pick(self, method: str, path: str, kinds: tuple[FaultKind, ...]) -> list[FaultRule]:
-        """The rules of these kinds that fire for this call (each counted as fired)."""
+    def pick(
+        self, method: str, path: str, kinds: tuple[FaultKind, ...], *, first_only: bool = False
+    ) -> list[FaultRule]:
+        """The rules of these kinds that fire for this call (each counted as fired); with
+        `first_only`, at most one (a call fails in one way at a time)."""
         fired: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
@@ -83,6 +86,8 @@ class FaultInjector:
                     continue
                 rule.fired += 1
                 fired.append(rule)
+                if first_only:
+                    break
         return fired
 
 

@@ -84,6 +84,12 @@ class SimulatorCore:
         """(reply or None to drop the connection, whether to drop after applying)."""
         request_id = headers.get("ms-requestid")
         call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
+        call.extra = {
+            name: headers[name]
+            for name in ("ms-contract-version", "accept", "if-match", "ms-continuationtoken")
+            if name in headers
+        }
+        call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
         retry_after = self.limiter.admit(TENANT_KEY)
         if retry_after is not None:
             message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
@@ -93,7 +99,9 @@ class SimulatorCore:
             ), False
         for rule in self.faults.pick(method, path, (FaultKind.LATENCY,)):
             time.sleep(rule.seconds)
-        for rule in self.faults.pick(method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE)):
+        for rule in self.faults.pick(
+            method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
+        ):
             call.fault = rule.kind.value
             if rule.kind is FaultKind.DROP:
                 return None, False
@@ -277,6 +285,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     core: SimulatorCore
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and went away is part of the game, not a simulator bug.
+        log.debug("connection from %s ended early", client_address, exc_info=True)
 
 
 class Simulator:

@@ -156,6 +156,7 @@ class PartnerCenterHttp:
                 retry_backoff_max=2,
             ),
         ]
+        self._authenticated = credential is not None
         if credential is not None:
             policies.append(BearerTokenCredentialPolicy(credential, config.scope))
         policies.append(PacingPolicy(bucket_for(config.partner_key, config.max_rpm), MAX_PACING_WAIT_SECONDS))
@@ -179,11 +180,16 @@ class PartnerCenterHttp:
             data = json.dumps(call.body, ensure_ascii=False).encode("utf-8")
         url = self.config.base_url + call.path
         request = HttpRequest(call.method, url, params=call.params or None, headers=headers, content=data)
+        options: dict[str, Any] = {}
+        if self._authenticated:
+            # bearer tokens only over TLS, except to a loopback simulator given as http://
+            options["enforce_https"] = not self.config.base_url.startswith("http://127.0.0.1")
         try:
             response = self._client.send_request(
                 request,
                 connection_timeout=self.config.connect_timeout_seconds,
                 read_timeout=self.config.read_timeout_seconds,
+                **options,
             )
             response.read()
         except (ServiceRequestError, ServiceResponseError) as exc:

@@ -4,6 +4,7 @@ port, real Azurite tables and queues, and a helper that drains the reconcile que
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
 from shared.services.reconcile import ReconcileDeps, ReconcileResult, handle_reconcile_message
 from shared.settings import AppSettings, load_settings
-from tools.pcsim import Simulator
+from tools.pcsim import DEMO_TENANT, Simulator
 
 C1 = "11111111-1111-4111-8111-111111111111"
 C2 = "22222222-2222-4222-8222-222222222222"
@@ -48,7 +49,7 @@ def simulator() -> Iterator[Simulator]:
 @pytest.fixture
 def sim(simulator: Simulator) -> Simulator:
     """The module's simulator, reset to the demo tenant with no faults and no calls logged."""
-    simulator.reset()
+    simulator.reset(json.loads(DEMO_TENANT.read_text(encoding="utf-8")))
     simulator.set_rate_limit(10_000)
     return simulator
 

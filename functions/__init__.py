@@ -9,6 +9,7 @@ because an exception during import means "0 functions found" and a silently dead
 from __future__ import annotations
 
 import logging
+import os
 
 from shared.settings import load_settings
 from shared.telemetry import configure_telemetry, install_correlation_filter
@@ -20,6 +21,8 @@ def configure_process_telemetry() -> bool:
     """Configure telemetry from the app settings; never raises. True when it is exporting."""
     try:
         install_correlation_filter()
+        if not any(name.upper() == "APPLICATIONINSIGHTS_CONNECTION_STRING" for name in os.environ):
+            return False  # nothing to export to; do not validate every other setting at import
         return configure_telemetry(load_settings())
     except Exception as exc:  # noqa: BLE001 - telemetry must never stop the functions from indexing
         # The type only: a message could echo the connection string.

@@ -35,3 +35,13 @@ def test_secrets_come_from_the_azd_environment_not_the_file():
     assert parameters["fraudReportSigningSecrets"]["value"] == "${FRAUD_REPORT_SIGNING_SECRETS}"
     assert parameters["noticeWebhookSecret"]["value"] == "${NOTICE_WEBHOOK_SECRET}"
     assert parameters["enforcementMode"]["value"] == "${ENFORCEMENT_MODE=dry_run}"
+
+
+def test_azd_environment_files_stay_out_of_git_and_the_package():
+    """`.azure/<env>/.env` holds the values given to `azd env set`, secrets included."""
+    gitignore = (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    funcignore = (REPO_ROOT / ".funcignore").read_text(encoding="utf-8").split()
+    assert ".azure/" in gitignore or ".azure" in gitignore
+    assert ".azure" in funcignore
+    for excluded in ("infra", "tests", "tools", "local.settings.json"):
+        assert excluded in funcignore

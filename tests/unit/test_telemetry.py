@@ -206,3 +206,24 @@ def test_functions_package_import_guard_swallows_a_telemetry_failure(monkeypatch
 def test_azure_monitor_distro_is_installed_and_importable():
     configure = telemetry._azure_monitor_configurator()
     assert callable(configure)
+
+
+def test_functions_package_without_connection_string_configures_nothing(monkeypatch):
+    import functions
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+    monkeypatch.setattr(telemetry, "_azure_monitor_configurator", lambda: lambda **kw: calls.append(kw))
+
+    assert functions.configure_process_telemetry() is False
+    assert calls == []
+
+
+def test_functions_package_survives_invalid_settings(monkeypatch):
+    import functions
+
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", CONNECTION)
+    monkeypatch.setenv("ENFORCEMENT_MODE", "sometimes")
+    monkeypatch.setenv("AzureWebJobsStorage", STORAGE)
+
+    assert functions.configure_process_telemetry() is False

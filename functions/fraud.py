@@ -50,11 +50,12 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     unknown = sorted(set(req.params) - _LIST_PARAMS)
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
-    limit_text = req.params.get("limit") or "50"
+    # A parameter that is present must be valid: an empty value is refused, not defaulted.
+    limit_text = req.params.get("limit", "50")
     if not re.fullmatch(r"[0-9]{1,3}", limit_text):
         raise BadRequest("limit must be a whole number between 1 and 100")
     page = _desk().list(
-        req.params.get("status") or "open", int(limit_text), req.params.get("continuation_token") or None
+        req.params.get("status", "open"), int(limit_text), req.params.get("continuation_token")
     )
     return json_response(page)
 

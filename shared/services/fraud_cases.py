@@ -103,7 +103,7 @@ class CaseDesk:
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         after = None
-        if continuation:
+        if continuation is not None:
             try:
                 after = normalise_case_id(continuation)
             except ValueError:

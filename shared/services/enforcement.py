@@ -266,7 +266,7 @@ def _apply_action(
         )
         change.put(hold, hold_row(NON_PAYMENT_HOLD_ID), None)
         change.audit(
-            _entry(c, "hold.placed", action.reason, hold_id=NON_PAYMENT_HOLD_ID, reason="non_payment")
+            _entry(c, "hold.placed", action.reason, hold_id=NON_PAYMENT_HOLD_ID, hold_reason="non_payment")
         )
         reconcile_reasons.append("non_payment hold placed")
         outcome.actions_applied.append("place_hold")
@@ -277,7 +277,7 @@ def _apply_action(
             return
         change.delete(hold_row(NON_PAYMENT_HOLD_ID), stored.etag)
         change.audit(
-            _entry(c, "hold.lifted", action.reason, hold_id=NON_PAYMENT_HOLD_ID, reason="non_payment")
+            _entry(c, "hold.lifted", action.reason, hold_id=NON_PAYMENT_HOLD_ID, hold_reason="non_payment")
         )
         reconcile_reasons.append("non_payment hold lifted")
         outcome.actions_applied.append("lift_hold")

@@ -1,0 +1,220 @@
+"""The collections scan against Azurite: the stage walk, payment races, crashes, dry run, the cap."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from unittest import mock
+
+import pytest
+
+from shared import runtime
+from shared.adapters.customers import CustomerRepository
+from shared.adapters.schedule import ScheduleIndex
+from shared.services import approvals, collections, enforcement, ledger
+from tests.integration.collections.conftest import Env, invoice, new_customer, payment
+
+DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension from 22 March
+
+
+def overdue_customer(amount: str = "1000") -> str:
+    cid = new_customer()
+    ledger.post_invoice(invoice(cid, "i1", amount, DUE), "t", "c")
+    return cid
+
+
+def advance_to(env: Env, day: date) -> None:
+    """Local 10:00 (02:00 UTC) on `day`."""
+    from datetime import UTC, datetime
+
+    env.clock.set(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
+
+
+def walk_to_suspension(env: Env) -> None:
+    for day in (date(2026, 3, 5), date(2026, 3, 12), date(2026, 3, 23)):
+        advance_to(env, day)
+        collections.run_scan()
+
+
+def test_stage_walk_reminder_warning_suspension_then_payment_reinstates(env: Env) -> None:
+    cid = overdue_customer()
+    advance_to(env, date(2026, 3, 4))
+    assert collections.run_scan().actions == 0  # nothing to do before the reminder day
+    assert env.notices() == []
+    advance_to(env, date(2026, 3, 5))
+    report = collections.run_scan()
+    assert report.evaluated == 1
+    assert [n["notice_id"] for n in env.notices()] == [f"{_episode(cid)}:reminder"]
+    advance_to(env, date(2026, 3, 12))
+    collections.run_scan()
+    assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["warning"]
+    assert env.reconciles() == []
+    advance_to(env, date(2026, 3, 23))
+    collections.run_scan()
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
+    assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["suspension"]
+    view = ledger.customer_view(cid)
+    assert view.stage == "suspension" and [h.hold_id for h in view.holds] == ["non_payment"]
+    # a second scan the same day does nothing more
+    assert collections.run_scan().actions == 0
+    assert env.reconciles() == [] and env.notices() == []
+    ledger.post_payment(payment(cid, "p1", "1000"), "t", "c")
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
+    assert ledger.customer_view(cid).holds == []
+    assert ledger.audit_trail(cid)["verified"]
+
+
+def _episode(cid: str) -> str:
+    record = CustomerRepository.of(runtime.table_store()).get_record(cid)
+    assert record is not None
+    return str(record.value.state.episode_id)
+
+
+def test_payment_keeps_other_holds(env: Env) -> None:
+    cid = overdue_customer()
+    walk_to_suspension(env)
+    ledger.place_manual_hold(cid, ledger.ManualHoldIn(reason="keep"), "t", "c")
+    env.reconciles()
+    ledger.post_payment(payment(cid, "p1", "1000"), "t", "c")
+    assert [h.reason for h in ledger.customer_view(cid).holds] == ["manual"]
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
+
+
+def test_void_invoice_reinstates(env: Env) -> None:
+    cid = overdue_customer()
+    walk_to_suspension(env)
+    env.reconciles()
+    ledger.patch_invoice("i1", ledger.InvoicePatch(customer_id=cid, status="void"), "t", "c")
+    assert ledger.customer_view(cid).holds == []
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
+
+
+def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
+    for _ in range(5):
+        cid = overdue_customer()
+        for day in (date(2026, 3, 5), date(2026, 3, 12)):
+            advance_to(env, day)
+            collections.run_scan()
+        env.notices()
+        env.reconciles()
+        advance_to(env, date(2026, 3, 23))
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def run(fn: object) -> None:
+            try:
+                barrier.wait()
+                fn()  # type: ignore[operator]
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=run, args=(collections.run_scan,)),
+            threading.Thread(target=run, args=(collections.run_scan,)),
+            threading.Thread(
+                target=run, args=(lambda c=cid: ledger.post_payment(payment(c, "p1", "1000"), "t", "c"),)
+            ),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert ledger.customer_view(cid).holds == []  # paid: whatever the order, no hold remains
+        trail = ledger.audit_trail(cid)
+        placed = [e for e in trail["entries"] if e["action"] == "hold.placed"]
+        lifted = [e for e in trail["entries"] if e["action"] == "hold.lifted"]
+        assert len(placed) <= 1 and len(lifted) == len(placed)
+        reasons = [m["reason"] for m in env.reconciles()]
+        assert reasons.count("non_payment hold placed") == len(placed)
+        suspension_notices = [n for n in env.notices() if n["notice_id"].endswith(":suspension")]
+        assert len(suspension_notices) == len(placed)
+        assert trail["verified"]
+
+
+def test_crash_after_commit_before_publish_converges(env: Env) -> None:
+    cid = overdue_customer()
+    advance_to(env, date(2026, 3, 5))
+    with mock.patch.object(collections, "publish_outbox", side_effect=RuntimeError("crash")):
+        report = collections.run_scan()
+    assert report.errors and env.notices() == []
+    record = CustomerRepository.of(runtime.table_store()).get_record(cid)
+    assert record is not None and len(record.value.outbox) == 1
+    report = collections.run_scan()  # the old index entry is still there: the next scan finishes
+    assert report.published == 1
+    assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["reminder"]
+    record = CustomerRepository.of(runtime.table_store()).get_record(cid)
+    assert record is not None and record.value.outbox == []
+    assert collections.run_scan().due == 0
+    assert env.notices() == []
+
+
+def test_dry_run_changes_nothing_outside_the_audit(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    cid = overdue_customer()
+    monkeypatch.setenv("ENFORCEMENT_MODE", "dry_run")
+    runtime.reset()
+    repo = CustomerRepository.of(runtime.table_store())
+    before = repo.load(cid)
+    for day in (date(2026, 3, 5), date(2026, 3, 12), date(2026, 3, 23)):
+        advance_to(env, day)
+        collections.run_scan()
+    after = repo.load(cid)
+    assert after.record is not None and before.record is not None
+    assert after.record.etag == before.record.etag
+    assert after.holds == {} and after.notices == {}
+    assert env.notices() == [] and env.reconciles() == []
+    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    assert "would.send_notice" in actions
+
+
+def test_cap_holds_a_batch_back_and_approval_releases_it(env: Env) -> None:
+    customers = [overdue_customer() for _ in range(3)]
+    for day in (date(2026, 3, 5), date(2026, 3, 12)):
+        advance_to(env, day)
+        collections.run_scan()
+    env.notices()
+    advance_to(env, date(2026, 3, 23))
+    policy = collections.current_policy()
+    capped = policy.model_copy(
+        update={"blast_radius": policy.blast_radius.model_copy(update={"max_suspensions_per_scan": 1})}
+    )
+    with mock.patch.object(collections, "current_policy", return_value=capped):
+        report = collections.run_scan()
+    assert report.batch_id is not None and len(report.held_back) == 2
+    holds = {cid: [h.hold_id for h in ledger.customer_view(cid).holds] for cid in customers}
+    assert sorted(len(v) for v in holds.values()) == [0, 0, 1]
+    assert len(env.reconciles()) == 1
+    batch = approvals.get_batch(report.batch_id)
+    assert sorted(batch.customer_ids) == sorted(report.held_back)
+    # held-back customers are not re-batched by the next scan
+    advance_to(env, date(2026, 3, 24))
+    with mock.patch.object(collections, "current_policy", return_value=capped):
+        assert collections.run_scan().held_back == []
+    released = approvals.release_batch(report.batch_id, "bob", collections.current_policy())
+    assert released.status == "released"
+    assert all(ledger.customer_view(cid).holds for cid in customers)
+    assert len(env.reconciles()) == 2
+    held = report.held_back[0]
+    assert "collections.batch_approved" in [e["action"] for e in ledger.audit_trail(held)["entries"]]
+
+
+def test_invalid_policy_stops_the_scan(env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    overdue_customer()
+    bad = __import__("pathlib").Path(str(tmp_path)) / "bad.toml"
+    bad.write_text("time_zone = 'Nowhere/City'\n")
+    monkeypatch.setenv("POLICY_FILE", str(bad))
+    runtime.reset()
+    advance_to(env, date(2026, 3, 5))
+    report = collections.run_scan()
+    assert report.policy_error and "invalid policy" in report.policy_error
+    assert report.due == 0 and env.notices() == []
+
+
+def test_stale_index_entry_is_tolerated(env: Env) -> None:
+    cid = overdue_customer()
+    index = ScheduleIndex.of(runtime.table_store())
+    index.put(cid, env.clock.now() - timedelta(hours=1))  # stale: the state says 5 March
+    report = collections.run_scan()
+    assert report.stale == 1 and report.evaluated == 0
+    assert list(index.due(env.clock.now())) == []
+    assert enforcement is not None

@@ -399,3 +399,20 @@ def test_version_bumps_only_when_the_state_changes() -> None:
 
 def test_actions_only_ever_touch_the_non_payment_hold() -> None:
     assert {k.value for k in ActionKind} == {"send_notice", "place_hold", "lift_hold", "notify_staff"}
+
+
+def test_a_partial_payment_that_moves_the_earliest_due_date_moves_the_suspension() -> None:
+    # The warning named 23 March; the oldest invoice is then paid and the earliest unpaid one is
+    # due 10 March: on 23 March it is 13 days past due, short of the suspension's 20.
+    state = warned(local(2026, 3, 12, 10), date(2026, 3, 23))
+    decision = run(local(2026, 3, 23, 10), state=state, led=ledger("500.00", date(2026, 3, 10)))
+    assert decision.actions == []
+    assert decision.next_review_at == local(2026, 3, 30, 9)  # day 20 of the new anchor
+
+
+def test_a_hold_found_in_place_records_when_it_was_placed() -> None:
+    state = warned(local(2026, 3, 12, 10), date(2026, 3, 23))
+    decision = run(local(2026, 3, 30, 10), state=state, holds=[np_hold(local(2026, 3, 23, 9))])
+    assert decision.actions == []
+    assert decision.new_state.suspended_at == local(2026, 3, 23, 9)
+    assert decision.stage is Stage.SUSPENSION

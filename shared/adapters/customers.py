@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, HttpUrl, create_model
 
 from shared.adapters.audit import AUDIT_HEAD_ROW, AuditEntry, AuditHead, AuditLog, HeadRef
 from shared.adapters.layout import (
@@ -35,18 +35,21 @@ from shared.domain.suspensions import SuspensionRecord
 MAX_ROWS_PER_CHANGE = 90
 
 
-def _is_date(annotation: Any) -> bool:
+def _is_text_stored(annotation: Any) -> bool:
+    """Dates and URLs: the table adapter stores neither, so they are kept as text."""
     args = typing.get_args(annotation)
-    return annotation is date or (date in args and datetime not in args)
+    if annotation is date or (date in args and datetime not in args):
+        return True
+    return annotation is HttpUrl or HttpUrl in args
 
 
 @functools.cache
 def _storage_model(model_type: type[BaseModel]) -> type[BaseModel]:
-    """`model_type` with its `date` fields typed as ISO text: the table adapter stores datetimes
-    and text, not bare dates; reading validates the text back into a date."""
+    """`model_type` with its date and URL fields typed as text: the table adapter stores
+    datetimes and text, not those; reading validates the text back into a date or URL."""
     fields: dict[str, Any] = {}
     for name, info in model_type.model_fields.items():
-        if _is_date(info.annotation):
+        if _is_text_stored(info.annotation):
             fields[name] = (str | None, None)
     if not fields:
         return model_type
@@ -62,6 +65,8 @@ def storable(model: BaseModel) -> BaseModel:
     for name, value in data.items():
         if isinstance(value, date) and not isinstance(value, datetime):
             data[name] = value.isoformat()
+        elif isinstance(value, HttpUrl):
+            data[name] = str(value)
     return storage.model_construct(**data)
 
 

@@ -49,7 +49,7 @@ class Receiver:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
@@ -94,7 +94,7 @@ def _reconciles(connection_string: str, queue: str) -> list[dict[str, Any]]:
         for message in client.receive_messages(messages_per_page=32, visibility_timeout=60):
             out.append(json.loads(base64.b64decode(message.content)))
             client.delete_message(message)
-    except Exception as exc:  # noqa: BLE001 - no queue yet means no message
+    except Exception as exc:
         if "QueueNotFound" not in str(exc):
             raise
     return out

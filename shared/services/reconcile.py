@@ -1,5 +1,5 @@
-"""The reconcile executor: bring one customer's subscriptions at Partner Center to what its holds
-say (principles 1 and 2), safely under throttling, faults, duplicates and crashes.
+"""The reconcile executor's entry point: bring one customer's subscriptions at Partner Center to
+what its holds say (principles 1 and 2), safely under throttling, faults, duplicates and crashes.
 
 A message only says "reconcile customer X". Under a per-customer lease the executor reads the
 holds, our suspension records and Partner Center, plans (`plan_reconcile`), and acts. Before a
@@ -11,91 +11,24 @@ anything else raises (redelivery, then the poison queue, with an alert on the la
 from __future__ import annotations
 
 import logging
-import math
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any
 
 from pydantic import TypeAdapter
 
-from shared import clock, runtime
-from shared.adapters.audit import AuditEntry, AuditLog
-from shared.adapters.layout import (
-    CUSTOMERS_TABLE,
-    HOLD_PREFIX,
-    PARTNER_PARTITION,
-    RECONCILE_LEASE,
-    SUBSCRIPTION_PREFIX,
-    subscription_row,
-)
-from shared.adapters.lease import Lease, LeaseStore, LeaseTaken
-from shared.adapters.partner_center import (
-    EtagNoLongerValid,
-    PartnerCenterClient,
-    PartnerCenterError,
-    RenewalWindowConflict,
-    Subscription,
-    SubscriptionStatus,
-    Throttled,
-    Transient,
-    client_for,
-)
-from shared.adapters.queues import Publisher
-from shared.adapters.tables import ConcurrencyConflict, Table, decode
+from shared import runtime
+from shared.adapters.layout import CUSTOMERS_TABLE
+from shared.adapters.partner_center import client_for
 from shared.domain.customer import CustomerId
-from shared.domain.messages import ReconcileRequest, derived_message_id
-from shared.domain.suspensions import (
-    ActionKind,
-    PlannedAction,
-    SubscriptionView,
-    SuspensionRecord,
-    SuspensionState,
-    plan_reconcile,
-)
-from shared.settings import AppSettings, EnforcementMode, get_settings
+from shared.domain.messages import ReconcileRequest
+from shared.services.reconcile_common import Outcome, ReconcileDeps, ReconcileResult, record_alert
+from shared.services.reconcile_executor import Executor
+from shared.settings import get_settings
 from shared.telemetry import metric
+
+__all__ = ["Outcome", "ReconcileDeps", "ReconcileResult", "handle_reconcile_message", "reconcile_customer"]
 
 log = logging.getLogger(__name__)
 
-ACTOR = "reconcile-executor"
-MAX_ROUNDS = 3  # re-read holds after acting; loop while they keep changing, at most this often
-MAX_BACKOFF_SECONDS = 900
 _customer_id = TypeAdapter(CustomerId)
-
-
-class Outcome(StrEnum):
-    CONVERGED = "converged"
-    DRY_RUN = "dry_run"
-    RESCHEDULED = "rescheduled"
-    BUSY = "busy"  # another executor holds the customer's lease; retried later
-    GAVE_UP = "gave_up"  # too many attempts: alert raised, the drift sweep will come back
-
-
-@dataclass
-class ReconcileResult:
-    outcome: Outcome
-    customer_id: str
-    patches: int = 0
-    delay_seconds: float | None = None
-    detail: str = ""
-
-
-@dataclass
-class ReconcileDeps:
-    table: Table
-    partner_center: PartnerCenterClient
-    publisher: Publisher
-    settings: AppSettings
-
-    @property
-    def audit(self) -> AuditLog:
-        return AuditLog(self.table)
-
-    @property
-    def leases(self) -> LeaseStore:
-        return LeaseStore(self.table)
 
 
 def default_deps() -> ReconcileDeps:
@@ -106,32 +39,6 @@ def default_deps() -> ReconcileDeps:
         partner_center=client_for(settings),
         publisher=runtime.publisher(settings.reconcile_queue_name),
         settings=settings,
-    )
-
-
-def read_hold_ids(table: Table, customer_id: str) -> list[str]:
-    """The ids of the customer's active holds (rows `hold:{id}`)."""
-    return sorted(str(e["RowKey"])[len(HOLD_PREFIX) :] for e in table.partition(customer_id, HOLD_PREFIX))
-
-
-def read_records(table: Table, customer_id: str) -> tuple[dict[str, SuspensionRecord], dict[str, str]]:
-    """Our suspension records by subscription id, and their ETags by row key."""
-    records: dict[str, SuspensionRecord] = {}
-    etags: dict[str, str] = {}
-    for entity in table.partition(customer_id, SUBSCRIPTION_PREFIX):
-        stored = decode(SuspensionRecord, entity)
-        records[stored.value.subscription_id] = stored.value
-        etags[stored.row_key] = stored.etag
-    return records, etags
-
-
-def view_of(sub: Subscription) -> SubscriptionView:
-    return SubscriptionView(
-        subscription_id=sub.id,
-        status=sub.normalised_status,
-        parent_subscription_id=sub.parent_subscription_id,
-        offer_name=sub.offer_name or "",
-        friendly_name=sub.friendly_name or "",
     )
 
 
@@ -156,25 +63,9 @@ def handle_reconcile_message(
         raise
 
 
-def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: str) -> None:
-    """An alert in the audit (the customer's partition, else `_partner`) and a metric."""
-    partition = request.customer_id if request else PARTNER_PARTITION
-    entry = AuditEntry(
-        at=clock.now(),
-        actor=ACTOR,
-        action="alert.reconcile_failed",
-        reason=reason,
-        correlation_id=request.correlation_id if request else "unknown",
-        details={"customer_id": request.customer_id if request else None},
-    )
-    log.error("reconcile alert", extra={"customer_id": partition, "reason": reason})
-    metric("reconcile.alert", 1)
-    deps.audit.append(partition, [entry])
-
-
 def reconcile_customer(request: ReconcileRequest, deps: ReconcileDeps) -> ReconcileResult:
     """Converge one customer; returns what happened (rescheduling is done here, not raised)."""
-    result = _Executor(request, deps).run()
+    result = Executor(request, deps).run()
     metric("reconcile.outcome", 1, outcome=result.outcome.value)
     if result.patches:
         metric("reconcile.patches", result.patches)
@@ -187,317 +78,3 @@ def reconcile_customer(request: ReconcileRequest, deps: ReconcileDeps) -> Reconc
         },
     )
     return result
-
-
-@dataclass
-class _Executor:
-    request: ReconcileRequest
-    deps: ReconcileDeps
-    patches: int = 0
-    pending: list[AuditEntry] = field(default_factory=list)
-    records: dict[str, SuspensionRecord] = field(default_factory=dict)
-    etags: dict[str, str] = field(default_factory=dict)
-    current: dict[str, Subscription] = field(default_factory=dict)
-
-    @property
-    def customer_id(self) -> str:
-        return self.request.customer_id
-
-    @property
-    def correlation_id(self) -> str:
-        return self.request.correlation_id
-
-    # --- audit and records ---
-    def audit(self, action: str, reason: str = "", **details: Any) -> None:
-        self.pending.append(
-            AuditEntry(
-                at=clock.now(),
-                actor=ACTOR,
-                action=action,
-                reason=reason,
-                correlation_id=self.correlation_id,
-                details=details,
-            )
-        )
-
-    def commit(self, records: list[SuspensionRecord]) -> None:
-        """Write the records (ETag-guarded) and the pending audit entries in one transaction."""
-        if not records and not self.pending:
-            return
-        for _ in range(10):
-            tx = self.deps.table.transaction(self.customer_id)
-            for record in records:
-                row = subscription_row(record.subscription_id)
-                etag = self.etags.get(row)
-                if etag:
-                    tx.update(record, row, etag)
-                else:
-                    tx.create(record, row)
-            audit = self.deps.audit
-            if self.pending:
-                audit.stage(tx, audit.read_head(self.customer_id), self.pending)
-            try:
-                written = tx.submit()
-                break
-            except ConcurrencyConflict:
-                # Usually the audit head moved (someone else audited this customer); the records
-                # are ours alone while we hold the lease, so refresh their ETags and try again.
-                for record in records:
-                    row = subscription_row(record.subscription_id)
-                    stored = self.deps.table.get(SuspensionRecord, self.customer_id, row)
-                    self.etags.pop(row, None)
-                    if stored is not None:
-                        self.etags[row] = stored.etag
-        else:
-            raise ConcurrencyConflict(f"customer {self.customer_id}: records kept changing")
-        for record in records:
-            row = subscription_row(record.subscription_id)
-            self.etags[row] = written.get(row, self.etags.get(row, ""))
-            self.records[record.subscription_id] = record
-        self.pending.clear()
-
-    # --- the run ---
-    def run(self) -> ReconcileResult:
-        settings = self.deps.settings
-        ttl = timedelta(seconds=settings.reconcile_lease_seconds)
-        lease = self.deps.leases.acquire(self.customer_id, RECONCILE_LEASE, ttl)
-        if isinstance(lease, LeaseTaken):
-            return self._busy(lease)
-        try:
-            return self._converge(lease, ttl)
-        finally:
-            self.deps.leases.release(lease)
-
-    def _converge(self, lease: Lease, ttl: timedelta) -> ReconcileResult:
-        dry_run = self.deps.settings.enforcement_mode is EnforcementMode.DRY_RUN
-        for round_no in range(1, MAX_ROUNDS + 1):
-            if round_no > 1 and not self.deps.leases.renew(lease, ttl):
-                return self._reschedule("lease lost", self._backoff())
-            holds = read_hold_ids(self.deps.table, self.customer_id)
-            self.records, self.etags = read_records(self.deps.table, self.customer_id)
-            try:
-                subscriptions = self.deps.partner_center.list_subscriptions(
-                    self.customer_id, correlation_id=self.correlation_id
-                )
-            except (Throttled, Transient) as exc:
-                self.audit("pc.list_subscriptions.failed", str(exc), **exc.describe())
-                return self._reschedule_after(exc)
-            except PartnerCenterError as exc:
-                self.audit("pc.list_subscriptions.failed", str(exc), **exc.describe())
-                self.commit([])
-                raise
-            self.current = {s.id: s for s in subscriptions}
-            self.audit(
-                "pc.list_subscriptions",
-                details_summary(subscriptions),
-                count=len(subscriptions),
-                holds=holds,
-                request_reason=self.request.reason,
-                attempt=self.request.attempt,
-            )
-            actions = plan_reconcile(holds, [view_of(s) for s in subscriptions], self.records)
-            if dry_run:
-                for action in actions:
-                    self.audit(
-                        f"dry_run.would_{action.kind.value}", "ENFORCEMENT_MODE=dry_run", **_describe(action)
-                    )
-                self.commit([])
-                return ReconcileResult(Outcome.DRY_RUN, self.customer_id, detail=f"{len(actions)} action(s)")
-            failure = self._execute_all(actions, holds)
-            if failure is not None:
-                return self._reschedule_after(failure)
-            if bool(read_hold_ids(self.deps.table, self.customer_id)) == bool(holds):
-                self.commit([])
-                return ReconcileResult(Outcome.CONVERGED, self.customer_id, patches=self.patches)
-            self.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
-        return self._reschedule(f"not converged after {MAX_ROUNDS} rounds", self._backoff())
-
-    def _execute_all(self, actions: list[PlannedAction], holds: list[str]) -> PartnerCenterError | None:
-        """Act on each planned step; returns the failure to reschedule for, if any."""
-        conflict: PartnerCenterError | None = None
-        for action in actions:
-            try:
-                self._execute(action, holds)
-            except RenewalWindowConflict as exc:
-                conflict = exc  # this subscription waits; the others can still go ahead
-            except (Throttled, Transient, EtagNoLongerValid) as exc:
-                self.commit([])
-                return exc
-        self.commit([])
-        return conflict
-
-    def _execute(self, action: PlannedAction, holds: list[str]) -> None:
-        subs = [action.subscription, *action.add_ons]
-        now = clock.now()
-        if action.kind is ActionKind.SUSPEND:
-            intents = [self._intent(view, holds, now) for view in subs]
-            self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **_describe(action))
-            self.commit(intents)
-            result = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
-            if result.is_suspended:
-                self.commit(
-                    [r.model_copy(update={"state": SuspensionState.SUSPENDED_BY_US}) for r in intents]
-                )
-        elif action.kind is ActionKind.CONFIRM_SUSPENDED:
-            confirmed = [
-                self.records[v.subscription_id].model_copy(update={"state": SuspensionState.SUSPENDED_BY_US})
-                for v in subs
-                if v.subscription_id in self.records
-            ]
-            self.audit(
-                "reconcile.suspension_confirmed",
-                "our intent was recorded and Partner Center shows it suspended: recorded, not patched again",
-                **_describe(action),
-            )
-            self.commit(confirmed)
-        elif action.kind is ActionKind.REACTIVATE:
-            result = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
-            if result.is_active:
-                self.commit(self._closed(subs, now))
-        else:
-            self.audit(
-                "reconcile.record_closed",
-                "Partner Center shows it active already (reactivated elsewhere, or our PATCH never applied)",
-                **_describe(action),
-            )
-            self.commit(self._closed(subs, now))
-
-    def _intent(self, view: SubscriptionView, holds: list[str], now: datetime) -> SuspensionRecord:
-        return SuspensionRecord(
-            subscription_id=view.subscription_id,
-            offer_name=view.offer_name,
-            friendly_name=view.friendly_name,
-            parent_subscription_id=view.parent_subscription_id,
-            status_before=view.status,
-            suspended_at=now,
-            suspended_under_holds=list(holds),
-            correlation_id=self.correlation_id,
-            state=SuspensionState.SUSPENDING,
-        )
-
-    def _closed(self, subs: list[SubscriptionView], now: datetime) -> list[SuspensionRecord]:
-        return [
-            self.records[v.subscription_id].model_copy(
-                update={"state": SuspensionState.REACTIVATED, "reactivated_at": now}
-            )
-            for v in subs
-            if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
-        ]
-
-    def _patch(self, view: SubscriptionView, status: SubscriptionStatus, verb: str) -> Subscription:
-        """PATCH the status (the full resource as listed, If-Match its etag); one re-read and
-        retry when the etag went stale. Every call and its result goes to the audit."""
-        pc = self.deps.partner_center
-        resource = self.current[view.subscription_id]
-        for attempt in range(2):
-            request_id = str(uuid.uuid4())
-            try:
-                result = pc.set_status(
-                    self.customer_id,
-                    resource,
-                    status,
-                    correlation_id=self.correlation_id,
-                    request_id=request_id,
-                )
-            except EtagNoLongerValid as exc:
-                self.audit(
-                    f"pc.{verb}.failed", str(exc), subscription_id=view.subscription_id, **exc.describe()
-                )
-                if attempt:
-                    raise
-                resource = pc.get_subscription(
-                    self.customer_id, view.subscription_id, correlation_id=self.correlation_id
-                )
-                self.audit("pc.get_subscription", subscription_id=resource.id, status=resource.status)
-                if resource.normalised_status == status.value or not (
-                    resource.is_active or resource.is_suspended
-                ):
-                    return resource
-                continue
-            except PartnerCenterError as exc:
-                self.audit(
-                    f"pc.{verb}.failed",
-                    str(exc),
-                    subscription_id=view.subscription_id,
-                    request_id=request_id,
-                    **exc.describe(),
-                )
-                raise
-            self.patches += 1
-            self.audit(
-                f"pc.{verb}",
-                f"PATCH status={status.value}",
-                subscription_id=view.subscription_id,
-                request_id=request_id,
-                status_after=result.status,
-            )
-            return result
-        raise AssertionError("unreachable")
-
-    # --- rescheduling ---
-    def _backoff(self) -> float:
-        base = self.deps.settings.reconcile_retry_base_seconds
-        return float(min(MAX_BACKOFF_SECONDS, base * 2 ** min(self.request.attempt, 10)))
-
-    def _reschedule_after(self, error: PartnerCenterError) -> ReconcileResult:
-        conflict_delay = float(self.deps.settings.reconcile_conflict_delay_seconds)
-        if isinstance(error, Throttled):
-            # At least Retry-After; without one, the same wait as a renewal-window conflict.
-            delay = error.retry_after_seconds if error.retry_after_seconds is not None else conflict_delay
-        elif isinstance(error, RenewalWindowConflict):
-            delay = conflict_delay
-        else:
-            delay = self._backoff()
-        return self._reschedule(f"{type(error).__name__}: {str(error)[:200]}", delay)
-
-    def _reschedule(self, why: str, delay: float) -> ReconcileResult:
-        settings = self.deps.settings
-        attempt = self.request.attempt + 1
-        if attempt > settings.reconcile_max_attempts:
-            self.commit([])
-            record_alert(
-                self.deps, self.request, f"gave up after {self.request.attempt} attempts; last: {why}"
-            )
-            return ReconcileResult(Outcome.GAVE_UP, self.customer_id, patches=self.patches, detail=why)
-        self._publish(attempt, delay, f"retry: {why}"[:200])
-        self.audit("reconcile.rescheduled", why, attempt=attempt, delay_seconds=delay)
-        self.commit([])
-        metric("reconcile.rescheduled", 1)
-        return ReconcileResult(Outcome.RESCHEDULED, self.customer_id, self.patches, delay, why)
-
-    def _busy(self, lease: LeaseTaken) -> ReconcileResult:
-        """Another executor works on this customer: try again once it is likely done (no attempt
-        is used up; the lease expires, so this cannot go on for ever)."""
-        remaining = (lease.expires_at - clock.now()).total_seconds()
-        delay = max(1.0, min(remaining, 2 * self.deps.settings.reconcile_retry_base_seconds + 1))
-        self._publish(self.request.attempt, delay, "retry: customer busy", tag=lease.holder)
-        return ReconcileResult(Outcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held")
-
-    def _publish(self, attempt: int, delay: float, reason: str, tag: str = "") -> None:
-        message = ReconcileRequest(
-            customer_id=self.customer_id,
-            reason=reason,
-            correlation_id=self.correlation_id,
-            requested_at=clock.now(),
-            attempt=attempt,
-        )
-        message_id = derived_message_id(self.customer_id, self.correlation_id, str(attempt), tag)
-        seconds = math.ceil(delay)
-        self.deps.publisher.publish(
-            message, message_id=message_id, delay=timedelta(seconds=seconds) if seconds > 0 else None
-        )
-
-
-def details_summary(subscriptions: list[Subscription]) -> str:
-    counts: dict[str, int] = {}
-    for sub in subscriptions:
-        counts[sub.normalised_status] = counts.get(sub.normalised_status, 0) + 1
-    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no subscriptions"
-
-
-def _describe(action: PlannedAction) -> dict[str, Any]:
-    return {
-        "subscription_id": action.subscription.subscription_id,
-        "status_before": action.subscription.status,
-        "add_ons": [a.subscription_id for a in action.add_ons],
-    }

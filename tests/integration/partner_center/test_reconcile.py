@@ -108,20 +108,20 @@ def test_response_lost_after_patch_then_next_attempt_patches_nothing(env: Env) -
 def test_crash_after_patch_before_record_then_next_attempt_patches_nothing(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.services import reconcile as module
+    from shared.services import reconcile_executor as module
 
     env.place_hold(C3)
-    original = module._Executor.commit
+    original = module.Executor.commit
 
-    def crash_on_confirm(self: module._Executor, records: list[SuspensionRecord]) -> None:
+    def crash_on_confirm(self: module.Executor, records: list[SuspensionRecord]) -> None:
         if any(r.state is SuspensionState.SUSPENDED_BY_US for r in records):
             raise RuntimeError("worker died")
         original(self, records)
 
-    monkeypatch.setattr(module._Executor, "commit", crash_on_confirm)
+    monkeypatch.setattr(module.Executor, "commit", crash_on_confirm)
     with pytest.raises(RuntimeError):
         env.reconcile(C3)
-    monkeypatch.setattr(module._Executor, "commit", original)
+    monkeypatch.setattr(module.Executor, "commit", original)
     assert env.status(C3, C3_ACTIVE) == "suspended"
     result = env.reconcile(C3, delivery=2)
     assert result.outcome is Outcome.CONVERGED and result.patches == 0

@@ -1,0 +1,98 @@
+"""Types and reads shared by the reconcile entry point, the executor and the drift sweep."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared import clock
+from shared.adapters.audit import AuditEntry, AuditLog
+from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
+from shared.adapters.lease import LeaseStore
+from shared.adapters.partner_center import PartnerCenterClient, Subscription
+from shared.adapters.queues import Publisher
+from shared.adapters.tables import Table, decode
+from shared.domain.messages import ReconcileRequest
+from shared.domain.suspensions import SubscriptionView, SuspensionRecord
+from shared.settings import AppSettings
+from shared.telemetry import metric
+
+log = logging.getLogger(__name__)
+
+ACTOR = "reconcile-executor"
+
+
+class Outcome(StrEnum):
+    CONVERGED = "converged"
+    DRY_RUN = "dry_run"
+    RESCHEDULED = "rescheduled"
+    BUSY = "busy"  # another executor holds the customer's lease; retried later
+    GAVE_UP = "gave_up"  # too many attempts: alert raised, the drift sweep will come back
+
+
+@dataclass
+class ReconcileResult:
+    outcome: Outcome
+    customer_id: str
+    patches: int = 0
+    delay_seconds: float | None = None
+    detail: str = ""
+
+
+@dataclass
+class ReconcileDeps:
+    table: Table
+    partner_center: PartnerCenterClient
+    publisher: Publisher
+    settings: AppSettings
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.table)
+
+    @property
+    def leases(self) -> LeaseStore:
+        return LeaseStore(self.table)
+
+
+def read_hold_ids(table: Table, customer_id: str) -> list[str]:
+    """The ids of the customer's active holds (rows `hold:{id}`)."""
+    return sorted(str(e["RowKey"])[len(HOLD_PREFIX) :] for e in table.partition(customer_id, HOLD_PREFIX))
+
+
+def read_records(table: Table, customer_id: str) -> tuple[dict[str, SuspensionRecord], dict[str, str]]:
+    """Our suspension records by subscription id, and their ETags by row key."""
+    records: dict[str, SuspensionRecord] = {}
+    etags: dict[str, str] = {}
+    for entity in table.partition(customer_id, SUBSCRIPTION_PREFIX):
+        stored = decode(SuspensionRecord, entity)
+        records[stored.value.subscription_id] = stored.value
+        etags[stored.row_key] = stored.etag
+    return records, etags
+
+
+def view_of(sub: Subscription) -> SubscriptionView:
+    return SubscriptionView(
+        subscription_id=sub.id,
+        status=sub.normalised_status,
+        parent_subscription_id=sub.parent_subscription_id,
+        offer_name=sub.offer_name or "",
+        friendly_name=sub.friendly_name or "",
+    )
+
+
+def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: str) -> None:
+    """An alert in the audit (the customer's partition, else `_partner`) and a metric."""
+    partition = request.customer_id if request else PARTNER_PARTITION
+    entry = AuditEntry(
+        at=clock.now(),
+        actor=ACTOR,
+        action="alert.reconcile_failed",
+        reason=reason,
+        correlation_id=request.correlation_id if request else "unknown",
+        details={"customer_id": request.customer_id if request else None},
+    )
+    log.error("reconcile alert", extra={"customer_id": partition, "reason": reason})
+    metric("reconcile.alert", 1)
+    deps.audit.append(partition, [entry])

@@ -46,8 +46,9 @@ def test_next_open_over_the_spring_festival() -> None:
     assert SHIPPED.next_open(local(2026, 2, 14, 17)) == local(2026, 2, 24, 9)
     # inside the window: the moment itself
     assert SHIPPED.next_open(local(2026, 2, 24, 11, 30)) == local(2026, 2, 24, 11, 30)
-    # before opening on a working day: that day's opening
+    # before opening on a working day: that day's opening; on a holiday: the next working day's
     assert SHIPPED.next_open(local(2026, 2, 24, 6)) == local(2026, 2, 24, 9)
+    assert SHIPPED.next_open(local(2026, 10, 1, 6)) == local(2026, 10, 8, 9)
 
 
 def test_working_day_on_or_after() -> None:

@@ -132,6 +132,10 @@ def test_invalid_values_are_refused_with_the_field_path(
             "stages must be listed in the order",
         ),
         (
+            [{"action": "reminder", "days_past_due": 3}, {"action": "reminder", "days_past_due": 5}],
+            "each at most once (reminder after reminder)",
+        ),
+        (
             [{"action": "suspension", "days_past_due": 20}],
             "a warning stage and a suspension stage go together",
         ),
@@ -191,3 +195,11 @@ def test_the_policy_model_is_frozen() -> None:
 def test_blast_radius_allows_the_lower_of_count_and_percent(population: int, allowed: int) -> None:
     policy = load_policy(SHIPPED)  # 20 per scan, 5 percent
     assert policy.blast_radius.allowed_suspensions(population) == allowed
+
+
+def test_protected_customers_match_whatever_the_case(tmp_path: Path) -> None:
+    guid = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+    policy = load_policy(write(tmp_path, policy_data(protected_customers=[guid.upper()])))
+    assert policy.protected_customers == [guid]
+    assert policy.is_protected(guid) and policy.is_protected(guid.upper())
+    assert not policy.is_protected(None) and not policy.is_protected("11111111-1111-4111-8111-111111111111")

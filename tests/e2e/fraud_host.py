@@ -76,6 +76,14 @@ class FraudHost:
         client = service.get_table_client(self.table_prefix + table)
         return list(client.query_entities("PartitionKey eq @pk", parameters={"pk": partition}))
 
+    def queued(self) -> int:
+        """Messages in the reconcile queue, including those being handled right now (invisible)."""
+        client = QueueClient.from_connection_string(self.connection_string, self.queue_name)
+        try:
+            return int(client.get_queue_properties().approximate_message_count or 0)
+        except Exception:  # noqa: BLE001 - the queue does not exist yet: no message
+            return 0
+
     def messages(self) -> list[dict[str, Any]]:
         """Reconcile messages waiting in the queue (peeked, left in place)."""
         client = QueueClient.from_connection_string(self.connection_string, self.queue_name)
@@ -87,7 +95,12 @@ class FraudHost:
 
 
 @contextmanager
-def fraud_host(connection_string: str, functions: list[str] | None = None, **env: str) -> Iterator[FraudHost]:
+def fraud_host(
+    connection_string: str,
+    functions: list[str] | None = None,
+    host_json: dict[str, Any] | None = None,
+    **env: str,
+) -> Iterator[FraudHost]:
     """Start the app (only `functions`, by default the fraud API) with fresh tables and queue."""
     prefix = "f" + uuid.uuid4().hex[:10]
     queue = "rq-" + uuid.uuid4().hex[:12]
@@ -110,7 +123,7 @@ def fraud_host(connection_string: str, functions: list[str] | None = None, **env
         host = DevHost(
             module.app,
             port=0,
-            host_json={"functions": names},
+            host_json={**(host_json or {}), "functions": names},
             settings_defaults=default_app_settings(),
             function_key=KEY,
         )

@@ -1,0 +1,39 @@
+"""Timer: the Partner Center fraud events poll (shared/services/fraud_events.py).
+
+Always registered, so turning it on is one app setting (FRAUD_EVENTS_ENABLED=true) and no
+redeploy; while off, each run logs that it is off and returns without calling Partner Center.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from shared.adapters.partner_center.client import client_for
+from shared.services.fraud import FraudService
+from shared.services.fraud_events import poll_fraud_events
+from shared.settings import get_settings
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("fraud_events_poll")
+@bp.timer_trigger(arg_name="timer", schedule="%FRAUD_EVENTS_SCHEDULE%", run_on_startup=False)
+def fraud_events_poll(timer: func.TimerRequest) -> None:
+    """Active Partner Center fraud events -> cases; resolved cases -> event statuses."""
+    settings = get_settings()
+    if not settings.fraud_events_enabled:
+        log.info("fraud events poll is off (FRAUD_EVENTS_ENABLED=false)")
+        return
+    result = poll_fraud_events(FraudService.from_runtime(), client_for(settings))
+    log.info(
+        "fraud events poll done",
+        extra={
+            "events_read": result.events_read,
+            "cases_opened": result.cases_opened,
+            "cases_joined": result.cases_joined,
+            "failures": len(result.failures),
+        },
+    )

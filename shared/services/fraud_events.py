@@ -1,0 +1,210 @@
+"""Partner Center fraud events -> fraud cases (global cloud; off unless FRAUD_EVENTS_ENABLED).
+
+Each run:
+1. reads the active events (new events model, paged) and turns each into a report with source
+   `partner_center`; the report id comes from the event id, so an event read twice (a run that
+   died before step 2) is not counted twice;
+2. opens or joins the case and applies triage, exactly like an HTTP report;
+3. sets the event `Investigating` (so the next run does not read it again);
+4. sends the outbox of resolved cases: `Resolved` with `Fraud` (confirmed) or `Ignore` (dismissed).
+A failure on one event or one outbox row is logged and counted; the rest of the run goes on and
+the row is retried next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from shared import clock
+from shared.adapters.audit import AuditEntry
+from shared.adapters.partner_center.client import PartnerCenterClient
+from shared.adapters.partner_center.errors import PartnerCenterError
+from shared.adapters.partner_center.fraud_events import (
+    FraudEvent,
+    FraudEventStatus,
+    ResolvedReason,
+    list_active_events,
+    set_event_status,
+)
+from shared.adapters.tables import ConcurrencyConflict, decode
+from shared.domain.fraud import Category, Evidence, FraudReport, Severity
+from shared.services.fraud import FraudService, current_triage
+from shared.services.fraud_cases import PC_OUTBOX_PARTITION, PcStatusUpdate
+from shared.telemetry import metric
+
+log = logging.getLogger(__name__)
+
+SOURCE = "partner_center"
+ACTOR = "partner-center-fraud-events"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+_CATEGORY_BY_TYPE = {
+    "networkconnectionstocryptominingpools": Category.CRYPTO_MINING,
+    "usageanomalydetection": Category.RESOURCE_ABUSE,
+    "virtualmachinedeploymentanomaly": Category.RESOURCE_ABUSE,
+    "multiregionvirtualmachinescalesetdeploymentanomaly": Category.RESOURCE_ABUSE,
+    "multiregionmachinelearningusageanomaly": Category.RESOURCE_ABUSE,
+    "servicehealthsecurityadvisory": Category.ACCOUNT_COMPROMISE,
+}
+_SEVERITY_BY_NAME = {s.value: s for s in Severity}
+
+
+@dataclass
+class PollResult:
+    enabled: bool
+    events_read: int = 0
+    cases_opened: int = 0
+    cases_joined: int = 0
+    events_skipped: int = 0
+    statuses_sent: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def event_ref(event: FraudEvent) -> str:
+    """How a case remembers an event: `{subscription id}/{event id}` (the status call needs both)."""
+    return f"{event.subscription_id}/{event.event_id}"
+
+
+def report_from_event(event: FraudEvent) -> FraudReport | None:
+    """The fraud report an event amounts to; None when it names no valid customer tenant."""
+    if not _GUID.match(event.customer_tenant_id or ""):
+        return None
+    category = _CATEGORY_BY_TYPE.get((event.event_type or "").lower(), Category.OTHER)
+    severity = _SEVERITY_BY_NAME.get((event.severity or "").lower(), Severity.MEDIUM)
+    where = "/".join(p for p in (event.service_name, event.resource_group_name, event.resource_name) if p)
+    window = ""
+    if event.first_occurrence and event.last_occurrence:
+        window = f", {event.first_occurrence.isoformat()} to {event.last_occurrence.isoformat()}"
+    test = " [test event]" if event.is_test else ""
+    description = (
+        f"Partner Center fraud event {event.event_type or 'unknown type'} on {where or 'a subscription'}"
+        f" ({event.hit_count or 0} hits{window}; confidence {event.confidence_level or 'n/a'}){test}"
+    )
+    evidence = [Evidence(kind="pc_event", value=event.event_id[:2000])]
+    if where:
+        evidence.append(Evidence(kind="resource", value=where[:2000]))
+    subscriptions = [event.subscription_id.lower()] if _GUID.match(event.subscription_id or "") else []
+    return FraudReport(
+        customer_id=event.customer_tenant_id,
+        subscription_ids=subscriptions,
+        category=category,
+        severity=severity,
+        source=SOURCE,
+        reporter="Partner Center",
+        description=description[:4000],
+        evidence=evidence,
+        occurred_at=event.first_occurrence or event.event_time,
+    )
+
+
+def _report_id(event: FraudEvent) -> str:
+    return "E" + hashlib.sha256(event.event_id.encode("utf-8")).hexdigest()[:25].upper()
+
+
+def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollResult:
+    """One run of the fraud events poll (see the module docstring)."""
+    settings = fraud.settings
+    if not settings.fraud_events_enabled:
+        log.info("fraud events poll is off (FRAUD_EVENTS_ENABLED=false)")
+        return PollResult(enabled=False)
+    result = PollResult(enabled=True)
+    config = current_triage(settings)
+    correlation = "fraud-events"
+    for event in list_active_events(client, correlation_id=correlation):
+        result.events_read += 1
+        report = report_from_event(event)
+        if report is None:
+            result.events_skipped += 1
+            log.warning("fraud event without a valid customer tenant", extra={"event_id": event.event_id})
+            continue
+        try:
+            accepted = fraud.intake(
+                report, _report_id(event), actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
+            )
+            if accepted.joined_existing_case:
+                result.cases_joined += 1
+            else:
+                result.cases_opened += 1
+            set_event_status(
+                client,
+                event.subscription_id,
+                [event.event_id],
+                FraudEventStatus.INVESTIGATING,
+                correlation_id=f"fraud-{accepted.case_id}",
+            )
+            result.statuses_sent += 1
+            fraud.audit.append(
+                report.customer_id,
+                [_pc_call_entry(accepted.case_id, "event marked Investigating", [event_ref(event)])],
+            )
+        except (PartnerCenterError, ConcurrencyConflict, ValidationError) as exc:
+            result.failures.append(f"event {event.event_id}: {type(exc).__name__}")
+            log.warning(
+                "fraud event not handled", extra={"event_id": event.event_id, "error": type(exc).__name__}
+            )
+    result.statuses_sent += _send_outbox(fraud, client, result)
+    metric("fraud.events_read", result.events_read)
+    if result.failures:
+        metric("fraud.events_failures", len(result.failures))
+    return result
+
+
+def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollResult) -> int:
+    """Mark the events of resolved cases `Resolved`; a row is deleted once all its calls succeed."""
+    sent = 0
+    table = fraud.cases.table
+    for entity in table.partition(PC_OUTBOX_PARTITION):
+        stored = decode(PcStatusUpdate, entity)
+        row = stored.value
+        by_subscription: dict[str, list[str]] = defaultdict(list)
+        for ref in row.event_refs:
+            subscription_id, _, event_id = ref.partition("/")
+            if subscription_id and event_id:
+                by_subscription[subscription_id].append(event_id)
+        reason = ResolvedReason(row.resolved_reason)
+        try:
+            for subscription_id, event_ids in by_subscription.items():
+                set_event_status(
+                    client,
+                    subscription_id,
+                    event_ids,
+                    FraudEventStatus.RESOLVED,
+                    reason=reason,
+                    correlation_id=f"fraud-{row.case_id}",
+                )
+                sent += 1
+        except PartnerCenterError as exc:
+            result.failures.append(f"case {row.case_id}: {type(exc).__name__}")
+            continue
+        try:
+            table.delete(stored.partition_key, stored.row_key, etag=stored.etag)
+        except ConcurrencyConflict:
+            pass  # resolved again meanwhile: the new row is sent next run
+        fraud.audit.append(
+            row.customer_id,
+            [
+                _pc_call_entry(
+                    row.case_id,
+                    f"events marked Resolved ({reason.value}) after the case was resolved",
+                    row.event_refs,
+                )
+            ],
+        )
+    return sent
+
+
+def _pc_call_entry(case_id: str, reason: str, refs: list[str]) -> AuditEntry:
+    return AuditEntry(
+        at=clock.now(),
+        actor=ACTOR,
+        action="partner_center.fraud_event_status",
+        reason=reason,
+        correlation_id=f"fraud-{case_id}",
+        details={"case_id": case_id, "event_refs": refs[:50]},
+    )

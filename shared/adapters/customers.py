@@ -4,6 +4,7 @@ entity-group transaction guarded by ETags, with its audit entries in the same tr
 from __future__ import annotations
 
 import functools
+import threading
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -190,6 +191,7 @@ class CustomerRepository:
         self.audit_log = AuditLog(table)
         self.rows_read = 0
         self.partitions_read = 0
+        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, store: TableStore) -> CustomerRepository:
@@ -205,8 +207,9 @@ class CustomerRepository:
         for entity in entities:
             aggregate.rows_read += 1
             self._place(aggregate, entity)
-        self.rows_read += aggregate.rows_read
-        self.partitions_read += 1
+        with self._lock:
+            self.rows_read += aggregate.rows_read
+            self.partitions_read += 1
         return aggregate
 
     @staticmethod

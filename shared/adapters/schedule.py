@@ -13,6 +13,7 @@ customer's transaction that needs them and deleted AFTER it, so a crash leaves a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ class ScheduleIndex:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.entities_read = 0
+        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, store: TableStore) -> ScheduleIndex:
@@ -64,7 +66,8 @@ class ScheduleIndex:
         )
         count = 0
         for entity in entities:
-            self.entities_read += 1
+            with self._lock:
+                self.entities_read += 1
             stored = decode(ScheduleEntry, entity)
             yield DueCustomer(stored.row_key, stored.value.due_at, stored.partition_key)
             count += 1

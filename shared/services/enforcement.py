@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,13 +77,17 @@ class CapGate:
         share = math.ceil(cap.max_suspension_percent * evaluated / 100)
         return cls(limit=min(cap.max_suspensions_per_scan, share), batch_id=batch_id)
 
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
     def admit(self, customer_id: str) -> bool:
-        if self.placed < self.limit:
-            self.placed += 1
-            return True
+        """True: this suspension may go ahead; False: it waits (recorded in the batch first)."""
+        with self._lock:
+            if self.placed < self.limit:
+                self.placed += 1
+                return True
+            self.held_back.append(customer_id)
         if self.on_hold_back is not None:
             self.on_hold_back(customer_id)
-        self.held_back.append(customer_id)
         return False
 
 

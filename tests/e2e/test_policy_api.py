@@ -4,11 +4,15 @@ invalid policy file turning both /api/policy and /api/health into 503 with the r
 from __future__ import annotations
 
 import hashlib
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-import requests
 
 from shared import runtime
 from shared.settings import REPO_ROOT, default_app_settings
@@ -48,8 +52,30 @@ def base_url(monkeypatch: pytest.MonkeyPatch, azurite: Azurite, policy_file: Pat
         runtime.reset()
 
 
-def get(url: str, **headers: str) -> requests.Response:
-    return requests.get(url, headers={"x-functions-key": KEY, **headers}, timeout=30)
+@dataclass
+class Reply:
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def get(url: str, *, key: str | None = KEY, **headers: str) -> Reply:
+    """A GET over a real socket (urllib), errors included; header names lower-cased."""
+    if key is not None:
+        headers["x-functions-key"] = key
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return Reply(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
+    except urllib.error.HTTPError as err:
+        return Reply(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
 
 
 def test_default_is_chinese_markdown(base_url: str, policy_file: Path) -> None:
@@ -82,7 +108,7 @@ def test_unknown_language_is_a_400_problem(base_url: str) -> None:
 
 
 def test_the_function_key_is_required(base_url: str) -> None:
-    assert requests.get(f"{base_url}/policy", timeout=30).status_code == 401
+    assert get(f"{base_url}/policy", key=None).status_code == 401
 
 
 def test_an_edited_policy_is_published_at_once(base_url: str, policy_file: Path) -> None:
@@ -99,7 +125,7 @@ def test_an_invalid_policy_makes_policy_and_health_503(base_url: str, policy_fil
     assert resp.status_code == 503
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert "surprise: Extra inputs are not permitted" in resp.json()["detail"]
-    health = requests.get(f"{base_url}/health", timeout=30)
+    health = get(f"{base_url}/health", key=None)
     assert health.status_code == 503
     check = health.json()["checks"]["policy"]
     assert check["ok"] is False and "surprise" in check["detail"]

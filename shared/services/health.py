@@ -9,6 +9,7 @@ from pydantic import BaseModel
 import shared
 from shared import runtime
 from shared.domain.policy import PolicyError, load_policy
+from shared.domain.triage import TriageConfigError, load_triage
 from shared.settings import SettingsError, get_settings
 
 
@@ -50,11 +51,21 @@ def check_policy() -> CheckResult:
     return CheckResult(ok=True, detail=f"version {policy.version}")
 
 
+def check_triage() -> CheckResult:
+    """The fraud triage rules load and validate (else fraud reports are refused with 503)."""
+    try:
+        triage = load_triage(get_settings().resolved_triage_file())
+    except TriageConfigError as exc:
+        return CheckResult(ok=False, detail=str(exc))
+    return CheckResult(ok=True, detail=f"version {triage.label}")
+
+
 # Checks in order; a later issue adds its own (e.g. the policy file) to this list.
 CHECKS: dict[str, Callable[[], CheckResult]] = {
     "settings": check_settings,
     "table_storage": check_table_storage,
     "policy": check_policy,
+    "triage": check_triage,
 }
 
 

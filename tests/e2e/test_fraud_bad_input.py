@@ -169,3 +169,16 @@ def test_without_a_function_key_nothing_is_reachable(api: FraudHost) -> None:
 
     answer = requests.post(api.url + "/fraud-reports", json=report(CUSTOMER), timeout=10)
     assert answer.status_code == 401
+
+
+def test_invalid_triage_rules_refuse_reports_with_503_and_show_in_health(azurite, tmp_path) -> None:
+    rules = tmp_path / "triage.toml"
+    rules.write_text('version = "x"\n[[rules]]\nname = "a"\nseverities = ["urgent"]\naction = "hold"\n')
+    with fraud_host(azurite.connection_string, TRIAGE_FILE=str(rules)) as host:
+        rows = host.table_rows()
+        body = _assert_problem(host.post("/fraud-reports", report(CUSTOMER)), 503)
+        assert "severities" in body["detail"]
+        assert host.table_rows() == rows
+        health = host.get("/health")
+        assert health.status_code == 503
+        assert health.json()["checks"]["triage"]["ok"] is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from shared.domain.calendar import WorkCalendar
 from shared.domain.collections_models import (
@@ -354,7 +355,9 @@ def _finish(
     )
 
 
-def _below_threshold(ledger: LedgerSummary, minimum: object, days_past_due: int, reasons: list[str]) -> None:
+def _below_threshold(
+    ledger: LedgerSummary, minimum: Decimal | None, days_past_due: int, reasons: list[str]
+) -> None:
     if ledger.overdue_balance.amount <= 0 or days_past_due < 1:
         reasons.append("nothing overdue")
     else:
@@ -403,7 +406,7 @@ def _exemption_reasons(
     return reasons
 
 
-def _minimum_text(minimum: object, currency: str) -> str:
+def _minimum_text(minimum: Decimal | None, currency: str) -> str:
     return f"{minimum} {currency}" if minimum is not None else f"none configured for {currency}"
 
 

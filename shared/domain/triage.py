@@ -104,6 +104,7 @@ class CustomerFacts(BaseModel):
 
     known: bool = False
     protected: bool = False
+    protected_because: str = "the customer is protected"
     customer_since: date | None = None
 
 
@@ -164,7 +165,7 @@ def triage(
             return decision(
                 TriageAction.ALERT,
                 rule.name,
-                f"rule {rule.name} ({why}) calls for a hold, but the customer is protected: alert only",
+                f"rule {rule.name} ({why}) calls for a hold, but {facts.protected_because}: alert only",
             )
         if dry_run:
             return decision(

@@ -52,6 +52,7 @@ from shared.domain.fraud import (
 )
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
 from shared.domain.messages import ReconcileRequest, derived_message_id
+from shared.domain.policy import Policy, PolicyError, load_policy
 from shared.domain.service_request import ServiceRequestDraft
 from shared.domain.triage import CustomerFacts, TriageConfig, TriageConfigError, load_triage, triage
 from shared.errors import BadRequest, Conflict, ServiceUnavailable, Unauthorized
@@ -112,6 +113,26 @@ def current_triage(settings: AppSettings) -> TriageConfig:
     with _triage_lock:
         _triage_cache[path] = (mtime, config)
     return config
+
+
+_policy_cache: dict[Path, tuple[float, Policy]] = {}
+
+
+def current_policy(settings: AppSettings) -> Policy:
+    """The collections policy (for its protected list), re-read when the file changes."""
+    path = settings.resolved_policy_file()
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise PolicyError(f"{path.name}: cannot be read") from exc
+    with _triage_lock:
+        cached = _policy_cache.get(path)
+        if cached and cached[0] == mtime:
+            return cached[1]
+    policy = load_policy(path)
+    with _triage_lock:
+        _policy_cache[path] = (mtime, policy)
+    return policy
 
 
 # --- intake ------------------------------------------------------------------------------------
@@ -196,12 +217,32 @@ class FraudService:
         return HttpAnswer(202, body)
 
     def facts(self, customer_id: str) -> CustomerFacts:
+        """What triage may know: the ledger profile and the collections policy's protected list.
+
+        If the policy cannot be read, the list is unknown, so every customer counts as protected
+        (no automatic hold, an alert instead) until it is fixed: never hold a protected customer.
+        """
         profile = self.customers.get(StoredProfile, customer_id, PROFILE_ROW)
-        if profile is None:
-            return CustomerFacts()
-        return CustomerFacts(
-            known=True, protected=profile.value.protected, customer_since=profile.value.customer_since
+        facts = CustomerFacts(
+            known=profile is not None,
+            protected=bool(profile and profile.value.protected),
+            protected_because="the customer is protected (profile)",
+            customer_since=profile.value.customer_since if profile else None,
         )
+        try:
+            listed = current_policy(self.settings).is_protected(customer_id)
+        except PolicyError:
+            return facts.model_copy(
+                update={
+                    "protected": True,
+                    "protected_because": "the protected list is unreadable (policy file)",
+                }
+            )
+        if listed and not facts.protected:
+            return facts.model_copy(
+                update={"protected": True, "protected_because": "the customer is protected (policy list)"}
+            )
+        return facts
 
     def hold_exists(self, customer_id: str, case_id: str) -> bool:
         return self.customers.get_raw(customer_id, hold_row(fraud_hold_id(case_id))) is not None

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,7 @@ from shared.services.fraud_cases import Outcome as Resolved
 from shared.settings import load_settings
 
 CUSTOMER = "c1111111-1111-4111-8111-111111111111"
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -194,3 +196,43 @@ def test_dry_run_records_would_hold_and_places_none(
     assert dry.customer_holds(CUSTOMER) == []
     stored = dry.cases.table.get(Case, CUSTOMER, body["case_id"])
     assert stored is not None and stored.value.hold_decided is False
+
+
+def _service_with_policy(
+    store: TableStore, monkeypatch: pytest.MonkeyPatch, policy_file: Path
+) -> FraudService:
+    monkeypatch.setenv("POLICY_FILE", str(policy_file))
+    runtime.reset()
+    return FraudService(store, load_settings())
+
+
+def test_customer_on_the_policy_protected_list_gets_an_alert(
+    service: FraudService, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "policy" / "collections.toml").read_text(encoding="utf-8")
+    listed = tmp_path / "collections.toml"
+    listed.write_text(text.replace("protected_customers = []", f'protected_customers = ["{CUSTOMER}"]'))
+    fraud = _service_with_policy(store, monkeypatch, listed)
+    body = json.loads(fraud.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    assert body["decision"]["action"] == "alert"
+    assert "policy list" in body["decision"]["explanation"]
+    assert fraud.customer_holds(CUSTOMER) == []
+
+
+def test_unreadable_policy_means_no_automatic_hold(
+    service: FraudService, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "collections.toml"
+    broken.write_text("protected_customers = 'not a list'\n")
+    fraud = _service_with_policy(store, monkeypatch, broken)
+    body = json.loads(fraud.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    assert body["decision"]["action"] == "alert"
+    assert "unreadable" in body["decision"]["explanation"]
+    assert fraud.customer_holds(CUSTOMER) == []
+
+
+def test_critical_report_about_an_unlisted_customer_places_the_hold(service: FraudService) -> None:
+    body = json.loads(service.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    assert body["actions"] == ["case_opened", "fraud_hold_placed", "reconcile_requested"]
+    (hold,) = service.customer_holds(CUSTOMER)
+    assert hold.hold_id == f"fraud-{body['case_id']}" and hold.reason.value == "fraud"

@@ -1,4 +1,5 @@
-"""`make run`: Azurite, then the local Functions host on 127.0.0.1:7071, until Ctrl-C.
+"""`make run`: Azurite, the Partner Center simulator (demo tenant, 127.0.0.1:7081), then the local
+Functions host on 127.0.0.1:7071, until Ctrl-C.
 
 Data is kept under `.azurite/` (git-ignored) so that state survives restarts. Ctrl-C (or
 SIGTERM) stops every child process. Ports and folders are flags so that a test can run the
@@ -20,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from tools.azurite import REPO_ROOT, Azurite
+from tools.pcsim import DEMO_TENANT, Simulator
 
 log = logging.getLogger("run_local")
 
@@ -42,6 +44,23 @@ def _wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes]) -> bo
     return False
 
 
+def _start_simulator(port: int, env: dict[str, str]) -> Simulator | None:
+    """The Partner Center simulator with the demo tenant; the host's Partner Center calls go to it."""
+    if port <= 0:
+        return None
+    env["PARTNER_CENTER_BASE_URL"] = f"http://127.0.0.1:{port}"
+    env["PARTNER_CENTER_AUTH"] = "none"
+    try:
+        simulator = Simulator(DEMO_TENANT, port=port).start()
+    except OSError as exc:
+        log.warning(
+            "Partner Center simulator not started (port %s: %s); using whatever answers there", port, exc
+        )
+        return None
+    log.info("Partner Center simulator on %s (state: %s/_sim/state)", simulator.base_url, simulator.base_url)
+    return simulator
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run Collections Guard locally.")
     parser.add_argument("--port", type=int, default=7071, help="local Functions host port")
@@ -54,6 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--data-dir", type=Path, default=REPO_ROOT / ".azurite")
     parser.add_argument("--settings", type=Path, default=REPO_ROOT / "local.settings.json")
+    parser.add_argument(
+        "--pcsim-port", type=int, default=7081, help="Partner Center simulator port (0: do not start it)"
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault(key, value)
     # The storage the host uses is the Azurite started here, whatever the settings file says.
     env["AzureWebJobsStorage"] = azurite.connection_string
+    simulator = _start_simulator(args.pcsim_port, env)
+
+    # Demo ledger (idempotent): the three demo customers, so the scan has work to show.
+    seeded = subprocess.run([sys.executable, "-m", "tools.demo_ledger"], cwd=REPO_ROOT, env=env, check=False)
+    if seeded.returncode != 0:
+        log.error("demo ledger seed failed (exit %s); the app still starts", seeded.returncode)
 
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
@@ -122,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
+        if simulator is not None:
+            simulator.stop()
         azurite.stop()
         log.info("stopped")
     return 0

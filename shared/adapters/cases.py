@@ -10,7 +10,8 @@ Rows (PartitionKey = customer id unless said otherwise; keys never hold `/`, `\\
 - partition `_caseid`, row `{case_id}`: case id -> customer id (a case id alone finds its partition);
 - partition `status:{status}`, row `{case_id}`: the index by status. It is written before the
   case changes and cleaned after, so it may briefly name a case that no longer has that status;
-  readers check each entry against the case row (and drop stale ones), so they never lie.
+  readers check each entry against the case row (skip entries whose case does not exist, drop
+  those whose case has another status), so they never lie.
 """
 
 from __future__ import annotations
@@ -110,16 +111,18 @@ class CaseStore:
             entry = decode(CaseRef, entity)
             last = entry.row_key
             stored = self.table.get(Case, entry.value.customer_id, entry.row_key)
-            if stored is None or stored.value.status is not status:
+            if stored is None:
+                continue  # a case being created (index first), or one whose creation failed
+            if stored.value.status is not status:
                 self._drop_stale(entry)
                 continue
             cases.append(stored.value)
         return CasePage(cases, last if more else None)
 
     def _drop_stale(self, entry: Stored[CaseRef]) -> None:
-        # Only an entry whose case does not have this status; guarded by its ETag, so an entry
-        # rewritten meanwhile survives. A create in flight (index first) may be dropped too
-        # early; the writer re-adds its entry after the case row is written.
+        # Only an entry whose case has another status; guarded by its ETag, so an entry
+        # rewritten meanwhile survives. A status change in flight (new entry first, then the
+        # case) may see its new entry dropped too early; the writer re-adds it afterwards.
         try:
             self.table.delete(entry.partition_key, entry.row_key, etag=entry.etag)
         except ConcurrencyConflict:
@@ -147,7 +150,6 @@ class CaseStore:
             self.table.delete(status_partition(case.status), case.case_id)
             self.table.delete(CASE_ID_PARTITION, case.case_id)
             raise
-        self._index(case)
 
     def update(
         self,
@@ -188,10 +190,10 @@ class CaseStore:
         tx.submit()
         if status_changed:
             self._unindex(before.value.status, case_id)
-        self._index(after)
+            self._index(after)
 
     def _index(self, case: Case) -> None:
-        """Make sure the current status has its entry (a reader may have dropped it early)."""
+        """Make sure the new status has its entry (a reader may have dropped it early)."""
         ref = CaseRef(customer_id=case.customer_id)
         if self.table.get_raw(status_partition(case.status), case.case_id) is None:
             self.table.upsert(ref, status_partition(case.status), case.case_id)

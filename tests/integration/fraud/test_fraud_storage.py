@@ -135,6 +135,9 @@ def test_status_index_follows_the_case_and_drops_stale_entries(
     cases.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), case_id)
     assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
     assert cases.table.get_raw(status_partition(CaseStatus.OPEN), case_id) is None
+    # An entry whose case does not exist (a creation that died) is skipped, never listed.
+    cases.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), "0" * 26)
+    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
 
 
 def test_listing_pages_with_a_continuation_token(service: FraudService, store: TableStore) -> None:

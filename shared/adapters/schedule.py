@@ -82,9 +82,15 @@ class ScheduleIndex:
         """Drop one entry (missing is fine: another scan may have moved it)."""
         self.table.delete(hour_bucket(due_at), customer_id)
 
-    def move(self, customer_id: str, old: datetime | None, new: datetime | None) -> None:
-        """Write the new entry first, then drop the old one (never a moment with neither)."""
+    def move(
+        self, customer_id: str, old: datetime | None, new: datetime | None, keep: datetime | None = None
+    ) -> None:
+        """Write the new entry first, then drop the old one (never a moment with neither).
+
+        `keep`: an entry already written elsewhere that the old one must not be confused with.
+        """
         if new is not None:
             self.put(customer_id, new)
-        if old is not None and (new is None or hour_bucket(old) != hour_bucket(new)):
+        current = new or keep
+        if old is not None and (current is None or hour_bucket(old) != hour_bucket(current)):
             self.remove(customer_id, old)

@@ -157,8 +157,10 @@ def _release_one(
             outcome = commit_decision(repo, aggregate, commit)
         except ConcurrencyConflict:
             continue
-        publish_outbox(repo, customer_id)
-        move_schedule(customer_id, aggregate.collections.next_review_at, outcome.next_review_at)
+        publish_outbox(repo, customer_id, outcome.committed)
+        move_schedule(
+            customer_id, aggregate.collections.next_review_at, outcome.next_review_at, new_written=True
+        )
         applied = ", ".join(outcome.actions_applied) or "no action due any more"
         return applied
     return "the customer kept changing; run the approval again"

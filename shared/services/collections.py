@@ -161,12 +161,12 @@ def _scan_one(
             outcome = commit_decision(repo, aggregate, commit)
         except ConcurrencyConflict:
             continue  # a payment or another scan got there first: re-read and decide again
-        published = publish_outbox(repo, entry.customer_id)
+        published = publish_outbox(repo, entry.customer_id, outcome.committed)
         with _report_lock:
             report.evaluated += 1
             report.actions += len(outcome.actions_applied)
             report.published += published
-        move_schedule(entry.customer_id, entry.due_at, outcome.next_review_at)
+        move_schedule(entry.customer_id, entry.due_at, outcome.next_review_at, new_written=True)
         return
     raise ConcurrencyConflict(f"customer {entry.customer_id} kept changing during the scan")
 

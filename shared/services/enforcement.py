@@ -33,9 +33,9 @@ from shared.adapters.customers import (
     NoticeRecord,
     OutboxItem,
 )
-from shared.adapters.layout import NOTICE_PREFIX, hold_row
+from shared.adapters.layout import NOTICE_PREFIX, STATE_ROW, hold_row
 from shared.adapters.schedule import ScheduleIndex
-from shared.adapters.tables import ConcurrencyConflict
+from shared.adapters.tables import ConcurrencyConflict, Stored
 from shared.domain.collections import Action, ActionKind, Decision, LedgerSummary, Stage, evaluate
 from shared.domain.holds import NON_PAYMENT_HOLD_ID, Hold, HoldReason
 from shared.domain.ledger import summarise
@@ -101,6 +101,7 @@ class Outcome:
     held_back_batch: str | None = None
     dry_run: bool = False
     next_review_at: datetime | None = None
+    committed: Stored[CollectionsRecord] | None = None  # the state row as written, with its ETag
 
 
 def ledger_summary(aggregate: CustomerAggregate, policy: Policy, now: datetime) -> LedgerSummary:
@@ -226,7 +227,7 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
         new.next_review_at = c.now + HELD_BACK_RETRY
         outcome.next_review_at = new.next_review_at
         change.put_record(new)
-        _submit(change, aggregate, new.next_review_at)
+        outcome.committed = _submit(change, aggregate, new.next_review_at, new)
         return outcome
 
     new.state = decision.new_state
@@ -243,7 +244,7 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
         )
     change.put_record(new)
     outcome.next_review_at = new.next_review_at
-    _submit(change, aggregate, new.next_review_at)
+    outcome.committed = _submit(change, aggregate, new.next_review_at, new)
     return outcome
 
 
@@ -315,16 +316,30 @@ def _apply_action(
         metric("collections.notices_decided", stage=action.stage.value)
 
 
-def _submit(change: CustomerChange, aggregate: CustomerAggregate, next_review: datetime | None) -> None:
+def _submit(
+    change: CustomerChange,
+    aggregate: CustomerAggregate,
+    next_review: datetime | None,
+    record: CollectionsRecord | None = None,
+) -> Stored[CollectionsRecord] | None:
+    """Index entry first (see the module docstring), then the transaction."""
     index = ScheduleIndex.of(runtime.table_store())
     if next_review is not None:
         index.put(aggregate.customer_id, next_review)
-    change.commit()
+    etags = change.commit()
+    if record is None or STATE_ROW not in etags:
+        return None
+    return Stored(record, aggregate.customer_id, STATE_ROW, etags[STATE_ROW])
 
 
-def publish_outbox(repo: CustomerRepository, customer_id: str) -> int:
-    """Send what the committed state row still lists, then clear it (idempotent, crash-safe)."""
-    stored = repo.get_record(customer_id)
+def publish_outbox(
+    repo: CustomerRepository, customer_id: str, known: Stored[CollectionsRecord] | None = None
+) -> int:
+    """Send what the committed state row still lists, then clear it (idempotent, crash-safe).
+
+    `known` is the row as just written (saves a read); otherwise it is read.
+    """
+    stored = known if known is not None else repo.get_record(customer_id)
     if stored is None or not stored.value.outbox:
         return 0
     settings = get_settings()
@@ -361,7 +376,12 @@ def publish_outbox(repo: CustomerRepository, customer_id: str) -> int:
     return len(items)
 
 
-def move_schedule(customer_id: str, old: datetime | None, new: datetime | None) -> None:
-    """Drop the entry that led here once the new one is in place (see the module docstring)."""
+def move_schedule(
+    customer_id: str, old: datetime | None, new: datetime | None, *, new_written: bool = False
+) -> None:
+    """Drop the entry that led here once the new one is in place (see the module docstring).
+
+    `new_written`: the commit already wrote the new entry, so only the old one is dropped.
+    """
     index = ScheduleIndex.of(runtime.table_store())
-    index.move(customer_id, old, new)
+    index.move(customer_id, old, None if new_written else new, keep=new)

@@ -152,6 +152,9 @@ class Commit:
     reconcile_reason: str | None = None  # the change itself needs a reconcile (a hold changed)
     cap: CapGate | None = None
     approving_batch: str | None = None
+    # Ledger changes leave a due suspension to the scan, where the blast-radius cap applies:
+    # a broken feed re-posting every invoice must not suspend everyone through the API.
+    defer_suspension: bool = False
 
 
 def _entry(c: Commit, action: str, reason: str, **details: object) -> AuditEntry:
@@ -194,10 +197,12 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
     new.updated_at = c.now
     new.next_review_at = decision.next_review_at
     places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
-    hold_back = False
+    hold_back = deferred = False
     if places_hold and not dry_run and c.approving_batch is None:
         if record.held_back_batch is not None:
             hold_back = True  # already waiting for approval in an earlier batch
+        elif c.defer_suspension:
+            deferred = True
         elif c.cap is not None and not c.cap.admit(aggregate.customer_id):
             hold_back = True
             new.held_back_batch = c.cap.batch_id
@@ -211,6 +216,20 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
         outcome.next_review_at = decision.next_review_at
         # Dry run: the state row is not touched; the review is still rescheduled.
         _submit(change, aggregate, decision.next_review_at)
+        return outcome
+
+    if deferred:
+        change.audit(
+            _entry(
+                c,
+                "collections.suspension_deferred",
+                "a suspension is due: the next scan places it, under the blast-radius cap",
+            )
+        )
+        new.next_review_at = c.now
+        outcome.next_review_at = new.next_review_at
+        change.put_record(new)
+        outcome.committed = _submit(change, aggregate, new.next_review_at, new)
         return outcome
 
     if hold_back:

@@ -114,6 +114,7 @@ def _mutate(
             stage_rows=stage,
             entries=entries,
             reconcile_reason=mutation.reconcile_reason,
+            defer_suspension=True,
         )
         try:
             outcome = commit_decision(repo, aggregate, commit)

@@ -218,3 +218,19 @@ def test_stale_index_entry_is_tolerated(env: Env) -> None:
     assert report.stale == 1 and report.evaluated == 0
     assert list(index.due(env.clock.now())) == []
     assert enforcement is not None
+
+
+def test_a_ledger_change_leaves_a_due_suspension_to_the_scan(env: Env) -> None:
+    cid = overdue_customer()
+    for day in (date(2026, 3, 5), date(2026, 3, 12)):
+        advance_to(env, day)
+        collections.run_scan()
+    env.notices()
+    advance_to(env, date(2026, 3, 23))
+    ledger.post_invoice(invoice(cid, "i2", "50", date(2026, 4, 30)), "t", "c")
+    assert ledger.customer_view(cid).holds == [] and env.reconciles() == []
+    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    assert "collections.suspension_deferred" in actions
+    report = collections.run_scan()
+    assert report.evaluated == 1
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]

@@ -1,0 +1,110 @@
+"""The notice sender against Azurite and a webhook receiver on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared import runtime
+from shared.adapters.customers import CustomerRepository
+from shared.services import collections, ledger
+from shared.services.enforcement import NoticeMessage
+from shared.services.notices import NOTICE_OUTBOX_TABLE, OutboxMail, backoff, handle_notice, sign
+from tests.integration.collections.conftest import Env, invoice, new_customer
+
+
+class Hook:
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[tuple[str, bytes]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append((self.headers.get("X-CollectionsGuard-Signature", ""), body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/n"
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    h = Hook()
+    yield h
+    h.server.shutdown()
+    h.server.server_close()
+
+
+def reminder(env: Env, hook: Hook, locale: str = "zh-CN") -> NoticeMessage:
+    from datetime import date
+
+    cid = new_customer("上海示例科技有限公司", locale, notice_webhook_url=hook.url)
+    ledger.post_invoice(invoice(cid, "i1", "1000", date(2026, 3, 2)), "t", "c")
+    env.clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
+    collections.run_scan()
+    (message,) = env.notices()
+    return NoticeMessage.model_validate(message)
+
+
+def test_signed_webhook_and_outbox_in_the_customer_language_at_most_once(env: Env, hook: Hook) -> None:
+    message = reminder(env, hook)
+    assert handle_notice(message) == "delivered"
+    ((signature, body),) = hook.received
+    assert signature == sign(body, "test-secret")
+    assert signature == "sha256=" + hmac.new(b"test-secret", body, hashlib.sha256).hexdigest()
+    payload = json.loads(body)
+    assert payload["stage"] == "reminder" and "付款提醒" in payload["subject"]
+    mail = (
+        runtime.table_store()
+        .table(NOTICE_OUTBOX_TABLE)
+        .get(OutboxMail, message.customer_id, message.notice_id)
+    )
+    assert mail is not None and mail.value.locale == "zh-CN" and "INV-i1" in mail.value.body_text
+    assert handle_notice(message) == "already delivered"
+    assert len(hook.received) == 1
+    actions = [e["action"] for e in ledger.audit_trail(message.customer_id)["entries"]]
+    assert actions.count("notice.delivered") == 1
+
+
+def test_failed_webhook_is_retried_later_without_blocking(env: Env, hook: Hook) -> None:
+    message = reminder(env, hook, locale="en")
+    hook.status = 500
+    assert handle_notice(message) == "retry scheduled"
+    stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
+    assert stored is not None
+    assert not stored.value.delivered and stored.value.last_error == "webhook answered 500"
+    assert stored.value.outbox_written  # the e-mail channel is not held up by the webhook
+    assert env.notices() == []  # the retry is delayed (invisible for now)
+    hook.status = 200
+    assert handle_notice(message.model_copy(update={"attempt": 1})) == "delivered"
+    assert len(hook.received) == 2
+
+
+def test_no_secret_means_no_unsigned_webhook(env: Env, hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    message = reminder(env, hook)
+    monkeypatch.setenv("NOTICE_WEBHOOK_SECRET", "")
+    runtime.reset()
+    assert handle_notice(message) == "retry scheduled"
+    assert hook.received == []
+    entries = ledger.audit_trail(message.customer_id)["entries"]
+    assert entries[0]["action"] == "notice.failed" and "NOTICE_WEBHOOK_SECRET" in entries[0]["reason"]
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (0, 1, 2)] == [30, 60, 120]
+    assert backoff(20).total_seconds() == 3600

@@ -20,6 +20,7 @@ from shared.adapters.layout import RECONCILE_LEASE, subscription_row
 from shared.adapters.lease import Lease, LeaseTaken
 from shared.adapters.partner_center import (
     EtagNoLongerValid,
+    NotFound,
     PartnerCenterError,
     RenewalWindowConflict,
     Subscription,
@@ -189,6 +190,8 @@ class Executor:
                 self._execute(action, holds)
             except RenewalWindowConflict as exc:
                 conflict = exc  # this subscription waits; the others can still go ahead
+            except NotFound:
+                continue  # deleted since it was listed (audited): nothing left to converge
             except (Throttled, Transient, EtagNoLongerValid) as exc:
                 self.commit([])
                 return exc

@@ -58,7 +58,7 @@ def correlation_guid(correlation_id: str | None) -> str:
     return str(uuid.uuid5(_CORRELATION_NAMESPACE, correlation_id))
 
 
-class TransientOnlyRetryPolicy(RetryPolicy):
+class TransientOnlyRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
     """Retries 5xx, 408, resets and timeouts only (never 429 or 409, which the caller
     reschedules). PATCH and POST are retried too: they carry the same MS-RequestId, which makes
     the repeat idempotent at Partner Center."""

@@ -40,7 +40,7 @@ class PartnerCenterModel(BaseModel):
             known[name.lower()] = alias
         renamed: dict[str, Any] = {}
         for key, value in data.items():
-            target = known.get(str(key).lower(), key)
+            target = known.get(str(key).lower(), str(key))
             # A field given twice in different cases: keep the first, as the service would.
             renamed.setdefault(target, value)
         return renamed

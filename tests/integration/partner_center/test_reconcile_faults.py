@@ -151,3 +151,12 @@ def test_malformed_message_raises(env: Env) -> None:
 
     with pytest.raises(ValueError):
         handle_reconcile_message(b'{"customer_id": "not-a-guid"}', 1, env.deps)
+
+
+def test_a_subscription_gone_since_listing_does_not_stop_the_others(env: Env) -> None:
+    env.place_hold(C1)
+    env.sim.add_fault("status", method="PATCH", path=C1_OTHER, status=404, code=800001, times=1)
+    assert env.reconcile(C1).outcome is Outcome.CONVERGED
+    assert env.status(C1, C1_BASE) == "suspended"
+    failed = [r for r in env.deps.audit.read(C1).records if r.action == "pc.suspend.failed"]
+    assert failed and failed[0].details["error"] == "NotFound"

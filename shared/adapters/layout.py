@@ -22,6 +22,8 @@ SUBSCRIPTION_PREFIX = "sub:"
 NOTICE_PREFIX = "notice:"
 EXEMPTION_PREFIX = "exempt:"
 AUDIT_PREFIX = "audit:"
+LEASE_PREFIX = "lease:"  # per-customer leases (`lease:reconcile`: one executor per customer)
+RECONCILE_LEASE = "reconcile"
 
 # Partition for partner-wide records (approvals, scan runs) that belong to no one customer.
 PARTNER_PARTITION = "_partner"

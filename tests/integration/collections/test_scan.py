@@ -80,11 +80,12 @@ def test_payment_keeps_other_holds(env: Env) -> None:
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
 
-def test_void_invoice_reinstates(env: Env) -> None:
+@pytest.mark.parametrize("status", ["void", "disputed"])
+def test_void_or_disputed_invoice_reinstates(env: Env, status: str) -> None:
     cid = overdue_customer()
     walk_to_suspension(env)
     env.reconciles()
-    ledger.patch_invoice("i1", ledger.InvoicePatch(customer_id=cid, status="void"), "t", "c")
+    ledger.patch_invoice("i1", ledger.InvoicePatch(customer_id=cid, status=status), "t", "c")
     assert ledger.customer_view(cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
@@ -234,3 +235,39 @@ def test_a_ledger_change_leaves_a_due_suspension_to_the_scan(env: Env) -> None:
     report = collections.run_scan()
     assert report.evaluated == 1
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
+
+
+def test_exemption_reinstates(env: Env) -> None:
+    cid = overdue_customer()
+    walk_to_suspension(env)
+    env.reconciles()
+    body = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 4, 10), reason="CFO promised")
+    assert ledger.add_exemption(cid, body, "alice", "c").status == 201
+    assert ledger.customer_view(cid).holds == []
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
+
+
+def test_preview_writes_nothing_and_explains(env: Env) -> None:
+    cid = overdue_customer()
+    advance_to(env, date(2026, 3, 5))
+    repo = CustomerRepository.of(runtime.table_store())
+    before = repo.load(cid)
+    result = collections.preview()
+    (item,) = result.customers
+    assert item.customer_id == cid and item.actions == ["send_notice:reminder"]
+    assert any("3 days past due" in r for r in item.reasons)
+    after = repo.load(cid)
+    assert after.record is not None and before.record is not None
+    assert after.record.etag == before.record.etag and after.audit_head == before.audit_head
+    assert env.notices() == []
+
+
+def test_cap_size(env: Env) -> None:
+    from shared.services.enforcement import CapGate
+
+    policy = collections.current_policy()  # 20 per scan, 5 percent
+    assert CapGate.for_scan(policy, 3, "b").limit == 1
+    assert CapGate.for_scan(policy, 100, "b").limit == 5
+    assert CapGate.for_scan(policy, 10000, "b").limit == 20
+    gate = CapGate(limit=1, batch_id="b")
+    assert gate.admit("a") and not gate.admit("b") and gate.held_back == ["b"]

@@ -12,21 +12,17 @@ case places it. A hold never exists without its case, so it can always be dismis
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 from pydantic import BaseModel
 
 from shared import clock, runtime
 from shared.adapters.audit import AuditEntry, AuditLog
-from shared.adapters.cases import CaseStore, StoredEvidence
+from shared.adapters.cases import CaseStore
 from shared.adapters.idempotency import IdempotencyStore, Outcome, key_hash, request_hash
 from shared.adapters.layout import (
     CASES_TABLE,
@@ -52,10 +48,10 @@ from shared.domain.fraud import (
 )
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
 from shared.domain.messages import ReconcileRequest, derived_message_id
-from shared.domain.policy import Policy, PolicyError, load_policy
-from shared.domain.service_request import ServiceRequestDraft
-from shared.domain.triage import CustomerFacts, TriageConfig, TriageConfigError, load_triage, triage
-from shared.errors import BadRequest, Conflict, ServiceUnavailable, Unauthorized
+from shared.domain.policy import PolicyError
+from shared.domain.triage import CustomerFacts, TriageConfig, triage
+from shared.errors import BadRequest, Conflict, ServiceUnavailable
+from shared.services.fraud_config import current_policy, current_triage
 from shared.settings import AppSettings, EnforcementMode, get_settings
 from shared.telemetry import metric
 
@@ -64,75 +60,6 @@ log = logging.getLogger(__name__)
 ACTOR = "fraud-intake"
 MAX_IDEMPOTENCY_KEY = 200
 _WRITE_ATTEMPTS = 8
-
-
-# --- signatures --------------------------------------------------------------------------------
-
-
-def verify_signature(body: bytes, sender: str | None, signature: str | None, secrets: dict[str, str]) -> None:
-    """HMAC-SHA256 of the raw body for machine senders; Unauthorized when it does not verify.
-
-    Off when no secrets are configured. A request naming a sender (X-Sender) must be signed
-    with that sender's secret; a signature without a known sender is refused too.
-    """
-    if not secrets:
-        return
-    if sender is None and signature is None:
-        return  # an unsigned caller that authenticates with the function key only
-    if not sender or sender not in secrets:
-        raise Unauthorized("unknown or missing X-Sender for a signed request")
-    if not signature or not signature.startswith("sha256="):
-        raise Unauthorized(f"sender {sender!r} must sign the body: X-Signature: sha256=<hex>")
-    expected = hmac.new(secrets[sender].encode("utf-8"), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.removeprefix("sha256=").strip().lower()):
-        raise Unauthorized("the body signature does not verify")
-
-
-# --- triage file (read once per change) -------------------------------------------------------
-
-_triage_lock = threading.Lock()
-_triage_cache: dict[Path, tuple[float, TriageConfig]] = {}
-
-
-def current_triage(settings: AppSettings) -> TriageConfig:
-    """The triage rules, re-read when the file changes; 503 when the file is invalid."""
-    path = settings.resolved_triage_file()
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ServiceUnavailable(f"the triage file {path.name} cannot be read") from None
-    with _triage_lock:
-        cached = _triage_cache.get(path)
-        if cached and cached[0] == mtime:
-            return cached[1]
-    try:
-        config = load_triage(path)
-    except TriageConfigError as exc:
-        log.error("triage file invalid", extra={"error": str(exc)})
-        raise ServiceUnavailable(f"the triage rules are invalid: {exc}") from None
-    with _triage_lock:
-        _triage_cache[path] = (mtime, config)
-    return config
-
-
-_policy_cache: dict[Path, tuple[float, Policy]] = {}
-
-
-def current_policy(settings: AppSettings) -> Policy:
-    """The collections policy (for its protected list), re-read when the file changes."""
-    path = settings.resolved_policy_file()
-    try:
-        mtime = path.stat().st_mtime
-    except OSError as exc:
-        raise PolicyError(f"{path.name}: cannot be read") from exc
-    with _triage_lock:
-        cached = _policy_cache.get(path)
-        if cached and cached[0] == mtime:
-            return cached[1]
-    policy = load_policy(path)
-    with _triage_lock:
-        _policy_cache[path] = (mtime, policy)
-    return policy
 
 
 # --- intake ------------------------------------------------------------------------------------
@@ -433,29 +360,3 @@ def _with_events(case: Case, pc_event_ids: list[str] | None) -> Case:
         return case
     merged = list(dict.fromkeys([*case.pc_event_ids, *pc_event_ids]))[-100:]
     return case.model_copy(update={"pc_event_ids": merged})
-
-
-class CaseView(Case):
-    """A case as `GET /api/fraud-reports/{case_id}` shows it."""
-
-    evidence: list[StoredEvidence]
-    hold_active: bool
-    escalation: ServiceRequestDraft | None = None
-
-
-class CaseSummary(BaseModel):
-    case_id: str
-    customer_id: str
-    customer_known: bool
-    category: str
-    severity: Severity
-    status: str
-    hit_count: int
-    opened_at: datetime
-    updated_at: datetime
-
-
-class CaseList(BaseModel):
-    status: str
-    items: list[CaseSummary]
-    continuation_token: str | None

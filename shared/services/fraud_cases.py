@@ -9,12 +9,14 @@ back only if no other hold remains. Resolving again with the same outcome re-app
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import clock
 from shared.adapters.audit import AuditEntry
+from shared.adapters.cases import StoredEvidence
 from shared.adapters.layout import PROFILE_ROW, hold_row
 from shared.adapters.tables import ConcurrencyConflict, Stored
 from shared.domain.customer import StoredProfile
@@ -22,6 +24,7 @@ from shared.domain.fraud import (
     Case,
     CaseStatus,
     Resolution,
+    Severity,
     Text,
     cancellation_recommendation,
     holds_lifted_by_dismissal,
@@ -29,7 +32,7 @@ from shared.domain.fraud import (
 )
 from shared.domain.service_request import EscalationRequest, ServiceRequestDraft, TicketUpdate, build_draft
 from shared.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from shared.services.fraud import ACTOR, CaseList, CaseSummary, CaseView, FraudService
+from shared.services.fraud import ACTOR, FraudService
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,32 @@ log = logging.getLogger(__name__)
 PC_OUTBOX_PARTITION = "_pcevents"
 MAX_PAGE = 100
 _ATTEMPTS = 8
+
+
+class CaseView(Case):
+    """A case as `GET /api/fraud-reports/{case_id}` shows it."""
+
+    evidence: list[StoredEvidence]
+    hold_active: bool
+    escalation: ServiceRequestDraft | None = None
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    customer_id: str
+    customer_known: bool
+    category: str
+    severity: Severity
+    status: str
+    hit_count: int
+    opened_at: datetime
+    updated_at: datetime
+
+
+class CaseList(BaseModel):
+    status: str
+    items: list[CaseSummary]
+    continuation_token: str | None
 
 
 class Outcome(StrEnum):

@@ -342,7 +342,9 @@ class Executor:
         is used up; the lease expires, so this cannot go on for ever)."""
         remaining = (lease.expires_at - clock.now()).total_seconds()
         delay = max(1.0, min(remaining, 2 * self.deps.settings.reconcile_retry_base_seconds + 1))
-        self._publish(self.request.attempt, delay, "retry: customer busy", tag=lease.holder)
+        # A fresh message id each time: Service Bus must not drop a second "busy" retry as a
+        # duplicate of the first (duplicates are harmless here; a lost retry is not).
+        self._publish(self.request.attempt, delay, "retry: customer busy", tag=uuid.uuid4().hex)
         return ReconcileResult(Outcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held")
 
     def _publish(self, attempt: int, delay: float, reason: str, tag: str = "") -> None:

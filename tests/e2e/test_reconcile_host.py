@@ -32,6 +32,7 @@ MAX_DELIVERIES = 2
 
 @dataclass
 class World:
+    host: DevHost
     sim: Simulator
     table: Table
     publisher: StorageQueuePublisher
@@ -87,7 +88,7 @@ def world(
         else importlib.import_module("function_app")
     )
     host_json = {
-        "functions": ["reconcile"],
+        "functions": ["reconcile", "drift_sweep"],
         "extensions": {
             "queues": {
                 "maxDequeueCount": MAX_DELIVERIES,
@@ -101,6 +102,7 @@ def world(
     host.start()
     try:
         yield World(
+            host,
             sim,
             store.table(CUSTOMERS_TABLE),
             StorageQueuePublisher.from_connection_string(storage_connection_string, queue),
@@ -139,3 +141,15 @@ def test_a_permanently_failing_customer_ends_in_the_poison_queue_with_an_alert(w
     assert len(alerts) == 1 and f"delivery {MAX_DELIVERIES}" in alerts[0].reason
     failed_lists = [c for c in world.sim.calls() if c["path"].endswith(f"{C2}/subscriptions")]
     assert len(failed_lists) == MAX_DELIVERIES
+
+
+def test_the_drift_timer_finds_a_customer_reactivated_by_hand_and_the_executor_fixes_it(world: World) -> None:
+    world.place_hold(C2)
+    world.publish(C2)
+    sub = "b2222222-0000-4000-8000-000000000001"
+    wait_for(lambda: world.sim.subscription(C2, sub)["status"] == "suspended")
+    world.sim.set_subscription_status(C2, sub, "active", "")  # someone reactivated it in the portal
+    world.host.invoke("drift_sweep")
+    wait_for(lambda: world.sim.subscription(C2, sub)["status"] == "suspended")
+    sweep = AuditLog(world.table).read("_partner").records[0]
+    assert sweep.action == "drift.sweep" and sweep.details["drifted"] == [C2]

@@ -24,7 +24,8 @@ from shared.adapters.layout import invoice_row, payment_row
 from shared.domain.customer import normalise_customer_id
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
-from shared.services.ledger import Mutation, Result, _mutate, stage_invoice, stage_payment
+from shared.services.customer_change import Mutation, Result, mutate_customer
+from shared.services.ledger import stage_invoice, stage_payment
 
 MAX_ROWS_PER_CUSTOMER = 80
 MAX_ROWS = 5000
@@ -229,7 +230,7 @@ def _apply_customer(
         return mutation
 
     try:
-        _mutate(
+        mutate_customer(
             customer_id, prepare, lambda a, m: Result(200, None), actor=actor, correlation_id=correlation_id
         )
     except _RowFailed as failed:

@@ -1,0 +1,110 @@
+"""What `GET /api/customers/{id}` and `GET .../audit` show (reads only, never writes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared import clock, runtime
+from shared.adapters.customers import CustomerRepository
+from shared.adapters.layout import PROFILE_ROW
+from shared.domain.customer import CustomerProfile, Exemption
+from shared.errors import NotFound
+from shared.services.collections import current_policy
+from shared.services.customer_change import valid_customer_id
+from shared.services.enforcement import decide, ledger_summary
+
+
+class HoldView(BaseModel):
+    hold_id: str
+    reason: str
+    placed_at: datetime
+    placed_by: str
+    note: str
+
+
+class CustomerView(BaseModel):
+    """`GET /api/customers/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str
+    profile: CustomerProfile
+    currency: str
+    balance: str
+    overdue_balance: str
+    credit_balance: str
+    oldest_unpaid_due_date: date | None
+    stage: str
+    days_past_due: int
+    holds: list[HoldView]
+    exemptions: list[Exemption]
+    suspended_subscriptions: list[dict[str, Any]]
+    next_action: str | None
+    next_action_at: datetime | None
+    next_review_at: datetime | None
+    held_back_batch: str | None
+    reasons: list[str]
+
+
+def customer_view(customer_id: str) -> CustomerView:
+    """Profile, balances, stage, holds, exemptions, our suspensions and the next action (no writes)."""
+    customer_id = valid_customer_id(customer_id)
+    policy = current_policy()
+    now = clock.now()
+    aggregate = CustomerRepository.of(runtime.table_store()).load(customer_id)
+    if aggregate.profile is None:
+        raise NotFound(f"customer {customer_id} is unknown")
+    summary = ledger_summary(aggregate, policy, now)
+    decision = decide(aggregate, policy, now)
+    record = aggregate.collections
+    if decision.actions:
+        next_action, next_at = ", ".join(f"{a.kind.value}:{a.stage.value}" for a in decision.actions), now
+    else:
+        next_action, next_at = (
+            ("review", decision.next_review_at) if decision.next_review_at else (None, None)
+        )
+    profile = CustomerProfile.model_validate(
+        aggregate.profile.value.model_dump(exclude={"customer_id", "created_at", "updated_at"})
+    )
+    return CustomerView(
+        customer_id=customer_id,
+        profile=profile,
+        currency=summary.currency,
+        balance=summary.open_balance.to_text(),
+        overdue_balance=summary.overdue_balance.to_text(),
+        credit_balance=summary.credit_balance.to_text(),
+        oldest_unpaid_due_date=summary.earliest_unpaid_due_date,
+        stage=decision.stage.value if decision.actions else record.state.stage.value,
+        days_past_due=decision.days_past_due,
+        holds=[
+            HoldView(**s.value.model_dump(include=set(HoldView.model_fields)))
+            for s in aggregate.holds.values()
+        ],
+        exemptions=[s.value for s in aggregate.exemptions.values()],
+        suspended_subscriptions=[
+            s.value.model_dump(mode="json") for s in aggregate.subscriptions.values() if s.value.is_ours
+        ],
+        next_action=next_action,
+        next_action_at=next_at,
+        next_review_at=record.next_review_at,
+        held_back_batch=record.held_back_batch,
+        reasons=decision.reasons,
+    )
+
+
+def audit_trail(customer_id: str, limit: int | None = None) -> dict[str, Any]:
+    """The customer's audit entries, newest first, and whether the chain verifies."""
+    customer_id = valid_customer_id(customer_id)
+    repo = CustomerRepository.of(runtime.table_store())
+    trail = repo.audit_log.read(customer_id, limit=limit)
+    if not trail.records and repo.table.get_raw(customer_id, PROFILE_ROW) is None:
+        raise NotFound(f"customer {customer_id} is unknown")
+    return {
+        "customer_id": customer_id,
+        "verified": trail.verified,
+        "problem": trail.problem,
+        "entries": [r.model_dump(mode="json") for r in trail.records],
+    }

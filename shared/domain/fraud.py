@@ -204,7 +204,7 @@ class Case(BaseModel):
 class MergeLimits(BaseModel):
     """How reports join a case: the window that raises severity, and the evidence cap."""
 
-    escalate_after_reports: int = Field(default=3, ge=2)
+    escalate_after_reports: int = Field(default=3, ge=2, le=1000)
     escalate_window: timedelta = timedelta(hours=24)
     max_evidence: int = MAX_EVIDENCE_PER_CASE
 

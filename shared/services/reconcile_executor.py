@@ -57,6 +57,10 @@ MAX_ROUNDS = 3  # re-read holds after acting; loop while they keep changing, at 
 MAX_BACKOFF_SECONDS = 900
 
 
+class _LeaseLost(Exception):
+    """The lease expired and another executor took the customer over."""
+
+
 @dataclass
 class Executor:
     """One run of the executor for one customer (one message)."""
@@ -68,6 +72,7 @@ class Executor:
     records: dict[str, SuspensionRecord] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
     current: dict[str, Subscription] = field(default_factory=dict)
+    lease: Lease | None = None
 
     @property
     def customer_id(self) -> str:
@@ -133,8 +138,11 @@ class Executor:
         lease = self.deps.leases.acquire(self.customer_id, RECONCILE_LEASE, ttl)
         if isinstance(lease, LeaseTaken):
             return self._busy(lease)
+        self.lease = lease
         try:
             return self._converge(lease, ttl)
+        except _LeaseLost:
+            return self._reschedule("lease lost", self._backoff())
         finally:
             self.deps.leases.release(lease)
 
@@ -186,6 +194,7 @@ class Executor:
         """Act on each planned step; returns the failure to reschedule for, if any."""
         conflict: PartnerCenterError | None = None
         for action in actions:
+            self._keep_lease()
             try:
                 self._execute(action, holds)
             except RenewalWindowConflict as exc:
@@ -197,6 +206,17 @@ class Executor:
                 return exc
         self.commit([])
         return conflict
+
+    def _keep_lease(self) -> None:
+        """Renew the lease once half of it is used, so no second executor takes the customer
+        over while this one is still patching (paced calls can make a run long)."""
+        assert self.lease is not None
+        ttl = timedelta(seconds=self.deps.settings.reconcile_lease_seconds)
+        if self.lease.expires_at - clock.now() > ttl / 2:
+            return
+        if not self.deps.leases.renew(self.lease, ttl):
+            self.commit([])
+            raise _LeaseLost
 
     def _execute(self, action: PlannedAction, holds: list[str]) -> None:
         subs = [action.subscription, *action.add_ons]

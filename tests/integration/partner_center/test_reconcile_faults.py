@@ -160,3 +160,32 @@ def test_a_subscription_gone_since_listing_does_not_stop_the_others(env: Env) ->
     assert env.status(C1, C1_BASE) == "suspended"
     failed = [r for r in env.deps.audit.read(C1).records if r.action == "pc.suspend.failed"]
     assert failed and failed[0].details["error"] == "NotFound"
+
+
+def test_a_long_run_keeps_its_lease_so_no_rival_takes_the_customer_over(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from shared import clock
+    from shared.adapters.lease import LeaseTaken
+    from shared.services import reconcile_executor as module
+
+    fixed = clock.FixedClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    previous = clock.set_clock(fixed)
+    ttl = timedelta(seconds=env.deps.settings.reconcile_lease_seconds)
+    rivals: list[object] = []
+    original = module.Executor._execute
+
+    def slow_execute(self: module.Executor, action: Any, holds: list[str]) -> None:
+        fixed.advance(ttl * 0.6)  # each step takes most of the lease
+        rivals.append(env.deps.leases.acquire(C1, RECONCILE_LEASE, ttl, holder="rival"))
+        original(self, action, holds)
+
+    monkeypatch.setattr(module.Executor, "_execute", slow_execute)
+    try:
+        env.place_hold(C1)
+        assert env.reconcile(C1).outcome is Outcome.CONVERGED
+    finally:
+        clock.set_clock(previous)
+    assert len(rivals) == 2 and all(isinstance(r, LeaseTaken) for r in rivals)

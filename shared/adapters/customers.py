@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, create_model
 
-from shared.adapters.audit import AUDIT_HEAD_ROW, AuditEntry, AuditHead, AuditLog, HeadRef
+from shared.adapters.audit import AuditEntry, AuditHead, AuditLog, HeadRef
 from shared.adapters.layout import (
+    AUDIT_HEAD_ROW,
     AUDIT_PREFIX,
     CUSTOMERS_TABLE,
     EXEMPTION_PREFIX,

@@ -168,7 +168,8 @@ def allocate(
     cur = currency or ledger_currency(
         invoices, payments, opening_credit.currency if opening_credit else "CNY"
     )
-    for entry in [*invoices, *payments]:
+    entries: list[InvoiceIn | PaymentIn] = [*invoices, *payments]
+    for entry in entries:
         check_currency(entry, cur)
     if opening_credit is not None and opening_credit.currency != cur:
         raise LedgerError(f"opening credit in {opening_credit.currency}, ledger in {cur}")

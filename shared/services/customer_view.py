@@ -60,12 +60,12 @@ def customer_view(customer_id: str) -> CustomerView:
     summary = ledger_summary(aggregate, policy, now)
     decision = decide(aggregate, policy, now)
     record = aggregate.collections
+    next_action: str | None = None
+    next_at: datetime | None = None
     if decision.actions:
         next_action, next_at = ", ".join(f"{a.kind.value}:{a.stage.value}" for a in decision.actions), now
-    else:
-        next_action, next_at = (
-            ("review", decision.next_review_at) if decision.next_review_at else (None, None)
-        )
+    elif decision.next_review_at is not None:
+        next_action, next_at = "review", decision.next_review_at
     profile = CustomerProfile.model_validate(
         aggregate.profile.value.model_dump(exclude={"customer_id", "created_at", "updated_at"})
     )

@@ -293,6 +293,17 @@ class FraudService:
             metric("fraud.protected_customer_alert", category=case.category.value)
             log.warning("fraud hold withheld: protected customer", extra={"case_id": case.case_id})
             actions.append("alert_protected_customer")
+            entries.append(
+                AuditEntry(
+                    at=at,
+                    actor=ACTOR,
+                    action="fraud.alert_protected_customer",
+                    reason=decision.explanation,
+                    correlation_id=correlation,
+                    policy_version=decision.triage_version,
+                    details={"case_id": case.case_id, "rule": decision.rule},
+                )
+            )
         elif decision.action is TriageAction.REVIEW:
             actions.append("review_queue")
         elif decision.action is TriageAction.HOLD and decision.dry_run:

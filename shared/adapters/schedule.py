@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from shared.adapters.layout import SCHEDULE_TABLE
-from shared.adapters.tables import Table, TableStore, decode
+from shared.adapters.tables import ConcurrencyConflict, Table, TableStore, decode
 
 
 def hour_bucket(when: datetime) -> str:
@@ -44,6 +44,7 @@ class DueCustomer:
     customer_id: str
     due_at: datetime
     bucket: str
+    etag: str = ""
 
 
 class ScheduleIndex:
@@ -69,7 +70,7 @@ class ScheduleIndex:
             with self._lock:
                 self.entities_read += 1
             stored = decode(ScheduleEntry, entity)
-            yield DueCustomer(stored.row_key, stored.value.due_at, stored.partition_key)
+            yield DueCustomer(stored.row_key, stored.value.due_at, stored.partition_key, stored.etag)
             count += 1
             if limit is not None and count >= limit:
                 return
@@ -78,19 +79,38 @@ class ScheduleIndex:
         """Make sure an entry for (customer, due_at) exists (idempotent)."""
         self.table.upsert(ScheduleEntry(due_at=due_at), hour_bucket(due_at), customer_id)
 
-    def remove(self, customer_id: str, due_at: datetime) -> None:
-        """Drop one entry (missing is fine: another scan may have moved it)."""
-        self.table.delete(hour_bucket(due_at), customer_id)
+    def remove(self, customer_id: str, due_at: datetime, etag: str | None = None) -> None:
+        """Drop the entry for (customer, due_at), only if it still says `due_at`.
+
+        A concurrent change may have rewritten the same key (same hour) for a new review time:
+        that entry is someone else's and stays. Missing is fine (another scan moved it).
+        """
+        bucket = hour_bucket(due_at)
+        if etag is None:
+            stored = self.table.get(ScheduleEntry, bucket, customer_id)
+            if stored is None or stored.value.due_at != due_at:
+                return
+            etag = stored.etag
+        try:
+            self.table.delete(bucket, customer_id, etag=etag)
+        except ConcurrencyConflict:
+            return
 
     def move(
-        self, customer_id: str, old: datetime | None, new: datetime | None, keep: datetime | None = None
+        self,
+        customer_id: str,
+        old: datetime | None,
+        new: datetime | None,
+        keep: datetime | None = None,
+        old_etag: str | None = None,
     ) -> None:
         """Write the new entry first, then drop the old one (never a moment with neither).
 
-        `keep`: an entry already written elsewhere that the old one must not be confused with.
+        `keep`: an entry already written elsewhere that the old one must not be confused with;
+        `old_etag`: the old entry's ETag when it was read (saves a read).
         """
         if new is not None:
             self.put(customer_id, new)
         current = new or keep
         if old is not None and (current is None or hour_bucket(old) != hour_bucket(current)):
-            self.remove(customer_id, old)
+            self.remove(customer_id, old, old_etag)

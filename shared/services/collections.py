@@ -135,7 +135,7 @@ def _scan_one(
     for _ in range(MAX_ATTEMPTS):
         aggregate = repo.load(entry.customer_id)
         if not aggregate.exists:
-            ScheduleIndex.of(runtime.table_store()).remove(entry.customer_id, entry.due_at)
+            ScheduleIndex.of(runtime.table_store()).remove(entry.customer_id, entry.due_at, entry.etag)
             return
         record = aggregate.collections
         if record.outbox:
@@ -148,7 +148,7 @@ def _scan_one(
             # Stale entry: the customer was re-evaluated and rescheduled since.
             with _report_lock:
                 report.stale += 1
-            move_schedule(entry.customer_id, entry.due_at, planned)
+            move_schedule(entry.customer_id, entry.due_at, planned, old_etag=entry.etag)
             return
         commit = Commit(
             policy=policy,
@@ -166,7 +166,9 @@ def _scan_one(
             report.evaluated += 1
             report.actions += len(outcome.actions_applied)
             report.published += published
-        move_schedule(entry.customer_id, entry.due_at, outcome.next_review_at, new_written=True)
+        move_schedule(
+            entry.customer_id, entry.due_at, outcome.next_review_at, new_written=True, old_etag=entry.etag
+        )
         return
     raise ConcurrencyConflict(f"customer {entry.customer_id} kept changing during the scan")
 

@@ -396,11 +396,16 @@ def publish_outbox(
 
 
 def move_schedule(
-    customer_id: str, old: datetime | None, new: datetime | None, *, new_written: bool = False
+    customer_id: str,
+    old: datetime | None,
+    new: datetime | None,
+    *,
+    new_written: bool = False,
+    old_etag: str | None = None,
 ) -> None:
     """Drop the entry that led here once the new one is in place (see the module docstring).
 
     `new_written`: the commit already wrote the new entry, so only the old one is dropped.
     """
     index = ScheduleIndex.of(runtime.table_store())
-    index.move(customer_id, old, None if new_written else new, keep=new)
+    index.move(customer_id, old, None if new_written else new, keep=new, old_etag=old_etag)

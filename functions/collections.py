@@ -5,8 +5,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared.domain.policy import PolicyError
-from shared.errors import ServiceUnavailable
 from shared.services import approvals, collections
 
 bp = func.Blueprint()
@@ -22,18 +20,12 @@ def collections_scan(timer: func.TimerRequest) -> None:
 @bp.route(route="collections/preview", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        return json_response(collections.preview())
-    except PolicyError as exc:
-        raise ServiceUnavailable(f"the collections policy is invalid: {exc}") from None
+    return json_response(collections.preview(collections.policy_for_request()))
 
 
 @bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def approve_batch(req: func.HttpRequest) -> func.HttpResponse:
     actor = (req.headers.get("x-actor") or "api").strip()[:200] or "api"
-    try:
-        policy = collections.current_policy()
-    except PolicyError as exc:
-        raise ServiceUnavailable(f"the collections policy is invalid: {exc}") from None
+    policy = collections.policy_for_request()
     return json_response(approvals.release_batch(req.route_params["batch_id"], actor, policy))

@@ -22,6 +22,7 @@ from shared.adapters.schedule import DueCustomer, ScheduleIndex
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.collections import ActionKind
 from shared.domain.policy import Policy, PolicyError, load_policy
+from shared.errors import ServiceUnavailable
 from shared.services import approvals
 from shared.services.enforcement import (
     CapGate,
@@ -45,6 +46,16 @@ SCAN_WORKERS = 8
 def current_policy() -> Policy:
     """The policy file named by POLICY_FILE, validated (PolicyError otherwise)."""
     return load_policy(get_settings().resolved_policy_file())
+
+
+def policy_for_request() -> Policy:
+    """The policy for an HTTP use case: an invalid file answers 503 with the reason."""
+    try:
+        return current_policy()
+    except PolicyError as exc:
+        raise ServiceUnavailable(
+            f"the collections policy is invalid, so no decision can be made: {exc}"
+        ) from None
 
 
 @dataclass
@@ -192,9 +203,9 @@ class Preview(BaseModel):
     customers: list[PreviewItem] = Field(default_factory=list)
 
 
-def preview(now: datetime | None = None) -> Preview:
+def preview(policy: Policy | None = None, now: datetime | None = None) -> Preview:
     """What the next scan would do for each due customer, and why. Reads only; writes nothing."""
-    policy = current_policy()
+    policy = policy or current_policy()
     now = now or clock.now()
     store = runtime.table_store()
     repo = CustomerRepository.of(store)

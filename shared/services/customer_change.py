@@ -23,7 +23,7 @@ from shared.domain.customer import CustomerId, Exemption, StoredProfile
 from shared.domain.holds import Hold
 from shared.domain.ledger import Invoice, Payment
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections import current_policy
+from shared.services.collections import policy_for_request
 from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
 
 MAX_ATTEMPTS = 5
@@ -69,7 +69,7 @@ def mutate_customer(
     require_customer: bool = True,
 ) -> Result:
     """Read, prepare, evaluate and commit in one transaction; retry from the read on a conflict."""
-    policy = current_policy()
+    policy = policy_for_request()
     repo = CustomerRepository.of(runtime.table_store())
     for _ in range(MAX_ATTEMPTS):
         now = clock.now()

@@ -12,7 +12,7 @@ from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PROFILE_ROW
 from shared.domain.customer import CustomerProfile, Exemption
 from shared.errors import NotFound
-from shared.services.collections import current_policy
+from shared.services.collections import policy_for_request
 from shared.services.customer_change import valid_customer_id
 from shared.services.enforcement import decide, ledger_summary
 
@@ -52,7 +52,7 @@ class CustomerView(BaseModel):
 def customer_view(customer_id: str) -> CustomerView:
     """Profile, balances, stage, holds, exemptions, our suspensions and the next action (no writes)."""
     customer_id = valid_customer_id(customer_id)
-    policy = current_policy()
+    policy = policy_for_request()
     now = clock.now()
     aggregate = CustomerRepository.of(runtime.table_store()).load(customer_id)
     if aggregate.profile is None:

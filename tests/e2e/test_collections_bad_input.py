@@ -147,3 +147,16 @@ def test_bad_input_is_refused_with_a_reason_and_nothing_written(api: tuple[str, 
     (row,) = response.json()["results"]
     assert row["line"] == 2 and row["field"] == "due_date" and row["result"] == "error"
     assert _rows(azurite.connection_string, prefix) == before
+
+
+def test_an_invalid_policy_answers_503_not_500(
+    api: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    url, _ = api
+    bad = tmp_path / "policy.toml"
+    bad.write_text("time_zone = 3\n", encoding="utf-8")
+    monkeypatch.setenv("POLICY_FILE", str(bad))
+    runtime.reset()
+    response = requests.get(f"{url}/customers/{uuid.uuid4()}", headers={"x-functions-key": KEY}, timeout=30)
+    assert response.status_code == 503
+    assert "policy is invalid" in response.json()["detail"]

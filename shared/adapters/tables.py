@@ -16,10 +16,11 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -107,6 +108,8 @@ def _encode_value(value: Any) -> Any:
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored: give a timezone (UTC)")
         return value.astimezone(UTC)
+    if isinstance(value, date):
+        return value.isoformat()  # a calendar date has no time zone: ISO text, not Edm.DateTime
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):
@@ -115,7 +118,9 @@ def _encode_value(value: Any) -> Any:
         return value
     if isinstance(value, int) and value not in _INT32:
         return (value, EdmType.INT64)
-    return value
+    if isinstance(value, str | int | float | bytes | UUID):
+        return value
+    return str(value)  # URLs, paths and other pydantic scalar types round-trip through text
 
 
 def to_entity(model: BaseModel, partition_key: str, row_key: str) -> dict[str, Any]:

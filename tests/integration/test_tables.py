@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, HttpUrl
 
 from shared.adapters.tables import (
     ConcurrencyConflict,
@@ -40,6 +40,8 @@ class Record(BaseModel):
     tags: list[str] = []
     lines: list[Line] = []
     note: str | None = None
+    due: date | None = None
+    url: HttpUrl | None = None
 
 
 @pytest.fixture
@@ -59,6 +61,8 @@ def sample(**changes: object) -> Record:
         color=Color.BLUE,
         tags=["a", "b"],
         lines=[Line(sku="x", price=Money(amount=Decimal("0.01"), currency="USD"))],
+        due=date(2026, 12, 31),
+        url=HttpUrl("https://example.cn/hook?a=1"),
     )
     return base.model_copy(update=changes)
 
@@ -76,6 +80,7 @@ def test_money_decimal_and_datetimes_round_trip_exactly(store: TableStore, uniqu
     assert stored.value.big == 2**45
     raw = table.get_raw("p1", "r1")
     assert raw["balance"] == "1234567890123.4567 CNY"  # money is text, never a float
+    assert raw["due"] == "2026-12-31"  # a calendar date stays a date, with no time zone shift
 
 
 def test_naive_datetime_is_refused(store: TableStore, unique_name: str) -> None:

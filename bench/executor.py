@@ -11,7 +11,7 @@ Target: PATCHes/min >= 0.9 x limit with 429s < 1% of calls. The client paces its
 token bucket (PARTNER_CENTER_MAX_RPM, here just under the limit) instead of finding it by 429s.
 `--pace 0` turns pacing off (a very high rate) to show the difference.
 
-    .venv/bin/python -m bench.executor [--customers 25] [--subscriptions 20] [--limit 600]
+    .venv/bin/python -m bench.executor [--customers 30] [--subscriptions 20] [--limit 600] [--pace 0]
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", 25)))
+    parser.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", 30)))
     parser.add_argument("--subscriptions", type=int, default=20, help="active subscriptions per customer")
     parser.add_argument("--limit", type=int, default=600, help="the simulator's limit, requests/minute")
     parser.add_argument(

@@ -2,12 +2,26 @@
 
 import azure.functions as func
 
+from functions.collections import bp as collections_bp
+from functions.drift import bp as drift_bp
 from functions.fraud import bp as fraud_bp
+from functions.fraud_events import bp as fraud_events_bp
 from functions.health import bp as health_bp
+from functions.ledger import bp as ledger_bp
+from functions.notices import bp as notices_bp
+from functions.openapi import bp as openapi_bp
 from functions.policy import bp as policy_bp
+from functions.reconcile import bp as reconcile_bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 app.register_functions(health_bp)
 app.register_functions(policy_bp)
 app.register_functions(fraud_bp)
+app.register_functions(fraud_events_bp)
+app.register_functions(reconcile_bp)
+app.register_functions(drift_bp)
+app.register_functions(openapi_bp)
+app.register_functions(ledger_bp)
+app.register_functions(collections_bp)
+app.register_functions(notices_bp)

@@ -7,12 +7,13 @@ settings fail fast with a message that names the setting.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,12 @@ class EnforcementMode(StrEnum):
 class PartnerCenterCloud(StrEnum):
     CHINA = "china"
     GLOBAL = "global"
+
+
+class PartnerCenterAuth(StrEnum):
+    CLIENT_SECRET = "client_secret"  # noqa: S105 (the auth method's name, not a secret)
+    CERTIFICATE = "certificate"
+    NONE = "none"  # only with PARTNER_CENTER_BASE_URL (the simulator)
 
 
 class SettingsError(RuntimeError):
@@ -123,6 +130,92 @@ class AppSettings(BaseSettings):
         pattern=r"^https?://[^\s/]+(/.*)?$",
         description="Override of the API base URL (the simulator locally).",
     )
+    partner_center_auth: PartnerCenterAuth = Field(
+        default=PartnerCenterAuth.CLIENT_SECRET,
+        validation_alias="PARTNER_CENTER_AUTH",
+        description="App-only auth: `client_secret`, `certificate`, or `none` (simulator only).",
+    )
+    partner_center_tenant_id: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_TENANT_ID",
+        description="The partner's Entra tenant id (app-only token requests).",
+    )
+    partner_center_client_id: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_CLIENT_ID",
+        description="Application (client) id of the partner's Partner Center app registration.",
+    )
+    partner_center_client_secret: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_CLIENT_SECRET",
+        description="Client secret (in Azure: a Key Vault reference, resolved by the platform).",
+    )
+    partner_center_certificate_path: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_CERTIFICATE_PATH",
+        description="PEM/PFX certificate file for PARTNER_CENTER_AUTH=certificate.",
+    )
+    partner_center_scope: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_SCOPE",
+        description="Token scope; default `<cloud resource>/.default`.",
+    )
+    partner_center_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        validation_alias="PARTNER_CENTER_TIMEOUT_SECONDS",
+        description="Read timeout of one Partner Center call (the connect timeout is at most 10 s).",
+    )
+    partner_center_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        validation_alias="PARTNER_CENTER_RETRIES",
+        description="In-call retries of transient failures (5xx, resets, timeouts); never 429 or 409.",
+    )
+    partner_center_max_rpm: int = Field(
+        default=450,
+        ge=1,
+        le=100_000,
+        validation_alias="PARTNER_CENTER_MAX_RPM",
+        description="Client-side pace: Partner Center requests per minute per partner tenant.",
+    )
+    reconcile_max_deliveries: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        validation_alias="RECONCILE_MAX_DELIVERIES",
+        description="Deliveries before a reconcile message is dead-lettered (= host.json maxDequeueCount).",
+    )
+    reconcile_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        validation_alias="RECONCILE_MAX_ATTEMPTS",
+        description="Rescheduled attempts (throttling, conflicts, transient) before an alert ends them.",
+    )
+    reconcile_conflict_delay_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=3600,
+        validation_alias="RECONCILE_CONFLICT_DELAY_SECONDS",
+        description="Delay before retrying after a 409 renewal-window conflict or a 429 without Retry-After.",
+    )
+    reconcile_retry_base_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=600,
+        validation_alias="RECONCILE_RETRY_BASE_SECONDS",
+        description="First back-off after a transient failure; doubles with each attempt (max 15 min).",
+    )
+    reconcile_lease_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=3600,
+        validation_alias="RECONCILE_LEASE_SECONDS",
+        description="Per-customer executor lease; a crashed holder blocks the customer at most this long.",
+    )
 
     # --- Telemetry (Application Insights; unset locally) ---
     applicationinsights_connection_string: str | None = Field(
@@ -155,6 +248,62 @@ class AppSettings(BaseSettings):
         description="Largest HTTP request body accepted (413 above it).",
     )
 
+    # --- Fraud and misuse ---
+    triage_file: Path = Field(
+        default=Path("policy/triage.toml"),
+        validation_alias="TRIAGE_FILE",
+        description="The fraud triage rules (TOML); relative paths are from the app root.",
+    )
+    fraud_report_signing_secrets: str = Field(
+        default="",
+        validation_alias="FRAUD_REPORT_SIGNING_SECRETS",
+        description=(
+            "JSON object sender -> HMAC-SHA256 secret for signed fraud reports "
+            "(X-Sender + X-Signature: sha256=<hex>); empty = signatures off."
+        ),
+    )
+    fraud_escalate_after_reports: int = Field(
+        default=3,
+        ge=2,
+        le=100,
+        validation_alias="FRAUD_ESCALATE_AFTER_REPORTS",
+        description="This many reports on one case inside the window raise its severity one step.",
+    )
+    fraud_escalate_window_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 90,
+        validation_alias="FRAUD_ESCALATE_WINDOW_HOURS",
+        description="The window (hours) of FRAUD_ESCALATE_AFTER_REPORTS.",
+    )
+    fraud_events_enabled: bool = Field(
+        default=False,
+        validation_alias="FRAUD_EVENTS_ENABLED",
+        description="Poll Partner Center fraud events (global cloud; App+User auth).",
+    )
+    fraud_events_schedule: str = Field(
+        default="0 */15 * * * *",
+        validation_alias="FRAUD_EVENTS_SCHEDULE",
+        description="When the fraud events poll runs (every 15 minutes by default).",
+    )
+
+    # --- Collections (issue 3: ledger, scan, notices) ---
+    notice_webhook_secret: str = Field(
+        default="",
+        validation_alias="NOTICE_WEBHOOK_SECRET",
+        description=(
+            "HMAC-SHA256 key that signs notice webhooks (X-CollectionsGuard-Signature); empty = "
+            "webhook notices are not sent (recorded as an error), the outbox table still gets them."
+        ),
+    )
+    scan_max_customers: int = Field(
+        default=5000,
+        ge=1,
+        le=1_000_000,
+        validation_alias="SCAN_MAX_CUSTOMERS",
+        description="Most due customers one collections scan evaluates; the rest wait for the next scan.",
+    )
+
     @model_validator(mode="after")
     def _check_combinations(self) -> AppSettings:
         if not self.storage_connection_string and not self.storage_table_endpoint:
@@ -164,11 +313,43 @@ class AppSettings(BaseSettings):
             )
         if self.queue_transport is QueueTransport.SERVICEBUS and not self.servicebus_namespace:
             raise ValueError("QUEUE_TRANSPORT=servicebus needs SERVICEBUS__fullyQualifiedNamespace")
+        if self.partner_center_auth is PartnerCenterAuth.NONE and not self.partner_center_base_url:
+            raise ValueError(
+                "PARTNER_CENTER_AUTH=none is only allowed with PARTNER_CENTER_BASE_URL (the simulator)"
+            )
         return self
+
+    @field_validator("fraud_report_signing_secrets")
+    @classmethod
+    def _signing_secrets_json(cls, value: str) -> str:
+        _parse_signing_secrets(value)
+        return value
+
+    def signing_secrets(self) -> dict[str, str]:
+        """FRAUD_REPORT_SIGNING_SECRETS as sender -> secret (empty: signatures are off)."""
+        return _parse_signing_secrets(self.fraud_report_signing_secrets)
+
+    def resolved_triage_file(self) -> Path:
+        path = self.triage_file
+        return path if path.is_absolute() else REPO_ROOT / path
 
     def resolved_policy_file(self) -> Path:
         path = self.policy_file
         return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _parse_signing_secrets(value: str) -> dict[str, str]:
+    if not value.strip():
+        return {}
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError:
+        raise ValueError("must be a JSON object of sender -> secret") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and len(v) >= 16 for k, v in data.items()
+    ):
+        raise ValueError("must be a JSON object of sender -> secret (secrets of 16+ characters)")
+    return data
 
 
 def _alias_of(name: str) -> str:

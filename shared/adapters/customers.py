@@ -80,6 +80,9 @@ class OutboxItem(BaseModel):
     reason: str
     correlation_id: str
     notice_id: str | None = None
+    # When the item was committed (or last claimed by a recovering scan). Until OUTBOX_GRACE has
+    # passed, the writer that committed it is presumed to be publishing it: others leave it alone.
+    staged_at: datetime | None = None
 
 
 class CollectionsRecord(BaseModel):

@@ -157,7 +157,7 @@ def _release_one(
             outcome = commit_decision(repo, aggregate, commit)
         except ConcurrencyConflict:
             continue
-        publish_outbox(repo, customer_id, outcome.committed)
+        publish_outbox(repo, outcome)
         move_schedule(
             customer_id, aggregate.collections.next_review_at, outcome.next_review_at, new_written=True
         )

@@ -25,12 +25,14 @@ from shared.domain.policy import Policy, PolicyError, load_policy
 from shared.errors import ServiceUnavailable
 from shared.services import approvals
 from shared.services.enforcement import (
+    OUTBOX_GRACE,
     CapGate,
     Commit,
     commit_decision,
     decide,
     move_schedule,
     publish_outbox,
+    recover_outbox,
 )
 from shared.settings import EnforcementMode, get_settings
 from shared.telemetry import metric
@@ -150,10 +152,15 @@ def _scan_one(
             return
         record = aggregate.collections
         if record.outbox:
-            # A previous run committed and died before publishing: finish its work first.
-            published = publish_outbox(repo, entry.customer_id)
+            # A writer committed and (if older than the grace) died before publishing: finish it.
+            published = recover_outbox(repo, entry.customer_id, now)
             with _report_lock:
                 report.published += published
+            if published == 0:
+                # The writer that just committed is publishing these (or another scan claimed
+                # them): it has just decided for this customer too. Look again after the grace.
+                move_schedule(entry.customer_id, entry.due_at, now + OUTBOX_GRACE, old_etag=entry.etag)
+                return
         planned = record.next_review_at
         if planned is not None and planned > now:
             # Stale entry: the customer was re-evaluated and rescheduled since.
@@ -172,7 +179,7 @@ def _scan_one(
             outcome = commit_decision(repo, aggregate, commit)
         except ConcurrencyConflict:
             continue  # a payment or another scan got there first: re-read and decide again
-        published = publish_outbox(repo, entry.customer_id, outcome.committed)
+        published = publish_outbox(repo, outcome)
         with _report_lock:
             report.evaluated += 1
             report.actions += len(outcome.actions_applied)

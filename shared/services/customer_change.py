@@ -113,7 +113,7 @@ def mutate_customer(
             outcome = commit_decision(repo, aggregate, commit)
         except ConcurrencyConflict:
             continue
-        publish_outbox(repo, customer_id, outcome.committed)
+        publish_outbox(repo, outcome)
         move_schedule(customer_id, old_review, outcome.next_review_at, new_written=True)
         return respond(aggregate, mutation)
     raise Conflict("the customer changed repeatedly while this request was applied; retry it")

@@ -9,7 +9,9 @@ exemptions and batch approvals. The order of writes is what makes crashes and ra
    notice row, so a re-publish is a duplicate consumers ignore), then cleared under the ETag;
 4. the old due-index entry is dropped.
 A crash after 2 leaves the outbox in the state row and the old index entry in place, so the
-next scan publishes it. Dry-run writes audit entries only.
+next scan publishes it once OUTBOX_GRACE has passed (before that, the writer that committed it
+is presumed to be publishing it, so a concurrent scan does not send it twice). Dry-run writes
+audit entries only.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 
 HELD_BACK_RETRY = timedelta(days=1)
+# How long the writer that committed an outbox item owns its publishing; after that, a scan
+# that finds the item presumes the writer died and publishes it (see recover_outbox).
+OUTBOX_GRACE = timedelta(minutes=2)
 
 
 class NoticeMessage(BaseModel):
@@ -102,6 +107,7 @@ class Outcome:
     dry_run: bool = False
     next_review_at: datetime | None = None
     committed: Stored[CollectionsRecord] | None = None  # the state row as written, with its ETag
+    staged: list[str] = field(default_factory=list)  # outbox message ids this commit added
 
 
 def ledger_summary(aggregate: CustomerAggregate, policy: Policy, now: datetime) -> LedgerSummary:
@@ -130,12 +136,15 @@ def notice_id_for(episode_id: str | None, stage: Stage) -> str:
     return f"{episode_id or 'none'}:{stage.value}"
 
 
-def reconcile_item(customer_id: str, revision: int, reason: str, correlation_id: str) -> OutboxItem:
+def reconcile_item(
+    customer_id: str, revision: int, reason: str, correlation_id: str, staged_at: datetime
+) -> OutboxItem:
     return OutboxItem(
         kind="reconcile",
         message_id=derived_message_id(customer_id, "reconcile", str(revision)),
         reason=reason,
         correlation_id=correlation_id,
+        staged_at=staged_at,
     )
 
 
@@ -258,9 +267,11 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
     if reconcile_reasons:
         new.outbox.append(
             reconcile_item(
-                aggregate.customer_id, new.revision, "; ".join(reconcile_reasons), c.correlation_id
+                aggregate.customer_id, new.revision, "; ".join(reconcile_reasons), c.correlation_id, c.now
             )
         )
+    already = {item.message_id for item in record.outbox}
+    outcome.staged = [item.message_id for item in new.outbox if item.message_id not in already]
     change.put_record(new)
     outcome.next_review_at = new.next_review_at
     outcome.committed = _submit(change, aggregate, new.next_review_at, new)
@@ -329,6 +340,7 @@ def _apply_action(
                 reason=action.reason[:200],
                 correlation_id=c.correlation_id,
                 notice_id=notice_id,
+                staged_at=c.now,
             )
         )
         outcome.actions_applied.append(f"{action.kind.value}:{action.stage.value}")
@@ -351,18 +363,47 @@ def _submit(
     return Stored(record, aggregate.customer_id, STATE_ROW, etags[STATE_ROW])
 
 
-def publish_outbox(
-    repo: CustomerRepository, customer_id: str, known: Stored[CollectionsRecord] | None = None
-) -> int:
-    """Send what the committed state row still lists, then clear it (idempotent, crash-safe).
-
-    `known` is the row as just written (saves a read); otherwise it is read.
-    """
-    stored = known if known is not None else repo.get_record(customer_id)
-    if stored is None or not stored.value.outbox:
+def publish_outbox(repo: CustomerRepository, outcome: Outcome) -> int:
+    """Step 3 for the writer that committed: send the messages THIS commit staged, then clear
+    them. Items staged by another writer (still publishing, or crashed) are left to it or to
+    `recover_outbox`, so that no message goes out twice from two writers at once."""
+    stored = outcome.committed
+    if stored is None or not outcome.staged:
         return 0
+    mine = set(outcome.staged)
+    items = [item for item in stored.value.outbox if item.message_id in mine]
+    _send(outcome.customer_id, items)
+    _clear(repo, outcome.customer_id, stored, mine)
+    return len(items)
+
+
+def recover_outbox(repo: CustomerRepository, customer_id: str, now: datetime) -> int:
+    """Publish what a writer committed and then did not publish (it crashed): only items older
+    than OUTBOX_GRACE, claimed under the row's ETag first, so that a writer still publishing
+    and two recovering scans never send the same item at once."""
+    stored = repo.get_record(customer_id)
+    if stored is None:
+        return 0
+    cutoff = now - OUTBOX_GRACE
+    stale = [i for i in stored.value.outbox if i.staged_at is None or i.staged_at <= cutoff]
+    if not stale:
+        return 0
+    claimed = stored.value.model_copy(deep=True)
+    ids = {item.message_id for item in stale}
+    for item in claimed.outbox:
+        if item.message_id in ids:
+            item.staged_at = now
+    try:
+        etag = repo.update_record(customer_id, claimed, stored.etag)
+    except ConcurrencyConflict:
+        return 0  # someone else is on it; a later scan looks again
+    _send(customer_id, stale)
+    _clear(repo, customer_id, Stored(claimed, customer_id, STATE_ROW, etag), ids)
+    return len(stale)
+
+
+def _send(customer_id: str, items: list[OutboxItem]) -> None:
     settings = get_settings()
-    items = list(stored.value.outbox)
     now_ = clock.now()
     for item in items:
         if item.kind == "reconcile":
@@ -380,19 +421,22 @@ def publish_outbox(
                 customer_id=customer_id, notice_id=item.notice_id, correlation_id=item.correlation_id
             )
             runtime.publisher(settings.notice_queue_name).publish(message, message_id=item.message_id)
-    sent = {item.message_id for item in items}
+
+
+def _clear(
+    repo: CustomerRepository, customer_id: str, stored: Stored[CollectionsRecord], sent: set[str]
+) -> None:
     for _ in range(10):
         record = stored.value.model_copy(deep=True)
         record.outbox = [i for i in record.outbox if i.message_id not in sent]
         try:
             repo.update_record(customer_id, record, stored.etag)
-            break
+            return
         except ConcurrencyConflict:
             fresh = repo.get_record(customer_id)
             if fresh is None:
-                break
+                return
             stored = fresh
-    return len(items)
 
 
 def move_schedule(

@@ -1,25 +1,32 @@
 """Demo ledger for `make run`: the three demo customers with profiles, invoices and payments.
 
-Idempotent: running it again finds the same ids and changes nothing (an invoice seeded on an
-earlier day keeps its dates). Dates are relative to today so that, on a fresh store,
-11111111-... is deep overdue (walks reminder, warning, suspension), 22222222-... has paid, and
-33333333-... is overdue. Run after Azurite is up, with the app settings in the environment:
+Dates are relative to today: 11111111-... is 25 days overdue, 22222222-... has paid, and
+33333333-... is 12 days overdue.
 
-    python -m tools.demo_ledger
+On a fresh store the seed replays the last weeks: with the clock set back it posts the ledger
+and runs one collections scan a day (10:00 Asia/Shanghai), as the app would have. So 11111111-...
+has had its reminder and warning, its notice period is over and its `non_payment` hold is placed
+with a reconcile message waiting: a newcomer running `make run` sees the executor suspend its
+subscriptions in the simulator within seconds, and can pay to see them come back
+(docs/local-run.md). On a store seeded before, it changes nothing.
+
+Run after Azurite is up, with the app settings in the environment: `python -m tools.demo_ledger`
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from shared import clock
+from shared import clock, runtime
+from shared.adapters.customers import CustomerRepository
+from shared.clock import FixedClock
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
 from shared.errors import Conflict
-from shared.services import ledger
+from shared.services import collections, ledger
 
 log = logging.getLogger("demo_ledger")
 
@@ -30,19 +37,14 @@ CUSTOMERS = {
     "33333333-3333-4333-8333-333333333333": ("北京示范有限公司", "zh-CN", "5400.00", 12),
 }
 PAID = {"22222222-2222-4222-8222-222222222222"}
+REPLAY_DAYS = 35  # more than the oldest demo invoice is overdue, so the walk starts before it
 
 
-def seed() -> None:
-    """Create (or find) the demo customers and their ledgers."""
-    today = clock.now().date()
+def seed(today: date) -> None:
+    """Create (or find) the demo customers and their ledgers, due dates relative to `today`."""
     for customer_id, (name, locale, amount, days_overdue) in CUSTOMERS.items():
-        profile = CustomerProfile.model_validate(
-            {
-                "name": name,
-                "locale": locale,
-                "contacts": [{"name": "Billing", "email": "billing@example.com"}],
-            }
-        )
+        contacts = [{"name": "Billing", "email": "billing@example.com"}]
+        profile = CustomerProfile.model_validate({"name": name, "locale": locale, "contacts": contacts})
         ledger.put_customer(customer_id, profile, ACTOR, "demo-seed")
         due = today - timedelta(days=days_overdue)
         invoice = InvoiceIn(
@@ -62,7 +64,7 @@ def seed() -> None:
                 payment_id=f"DEMO-{customer_id[:4]}-P1",
                 customer_id=customer_id,
                 amount=Money(amount=Decimal(amount)),
-                received_at=clock.now() - timedelta(days=days_overdue + 1),
+                received_at=datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1),
             )
             try:
                 ledger.post_payment(payment, ACTOR, "demo-seed")
@@ -71,6 +73,27 @@ def seed() -> None:
     log.info("demo ledger seeded: %d customers", len(CUSTOMERS))
 
 
+def seed_with_history() -> None:
+    """On a fresh store: seed with the clock set back, then one scan a day up to today."""
+    now = clock.now()
+    if CustomerRepository.of(runtime.table_store()).load(next(iter(CUSTOMERS))).exists:
+        seed(now.date())  # seeded before: finds everything, changes nothing
+        return
+    start = datetime(now.year, now.month, now.day, 2, 0, tzinfo=UTC) - timedelta(days=REPLAY_DAYS)
+    replay = FixedClock(start)
+    previous = clock.set_clock(replay)
+    try:
+        seed(now.date())
+        for day in range(REPLAY_DAYS + 1):
+            replay.set(min(start + timedelta(days=day), now))
+            report = collections.run_scan()
+            if report.actions:
+                log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)
+    finally:
+        clock.set_clock(previous)
+    log.info("replayed %d days of daily collections scans", REPLAY_DAYS)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    seed()
+    seed_with_history()

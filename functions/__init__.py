@@ -16,6 +16,11 @@ from shared.telemetry import configure_telemetry, install_correlation_filter
 
 _log = logging.getLogger("collections_guard.startup")
 
+# The Azure SDKs log every request and response header at INFO: noise that buries the app's own
+# lines (and costs ingestion in Application Insights). Warnings and errors still come through.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+logging.getLogger("azure.identity").setLevel(logging.WARNING)
+
 
 def configure_process_telemetry() -> bool:
     """Configure telemetry from the app settings; never raises. True when it is exporting."""

@@ -18,6 +18,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -34,6 +35,7 @@ from shared.adapters.partner_center.fraud_events import (
 )
 from shared.adapters.tables import ConcurrencyConflict, decode
 from shared.domain.fraud import Category, Evidence, FraudReport, Severity
+from shared.errors import AppError
 from shared.services.fraud import FraudService
 from shared.services.fraud_cases import PC_OUTBOX_PARTITION, PcStatusUpdate
 from shared.services.fraud_config import current_triage
@@ -78,16 +80,18 @@ def report_from_event(event: FraudEvent) -> FraudReport | None:
         return None
     category = _CATEGORY_BY_TYPE.get((event.event_type or "").lower(), Category.OTHER)
     severity = _SEVERITY_BY_NAME.get((event.severity or "").lower(), Severity.MEDIUM)
-    where = "/".join(p for p in (event.service_name, event.resource_group_name, event.resource_name) if p)
+    parts = (event.service_name, event.resource_group_name, event.resource_name)
+    where = _clean("/".join(p for p in parts if p))
+    first, last = _aware(event.first_occurrence), _aware(event.last_occurrence)
     window = ""
-    if event.first_occurrence and event.last_occurrence:
-        window = f", {event.first_occurrence.isoformat()} to {event.last_occurrence.isoformat()}"
+    if first and last:
+        window = f", {first.isoformat()} to {last.isoformat()}"
     test = " [test event]" if event.is_test else ""
-    description = (
+    description = _clean(
         f"Partner Center fraud event {event.event_type or 'unknown type'} on {where or 'a subscription'}"
         f" ({event.hit_count or 0} hits{window}; confidence {event.confidence_level or 'n/a'}){test}"
     )
-    evidence = [Evidence(kind="pc_event", value=event.event_id[:2000])]
+    evidence = [Evidence(kind="pc_event", value=_clean(event.event_id)[:2000] or "?")]
     if where:
         evidence.append(Evidence(kind="resource", value=where[:2000]))
     subscriptions = [event.subscription_id.lower()] if _GUID.match(event.subscription_id or "") else []
@@ -100,8 +104,20 @@ def report_from_event(event: FraudEvent) -> FraudReport | None:
         reporter="Partner Center",
         description=description[:4000],
         evidence=evidence,
-        occurred_at=event.first_occurrence or event.event_time,
+        occurred_at=first or _aware(event.event_time),
     )
+
+
+def _clean(text: str) -> str:
+    """Partner Center text without control characters (a report's free text refuses them)."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in text)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is taken as UTC (a report's `occurred_at` needs an offset)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _report_id(event: FraudEvent) -> str:
@@ -119,12 +135,12 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
     correlation = "fraud-events"
     for event in list_active_events(client, correlation_id=correlation):
         result.events_read += 1
-        report = report_from_event(event)
-        if report is None:
-            result.events_skipped += 1
-            log.warning("fraud event without a valid customer tenant", extra={"event_id": event.event_id})
-            continue
         try:
+            report = report_from_event(event)
+            if report is None:
+                result.events_skipped += 1
+                log.warning("fraud event without a valid customer tenant", extra={"event_id": event.event_id})
+                continue
             accepted = fraud.intake(
                 report, _report_id(event), actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
             )
@@ -144,7 +160,7 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
                 report.customer_id,
                 [_pc_call_entry(accepted.case_id, "event marked Investigating", [event_ref(event)])],
             )
-        except (PartnerCenterError, ConcurrencyConflict, ValidationError) as exc:
+        except (PartnerCenterError, ConcurrencyConflict, ValidationError, AppError) as exc:
             result.failures.append(f"event {event.event_id}: {type(exc).__name__}")
             log.warning(
                 "fraud event not handled", extra={"event_id": event.event_id, "error": type(exc).__name__}

@@ -14,16 +14,19 @@ The shared client has no fraud-event calls, so the two requests are written here
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.adapters.partner_center.client import API_PREFIX, PartnerCenterClient
 from shared.adapters.partner_center.http import ApiCall
 from shared.adapters.partner_center.models import Collection
+
+log = logging.getLogger(__name__)
 
 NEW_EVENTS_MODEL_HEADER = "X-NewEventsModel"
 MAX_PAGES = 100
@@ -80,7 +83,11 @@ class FraudEvent(BaseModel):
 def list_active_events(
     client: PartnerCenterClient, *, page_size: int = 100, correlation_id: str | None = None
 ) -> Iterator[FraudEvent]:
-    """Every active fraud event, page by page (new events model)."""
+    """Every active fraud event, page by page (new events model).
+
+    An item that is not an event (no id, a malformed time) is logged and skipped: one bad item
+    must not stop every run of the poll.
+    """
     for number in range(1, MAX_PAGES + 1):
         call = ApiCall(
             "GET",
@@ -95,7 +102,12 @@ def list_active_events(
         )
         items = _items(client.http.send(call).body)
         for item in items:
-            yield FraudEvent.model_validate(item)
+            try:
+                event = FraudEvent.model_validate(item)
+            except ValidationError as exc:
+                log.warning("fraud event skipped: not a valid event", extra={"errors": exc.error_count()})
+                continue
+            yield event
         if len(items) < page_size:
             return
 

@@ -1,0 +1,84 @@
+"""Integration: the fraud events poll on a real Azurite, with Partner Center answers scripted.
+
+One odd event (no id, a time without an offset, control characters in a resource name) must
+not stop the run: the other events still open cases, and the outbox is still sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from shared import runtime
+from shared.adapters.tables import TableStore
+from shared.services.fraud import FraudService
+from shared.services.fraud_events import poll_fraud_events
+from shared.settings import load_settings
+
+TENANT = "e1111111-1111-4111-8111-111111111111"
+OTHER = "e2222222-2222-4222-8222-222222222222"
+SUB = "e1111111-0000-4000-8000-000000000001"
+
+
+@dataclass
+class ScriptedPartnerCenter:
+    """Answers the two fraud-event calls the poll makes; records the status updates."""
+
+    events: list[dict[str, Any]]
+    status_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def http(self) -> ScriptedPartnerCenter:
+        return self
+
+    def send(self, call: Any) -> SimpleNamespace:
+        if call.method == "GET":
+            return SimpleNamespace(body={"totalCount": len(self.events), "items": self.events})
+        self.status_calls.append(call.body)
+        return SimpleNamespace(body={"items": []})
+
+
+@pytest.fixture
+def service(
+    storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FraudService]:
+    monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
+    monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
+    monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
+    monkeypatch.setenv("ENFORCEMENT_MODE", "enforce")
+    monkeypatch.setenv("FRAUD_EVENTS_ENABLED", "true")
+    runtime.reset()
+    tables = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
+    yield FraudService(tables, load_settings())
+    tables.close()
+    runtime.reset()
+
+
+def test_odd_events_do_not_stop_the_run(service: FraudService) -> None:
+    good = {
+        "eventId": "ev-good",
+        "customerTenantId": TENANT,
+        "subscriptionId": SUB,
+        "eventType": "UsageAnomalyDetection",
+        "severity": "Low",
+    }
+    naive = {
+        **good,
+        "eventId": "ev-naive\x07",
+        "customerTenantId": OTHER,
+        "firstOccurrence": "2026-11-20T03:00:00",  # no offset
+        "resourceName": "vm\x00-01",
+    }
+    no_id = {"customerTenantId": TENANT, "subscriptionId": SUB}
+    pc = ScriptedPartnerCenter([no_id, naive, good])
+    result = poll_fraud_events(service, pc)  # type: ignore[arg-type]
+    assert result.failures == []
+    assert result.cases_opened == 2
+    assert [c.customer_id for c in service.cases.iter_customer_cases(OTHER)] == [OTHER]
+    opened = next(service.cases.iter_customer_cases(OTHER))
+    assert opened.reports[0].occurred_at is not None and opened.reports[0].occurred_at.tzinfo is not None
+    assert len(pc.status_calls) == 2 and all(c["EventStatus"] == "Investigating" for c in pc.status_calls)

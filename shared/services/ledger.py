@@ -145,7 +145,7 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
     try:
         check_currency(body, _ledger_currency(agg))
     except LedgerError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(str(exc), errors=[{"field": "amount.currency", "message": str(exc)}]) from None
     for invoice_id in body.invoice_ids or []:
         invoice = agg.invoices.get(invoice_id)
         if invoice is None:
@@ -154,10 +154,11 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
                 errors=[{"field": "invoice_ids", "message": f"unknown invoice {invoice_id}"}],
             )
         if invoice.value.amount.currency != body.amount.currency:
-            raise Conflict(
+            message = (
                 f"invoice {invoice_id} is in {invoice.value.amount.currency}; "
                 f"a payment in {body.amount.currency} cannot pay it"
             )
+            raise Conflict(message, errors=[{"field": "amount.currency", "message": message}])
     payment = Payment(**body.model_dump(), created_at=now)
     stage_in_memory(payment, agg)
     return payment, True

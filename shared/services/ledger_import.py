@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -54,33 +55,58 @@ class ImportReport(BaseModel):
     results: list[RowResult]
 
 
-def _parse_row(line: int, row: dict[str, str]) -> InvoiceIn | PaymentIn:
-    kind = (row.get("kind") or "").strip().lower()
-    money = {"amount": (row.get("amount") or "").strip(), "currency": (row.get("currency") or "CNY").strip()}
+def _cell(row: dict[str, str | None], name: str) -> str:
+    """A cell's text, stripped; "" when the column is absent or the row is short."""
+    return (row.get(name) or "").strip()
+
+
+def _parse_row(row: dict[str, str | None]) -> InvoiceIn | PaymentIn:
+    kind = _cell(row, "kind").lower()
+    money = {"amount": _cell(row, "amount"), "currency": _cell(row, "currency") or "CNY"}
     if kind == "invoice":
         data: dict[str, Any] = {
-            "invoice_id": row.get("id", "").strip(),
-            "customer_id": row.get("customer_id", "").strip(),
-            "number": (row.get("number") or "").strip(),
+            "invoice_id": _cell(row, "id"),
+            "customer_id": _cell(row, "customer_id"),
+            "number": _cell(row, "number"),
             "amount": money,
-            "issued_on": (row.get("issued_on") or "").strip(),
-            "due_date": (row.get("due_date") or "").strip(),
+            "issued_on": _cell(row, "issued_on"),
+            "due_date": _cell(row, "due_date"),
         }
-        if (row.get("status") or "").strip():
-            data["status"] = row["status"].strip()
+        if _cell(row, "status"):
+            data["status"] = _cell(row, "status")
         return InvoiceIn.model_validate(data)
     if kind == "payment":
-        names = [n.strip() for n in (row.get("invoice_ids") or "").split(";") if n.strip()]
+        names = [n.strip() for n in _cell(row, "invoice_ids").split(";") if n.strip()]
         data = {
-            "payment_id": row.get("id", "").strip(),
-            "customer_id": row.get("customer_id", "").strip(),
+            "payment_id": _cell(row, "id"),
+            "customer_id": _cell(row, "customer_id"),
             "amount": money,
-            "received_at": (row.get("received_at") or "").strip(),
+            "received_at": _cell(row, "received_at"),
             "invoice_ids": names or None,
-            "reference": (row.get("reference") or "").strip() or None,
+            "reference": _cell(row, "reference") or None,
         }
         return PaymentIn.model_validate(data)
     raise ValueError("kind must be invoice or payment")
+
+
+def _records(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """(line where the record starts, values by column) for each non-blank record. Line numbers
+    are those of the file (blank lines and line breaks inside quoted cells counted); a short row
+    lacks its last columns. A CSV syntax error is a 400 naming the line."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        yield 1, dict.fromkeys(header, None)
+        previous = reader.line_num
+        for values in reader:
+            start, previous = previous + 1, reader.line_num
+            if not values:
+                continue  # a blank line
+            yield start, dict(zip(header, values, strict=False))
+    except csv.Error as exc:
+        raise BadRequest(f"line {reader.line_num}: not valid CSV: {exc}") from None
 
 
 def _field_of(exc: ValidationError) -> tuple[str, str]:
@@ -89,7 +115,10 @@ def _field_of(exc: ValidationError) -> tuple[str, str]:
     name = {"invoice_id": "id", "payment_id": "id"}.get(loc[0], loc[0]) if loc else "(row)"
     if name == "amount" and len(loc) > 1 and loc[1] == "currency":
         name = "currency"
-    return name, str(err["msg"]).removeprefix("Value error, ")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if not loc and "due_date" in message:
+        name = "due_date"  # the row-level check "due_date is before issued_on"
+    return name, message
 
 
 def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
@@ -98,8 +127,8 @@ def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest("the CSV is not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = set(reader.fieldnames or [])
+    records = _records(text)
+    header = set(next(records, (1, {}))[1])
     missing = REQUIRED - header
     if missing:
         raise ValidationFailed(
@@ -109,24 +138,24 @@ def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
     results: list[RowResult] = []
     by_customer: dict[str, list[tuple[int, InvoiceIn | PaymentIn]]] = defaultdict(list)
     bad_customers: set[str] = set()
-    for number, row in enumerate(reader, start=2):
-        if number - 1 > MAX_ROWS:
+    for count, (number, row) in enumerate(records, start=1):
+        if count > MAX_ROWS:
             raise PayloadTooLarge(f"at most {MAX_ROWS} rows per import")
-        raw_customer = (row.get("customer_id") or "").strip()
+        raw_customer = _cell(row, "customer_id")
         try:
             customer = normalise_customer_id(raw_customer)
         except ValueError:
             customer = raw_customer
-        kind = (row.get("kind") or "").strip().lower()
+        kind = _cell(row, "kind").lower()
         try:
-            entry = _parse_row(number, row)
+            entry = _parse_row(row)
         except ValidationError as exc:
             name, message = _field_of(exc)
             results.append(
                 RowResult(
                     line=number,
                     kind=kind,
-                    id=row.get("id") or "",
+                    id=_cell(row, "id"),
                     customer_id=customer,
                     result="error",
                     field=name,
@@ -140,7 +169,7 @@ def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
                 RowResult(
                     line=number,
                     kind=kind,
-                    id=row.get("id") or "",
+                    id=_cell(row, "id"),
                     customer_id=customer,
                     result="error",
                     field="kind",
@@ -152,7 +181,7 @@ def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
         by_customer[entry.customer_id].append((number, entry))
         results.append(
             RowResult(
-                line=number, kind=kind, id=row.get("id", ""), customer_id=entry.customer_id, result="pending"
+                line=number, kind=kind, id=_cell(row, "id"), customer_id=entry.customer_id, result="pending"
             )
         )
     index = {r.line: r for r in results}
@@ -248,7 +277,8 @@ def _apply_customer(
 
 def _error_field(error: AppError) -> str:
     if error.errors:
-        return str(error.errors[0].get("field", "(row)"))
+        field = str(error.errors[0].get("field", "(row)"))
+        return "currency" if field == "amount.currency" else field  # the CSV column
     return "id"
 
 

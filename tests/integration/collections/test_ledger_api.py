@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services import ledger
 from shared.services.ledger_import import import_csv
 from tests.integration.collections.conftest import Env, invoice, new_customer, payment
@@ -120,3 +120,48 @@ def test_exemption_in_the_past_is_refused(env: Env) -> None:
     body = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 1) - timedelta(days=1), reason="x")
     with pytest.raises(ValidationFailed):
         ledger.add_exemption(cid, body, "t", "c")
+
+
+def test_csv_short_row_is_a_row_error_not_a_crash(env: Env) -> None:
+    cid = new_customer()
+    csv_text = f"kind,customer_id,id,number,amount,currency,issued_on,due_date\ninvoice,{cid}\n".encode()
+    report = import_csv(csv_text, "t", "c")
+    assert [(r.line, r.result, r.field) for r in report.results] == [(2, "error", "id")]
+    assert report.customers_rejected == 1
+
+
+def test_csv_error_names_the_file_line_after_blank_lines_and_quoted_breaks(env: Env) -> None:
+    cid = new_customer()
+    csv_text = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date\n"
+        "\n"
+        f'invoice,{cid},i1,"two\nlines",10,CNY,2026-02-01,2026-02-20\n'
+        "\n"
+        f"invoice,{cid},i2,N2,abc,CNY,2026-02-01,2026-02-20\n"
+        f"invoice,{cid},i3,N3,10,CNY,2026-02-21,2026-02-20\n"
+    ).encode()
+    report = import_csv(csv_text, "t", "c")
+    assert [(r.line, r.result, r.field) for r in report.results] == [
+        (3, "rejected", None),
+        (6, "error", "amount"),
+        (7, "error", "due_date"),
+    ]
+
+
+def test_csv_syntax_error_is_a_bad_request(env: Env) -> None:
+    cid = new_customer()
+    huge = "x" * 140_000
+    csv_text = f'kind,customer_id,id,number\ninvoice,{cid},i1,"{huge}"\n'.encode()
+    with pytest.raises(BadRequest, match="line"):
+        import_csv(csv_text, "t", "c")
+
+
+def test_csv_payment_in_another_currency_names_the_currency_column(env: Env) -> None:
+    cid = new_customer()
+    ledger.post_invoice(invoice(cid, "i1", "100", date(2026, 3, 20)), "t", "c")
+    csv_text = (
+        "kind,customer_id,id,amount,currency,received_at\n"
+        f"payment,{cid},p1,10,USD,2026-03-01T10:00:00+08:00\n"
+    ).encode()
+    report = import_csv(csv_text, "t", "c")
+    assert [(r.result, r.field) for r in report.results] == [("error", "currency")]

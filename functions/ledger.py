@@ -117,7 +117,7 @@ def customer_audit(req: func.HttpRequest) -> func.HttpResponse:
     raw = req.params.get("limit")
     limit = None
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
             raise ValidationFailed("limit must be an integer from 1 to 1000")
         limit = int(raw)
     return json_response(ledger.audit_trail(req.route_params["customer_id"], limit))

@@ -58,6 +58,7 @@ class AppSettings(BaseSettings):
     storage_connection_string: str | None = Field(
         default=None,
         validation_alias="AzureWebJobsStorage",
+        repr=False,  # carries the account key: never in repr(), logs or tracebacks
         description="Storage connection string (Azurite locally); the Functions runtime uses it too.",
     )
     storage_table_endpoint: str | None = Field(
@@ -148,6 +149,7 @@ class AppSettings(BaseSettings):
     partner_center_client_secret: str | None = Field(
         default=None,
         validation_alias="PARTNER_CENTER_CLIENT_SECRET",
+        repr=False,  # a secret: never in repr(), logs or tracebacks
         description="Client secret (in Azure: a Key Vault reference, resolved by the platform).",
     )
     partner_center_certificate_path: str | None = Field(
@@ -257,6 +259,7 @@ class AppSettings(BaseSettings):
     fraud_report_signing_secrets: str = Field(
         default="",
         validation_alias="FRAUD_REPORT_SIGNING_SECRETS",
+        repr=False,  # a secret: never in repr(), logs or tracebacks
         description=(
             "JSON object sender -> HMAC-SHA256 secret for signed fraud reports "
             "(X-Sender + X-Signature: sha256=<hex>); empty = signatures off."
@@ -291,6 +294,7 @@ class AppSettings(BaseSettings):
     notice_webhook_secret: str = Field(
         default="",
         validation_alias="NOTICE_WEBHOOK_SECRET",
+        repr=False,  # a secret: never in repr(), logs or tracebacks
         description=(
             "HMAC-SHA256 key that signs notice webhooks (X-CollectionsGuard-Signature); empty = "
             "webhook notices are not sent (recorded as an error), the outbox table still gets them."

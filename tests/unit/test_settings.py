@@ -71,3 +71,26 @@ def test_defaults_resolve_schedule_names() -> None:
     assert defaults["COLLECTIONS_SCAN_SCHEDULE"] == "0 0 * * * *"
     assert defaults["ENFORCEMENT_MODE"] == "dry_run"
     assert "AzureWebJobsStorage" not in defaults  # no default: must be set
+
+
+def test_secrets_stay_out_of_repr_and_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = {
+        "AzureWebJobsStorage": "AccountName=a;AccountKey=STORAGE-KEY-0123456789",
+        "PARTNER_CENTER_CLIENT_SECRET": "PC-SECRET-0123456789",
+        "NOTICE_WEBHOOK_SECRET": "WEBHOOK-SECRET-0123456789",
+        "FRAUD_REPORT_SIGNING_SECRETS": '{"monitor": "SIGNING-SECRET-0123456789"}',
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.partner_center_client_secret == "PC-SECRET-0123456789"  # callers still read it
+    assert settings.signing_secrets() == {"monitor": "SIGNING-SECRET-0123456789"}
+    for text in (repr(settings), str(settings)):
+        for marker in ("STORAGE-KEY", "PC-SECRET", "WEBHOOK-SECRET", "SIGNING-SECRET"):
+            assert marker not in text
+    monkeypatch.setenv("FRAUD_REPORT_SIGNING_SECRETS", '{"monitor": "SIGNING-SHORT"}')
+    monkeypatch.setenv("ENFORCEMENT_MODE", "PC-SECRET-as-a-mode")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "FRAUD_REPORT_SIGNING_SECRETS" in str(caught.value) and "ENFORCEMENT_MODE" in str(caught.value)
+    assert "SIGNING-SHORT" not in str(caught.value) and "PC-SECRET" not in str(caught.value)

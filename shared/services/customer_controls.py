@@ -12,6 +12,7 @@ from shared.adapters.layout import exemption_row, hold_row
 from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.services.collections import policy_for_request
 from shared.services.customer_change import (
     Mutation,
     Result,
@@ -97,10 +98,12 @@ class ExemptionIn(BaseModel):
 def add_exemption(customer_id: str, body: ExemptionIn, actor: str, correlation_id: str) -> Result:
     """Promise to pay / enforcement off until a date (201); may lift the non_payment hold at once."""
     customer_id = valid_customer_id(customer_id)
+    calendar = policy_for_request().calendar()
     holder: list[Exemption] = []
 
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
-        if body.until < now.date():
+        # `until` is a local date of the policy's time zone, as the evaluation reads it.
+        if body.until < calendar.local_date(now):
             raise ValidationFailed(
                 "until is in the past", errors=[{"field": "until", "message": "must be today or later"}]
             )

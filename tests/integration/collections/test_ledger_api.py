@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -165,3 +165,14 @@ def test_csv_payment_in_another_currency_names_the_currency_column(env: Env) -> 
     ).encode()
     report = import_csv(csv_text, "t", "c")
     assert [(r.result, r.field) for r in report.results] == [("error", "currency")]
+
+
+def test_exemption_until_is_a_local_date_of_the_policy_time_zone(env: Env) -> None:
+    cid = new_customer()
+    # 17:00 UTC on 2 March is 01:00 on 3 March in Shanghai: 2 March has ended there.
+    env.clock.set(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    ended = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 2), reason="x")
+    with pytest.raises(ValidationFailed, match="past"):
+        ledger.add_exemption(cid, ended, "t", "c")
+    today = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 3), reason="x")
+    assert ledger.add_exemption(cid, today, "t", "c").status == 201

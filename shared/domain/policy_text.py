@@ -31,15 +31,17 @@ _WEEKDAYS_EN = {
 _STAGE_ZH = {
     Stage.REMINDER: "付款提醒：我们发送提醒通知，服务不受影响。",
     Stage.WARNING: "暂停警告：我们发送警告通知，写明暂停服务的确切日期及付款方式；服务暂不受影响。",
-    Stage.SUSPENSION: "暂停服务：您的云服务订阅被暂停（数据保留），并发送暂停通知。",
+    Stage.SUSPENSION: "暂停服务：您的云服务订阅被暂停，无法访问，并发送暂停通知。暂停期间数据暂时保留，"
+    "但订阅期结束时仍未恢复的订阅，其数据可能被删除。",
     Stage.ESCALATION: "内部升级：我们的客户团队将与您联系，并可能建议取消订阅。",
 }
 _STAGE_EN = {
     Stage.REMINDER: "Reminder: we send a reminder notice; your services are not affected.",
     Stage.WARNING: "Warning: we send a warning naming the exact suspension date and how to pay; "
     "your services are not yet affected.",
-    Stage.SUSPENSION: "Suspension: your cloud subscriptions are suspended (data is kept) and we "
-    "send a suspension notice.",
+    Stage.SUSPENSION: "Suspension: your cloud subscriptions are suspended (access is blocked) and "
+    "we send a suspension notice. Data is kept while suspended, but a subscription still suspended "
+    "at the end of its term may have its data deleted.",
     Stage.ESCALATION: "Escalation: our account team contacts you and may recommend cancelling "
     "the subscriptions.",
 }

@@ -70,3 +70,11 @@ def test_changing_the_policy_numbers_changes_the_published_text() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError):
         render_policy(SHIPPED, "fr")
+
+
+def test_the_suspension_stage_does_not_promise_that_data_is_kept_for_good() -> None:
+    """Partner Center deletes the data of a subscription not reactivated by the end of its term."""
+    en, zh = render_policy(SHIPPED, "en"), render_policy(SHIPPED, "zh-CN")
+    assert "(data is kept)" not in en and "（数据保留）" not in zh
+    assert "end of its term may have its data deleted" in en
+    assert "订阅期结束时仍未恢复的订阅，其数据可能被删除" in zh

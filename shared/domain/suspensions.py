@@ -19,6 +19,9 @@ class SuspensionState(StrEnum):
     SUSPENDING = "suspending"  # intent written, PATCH to `suspended` may or may not have happened
     SUSPENDED_BY_US = "suspended_by_us"  # Partner Center confirmed the suspension
     REACTIVATED = "reactivated"  # this app reactivated it again (history; no longer ours)
+    # No longer ours, left as Partner Center shows it: our suspension was refused (nothing was
+    # applied), or someone else suspended or changed the subscription since (history).
+    RELEASED = "released"
 
 
 class SuspensionRecord(BaseModel):
@@ -36,6 +39,10 @@ class SuspensionRecord(BaseModel):
     correlation_id: str = Field(min_length=1, max_length=100)
     reactivated_at: datetime | None = None
     state: SuspensionState = SuspensionState.SUSPENDING
+    # The etag Partner Center showed right after our suspension (base subscriptions). A different
+    # etag on a still-suspended subscription means someone else changed it since (for example
+    # reactivated it by hand and suspended it again for another reason): it is then not ours.
+    etag_after: str | None = Field(default=None, max_length=200)
 
     @property
     def is_ours(self) -> bool:
@@ -53,6 +60,7 @@ class SubscriptionView(BaseModel):
     parent_subscription_id: str | None = None
     offer_name: str = ""
     friendly_name: str = ""
+    etag: str | None = None
 
 
 class ActionKind(StrEnum):
@@ -60,6 +68,7 @@ class ActionKind(StrEnum):
     CONFIRM_SUSPENDED = "confirm_suspended"  # our intent and PC shows suspended: record, no PATCH
     REACTIVATE = "reactivate"  # ours and suspended: PATCH the base to `active`, close the records
     CLOSE_RECORD = "close_record"  # ours but PC shows it active already: close the records, no PATCH
+    RELEASE = "release"  # ours by record, but changed by someone else since: leave it, alert
 
 
 class PlannedAction(BaseModel):
@@ -86,7 +95,8 @@ def plan_reconcile(
     With at least one hold every active base subscription is suspended (add-ons follow their
     base, so they are never patched themselves). With none, only subscriptions this app
     suspended, and still shown suspended, are reactivated. A suspended subscription without a
-    record of ours was suspended by someone else: it is never touched.
+    record of ours was suspended by someone else: it is never touched; nor is one of ours whose
+    etag changed since our suspension (someone else suspended it again in between).
     """
     ids = {s.subscription_id for s in subscriptions}
     add_ons: dict[str, list[SubscriptionView]] = {}
@@ -114,11 +124,22 @@ def plan_reconcile(
         if record is None or not record.is_ours:
             continue
         following = tuple(a for a in children if _is_ours(records, a))
-        if base.status == "suspended":
+        if base.status == "suspended" and _changed_since_ours(record, base):
+            actions.append(PlannedAction(kind=ActionKind.RELEASE, subscription=base, add_ons=following))
+        elif base.status == "suspended":
             actions.append(PlannedAction(kind=ActionKind.REACTIVATE, subscription=base, add_ons=following))
         elif base.status == "active":
             actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=base, add_ons=following))
     return actions
+
+
+def _changed_since_ours(record: SuspensionRecord, view: SubscriptionView) -> bool:
+    return (
+        record.state is SuspensionState.SUSPENDED_BY_US
+        and bool(record.etag_after)
+        and bool(view.etag)
+        and record.etag_after != view.etag
+    )
 
 
 def _has_intent(records: dict[str, SuspensionRecord], sub: SubscriptionView) -> bool:

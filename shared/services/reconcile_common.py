@@ -79,6 +79,7 @@ def view_of(sub: Subscription) -> SubscriptionView:
         parent_subscription_id=sub.parent_subscription_id,
         offer_name=sub.offer_name or "",
         friendly_name=sub.friendly_name or "",
+        etag=sub.etag,
     )
 
 

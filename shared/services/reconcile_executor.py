@@ -204,6 +204,9 @@ class Executor:
             except (Throttled, Transient, EtagNoLongerValid) as exc:
                 self.commit([])
                 return exc
+            except PartnerCenterError:
+                self.commit([])  # the failed call stays on the audit trail; then redelivery
+                raise
         self.commit([])
         return conflict
 
@@ -225,14 +228,38 @@ class Executor:
             intents = [self._intent(view, holds, now) for view in subs]
             self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **_describe(action))
             self.commit(intents)
-            result = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
-            if result.is_suspended:
+            try:
+                result, ours = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
+            except Transient:
+                raise  # maybe applied: the intent stays, the next run looks again
+            except PartnerCenterError as exc:
+                # Partner Center answered and changed nothing: the intent must not survive, or a
+                # later suspension by someone else would look like ours.
+                self._release(intents, f"suspension not applied: {type(exc).__name__}")
+                raise
+            if result.is_suspended and ours:
+                base = action.subscription.subscription_id
                 self.commit(
-                    [r.model_copy(update={"state": SuspensionState.SUSPENDED_BY_US}) for r in intents]
+                    [
+                        r.model_copy(
+                            update={
+                                "state": SuspensionState.SUSPENDED_BY_US,
+                                "etag_after": result.etag if r.subscription_id == base else None,
+                            }
+                        )
+                        for r in intents
+                    ]
                 )
+            elif not ours:
+                self._release(intents, f"{result.normalised_status} at Partner Center, not by this app")
         elif action.kind is ActionKind.CONFIRM_SUSPENDED:
             confirmed = [
-                self.records[v.subscription_id].model_copy(update={"state": SuspensionState.SUSPENDED_BY_US})
+                self.records[v.subscription_id].model_copy(
+                    update={
+                        "state": SuspensionState.SUSPENDED_BY_US,
+                        "etag_after": v.etag if v == action.subscription else None,
+                    }
+                )
                 for v in subs
                 if v.subscription_id in self.records
             ]
@@ -243,9 +270,13 @@ class Executor:
             )
             self.commit(confirmed)
         elif action.kind is ActionKind.REACTIVATE:
-            result = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
+            result, ours = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
             if result.is_active:
                 self.commit(self._closed(subs, now))
+            elif not ours:
+                self._left_alone(action, "changed by someone else while this app was reactivating it")
+        elif action.kind is ActionKind.RELEASE:
+            self._left_alone(action, "changed by someone else since this app suspended it")
         else:
             self.audit(
                 "reconcile.record_closed",
@@ -267,6 +298,24 @@ class Executor:
             state=SuspensionState.SUSPENDING,
         )
 
+    def _release(self, records: list[SuspensionRecord], why: str) -> None:
+        """Mark these records no longer ours (nothing of ours is left at Partner Center)."""
+        self.audit("reconcile.record_released", why, subscription_ids=[r.subscription_id for r in records])
+        self.commit([r.model_copy(update={"state": SuspensionState.RELEASED}) for r in records])
+
+    def _left_alone(self, action: PlannedAction, why: str) -> None:
+        """Ours by record, but someone else suspended it again: never reactivate it (principle
+        2); release our records and raise an alert so a person can look."""
+        subs = [action.subscription, *action.add_ons]
+        released = [
+            self.records[v.subscription_id]
+            for v in subs
+            if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
+        ]
+        self.audit("alert.suspension_left_alone", why, **_describe(action))
+        metric("reconcile.alert", 1)
+        self._release(released, why)
+
     def _closed(self, subs: list[SubscriptionView], now: datetime) -> list[SuspensionRecord]:
         return [
             self.records[v.subscription_id].model_copy(
@@ -276,9 +325,15 @@ class Executor:
             if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
         ]
 
-    def _patch(self, view: SubscriptionView, status: SubscriptionStatus, verb: str) -> Subscription:
-        """PATCH the status (the full resource as listed, If-Match its etag); one re-read and
-        retry when the etag went stale. Every call and its result goes to the audit."""
+    def _patch(
+        self, view: SubscriptionView, status: SubscriptionStatus, verb: str
+    ) -> tuple[Subscription, bool]:
+        """PATCH the status (the full resource as listed, If-Match its etag); returns the resource
+        and whether this PATCH made the change. When the etag went stale someone else changed the
+        subscription since it was listed (our own retries reuse the MS-RequestId, which Partner
+        Center answers idempotently): re-read it, and retry only a suspension of a subscription
+        still active; a reactivation is never retried over someone else's change. Every call and
+        its result goes to the audit."""
         pc = self.deps.partner_center
         resource = self.current[view.subscription_id]
         for attempt in range(2):
@@ -301,11 +356,9 @@ class Executor:
                     self.customer_id, view.subscription_id, correlation_id=self.correlation_id
                 )
                 self.audit("pc.get_subscription", subscription_id=resource.id, status=resource.status)
-                if resource.normalised_status == status.value or not (
-                    resource.is_active or resource.is_suspended
-                ):
-                    return resource
-                continue
+                if status is SubscriptionStatus.SUSPENDED and resource.is_active:
+                    continue
+                return resource, False
             except PartnerCenterError as exc:
                 self.audit(
                     f"pc.{verb}.failed",
@@ -323,7 +376,7 @@ class Executor:
                 request_id=request_id,
                 status_after=result.status,
             )
-            return result
+            return result, True
         raise AssertionError("unreachable")
 
     # --- rescheduling ---

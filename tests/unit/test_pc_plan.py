@@ -88,3 +88,12 @@ def test_converged_states_plan_nothing() -> None:
 
 def test_an_add_on_whose_base_is_not_listed_is_treated_as_a_base() -> None:
     assert kinds(plan_reconcile(["h"], [sub("addon", parent="missing")], {})) == [("suspend", "addon", ())]
+
+
+def test_ours_whose_etag_changed_since_our_suspension_is_released_not_reactivated() -> None:
+    ours = rec("s", SuspensionState.SUSPENDED_BY_US).model_copy(update={"etag_after": "e1"})
+    changed = SubscriptionView(subscription_id="s", status="suspended", etag="e2")
+    same = SubscriptionView(subscription_id="s", status="suspended", etag="e1")
+    assert kinds(plan_reconcile([], [changed], {"s": ours})) == [("release", "s", ())]
+    assert kinds(plan_reconcile([], [same], {"s": ours})) == [("reactivate", "s", ())]
+    assert plan_reconcile(["h"], [changed], {"s": ours}) == []  # held: nothing to do yet

@@ -378,6 +378,7 @@ class Simulator:
         """Change a subscription behind the app's back (someone else, in the portal)."""
         with self.core._lock:
             sub = self.core.state.subscription(customer_id, subscription_id)
+            sub.followed_parent = False  # changed on its own: no longer follows its base
             sub.resource["status"] = status
             if status == "suspended":
                 sub.resource["suspensionReasons"] = [reason]

@@ -136,6 +136,7 @@ class TenantState:
         if wanted == sub.status:
             return copy.deepcopy(sub.resource), False
         self._set_status(sub, wanted)
+        sub.followed_parent = False  # patched on its own: no longer follows its base
         for addon in self.subscriptions_of(customer_id).values():
             if addon.parent_id is None or addon.parent_id.lower() != sub.id.lower():
                 continue

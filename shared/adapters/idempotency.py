@@ -100,11 +100,18 @@ class IdempotencyStore:
             return Reservation(Outcome.RESERVED, taken, etag, pk)
         raise ConcurrencyConflict("idempotency record kept changing")
 
-    def complete(self, reservation: Reservation, status: int, response: str) -> None:
+    def complete(self, reservation: Reservation, status: int, response: str) -> bool:
+        """Store the answer; False if another request took the key over meanwhile (this one was
+        slower than the takeover age): that request stores its own answer, and this one's work
+        is done all the same, so it is not an error."""
         done = reservation.record.model_copy(
             update={"state": IdempotencyState.DONE, "status": status, "response": response}
         )
-        self.table.update(done, reservation.pk, ROW, reservation.etag)
+        try:
+            self.table.update(done, reservation.pk, ROW, reservation.etag)
+        except ConcurrencyConflict:
+            return False
+        return True
 
     def release(self, reservation: Reservation) -> None:
         """Forget a reservation whose request failed before it changed anything."""

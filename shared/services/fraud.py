@@ -36,6 +36,7 @@ from shared.adapters.tables import ConcurrencyConflict, TableStore, decode
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import (
     Case,
+    CaseStatus,
     FraudReport,
     MergeLimits,
     Severity,
@@ -126,7 +127,11 @@ class FraudService:
         # The same key always names the same report, so a retry after a crash is not counted twice.
         report_id = "K" + key_hash(scope, key)[:25].upper()
         canonical = json.dumps(report.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        reservation = self.idempotency.reserve(scope, key, request_hash(canonical.encode()), report_id, at)
+        body_hash = request_hash(canonical.encode())
+        try:
+            reservation = self.idempotency.reserve(scope, key, body_hash, report_id, at)
+        except ConcurrencyConflict:
+            raise ServiceUnavailable("this Idempotency-Key's record kept changing; retry shortly") from None
         if reservation.outcome is Outcome.MISMATCH:
             raise Conflict("this Idempotency-Key was already used with a different request body")
         if reservation.outcome is Outcome.IN_PROGRESS:
@@ -224,7 +229,9 @@ class FraudService:
         else:
             raise ServiceUnavailable("the case kept changing while this report was added; retry")
         actions = ["case_joined" if joined else "case_opened"]
-        actions += self._carry_out(case, decision, report, report_id, actor=actor, repeat=repeat)
+        actions += self._carry_out(
+            case, decision, report, report_id, actor=actor, repeat=repeat, protected=facts.protected
+        )
         metric("fraud.report_received", category=case.category.value, joined=joined)
         log.info(
             "fraud report accepted",
@@ -265,8 +272,13 @@ class FraudService:
         *,
         actor: str,
         repeat: bool,
+        protected: bool,
     ) -> list[str]:
-        """Audit the report and the decision; place the hold and ask for a reconcile if decided."""
+        """Audit the report and the decision; place the hold and ask for a reconcile if decided.
+
+        `protected` is checked here too: a hold decided earlier but never placed (a crash) is not
+        placed once the customer is protected.
+        """
         at = clock.now()
         correlation = f"fraud-{case.case_id}"
         entries = [
@@ -308,11 +320,13 @@ class FraudService:
             actions.append("review_queue")
         elif decision.action is TriageAction.HOLD and decision.dry_run:
             actions.append("would_place_fraud_hold")
-        needs_hold = case.hold_decided and case.status.active and not self.dry_run
+        needs_hold = case.hold_decided and case.status.active and not self.dry_run and not protected
         if needs_hold and self.place_hold(case, entries, correlation=correlation):
             actions += ["fraud_hold_placed", "reconcile_requested"]
             self.request_reconcile(case.customer_id, "fraud hold placed", correlation, case.case_id, "hold")
             metric("fraud.hold_placed", category=case.category.value)
+            if self._dismissed_meanwhile(case):
+                actions.append("fraud_hold_lifted_case_dismissed")
         else:
             self.audit.append(case.customer_id, entries)
             if needs_hold:
@@ -351,6 +365,31 @@ class FraudService:
             except ConcurrencyConflict:
                 continue
         raise ServiceUnavailable("the customer's records kept changing; retry")
+
+    def _dismissed_meanwhile(self, case: Case) -> bool:
+        """The case was dismissed while its hold was being placed: lift the hold again.
+
+        The case and the hold live in two tables, so a dismissal can land between this intake's
+        case write and its hold; the dismissal found no hold to lift. Re-reading the case after
+        the hold is written closes that gap (whichever of the two runs last sees the other).
+        """
+        stored = self.cases.table.get(Case, case.customer_id, case.case_id)
+        if stored is None or stored.value.status is not CaseStatus.DISMISSED:
+            return False
+        from shared.services.fraud_cases import CaseDesk  # (it imports this module)
+
+        lifted = AuditEntry(
+            at=clock.now(),
+            actor=ACTOR,
+            action="fraud.case_dismissed_hold_late",
+            reason=f"fraud case {case.case_id} was dismissed while its hold was being placed",
+            correlation_id=f"fraud-{case.case_id}",
+            details={"case_id": case.case_id},
+        )
+        if CaseDesk(self)._lift_hold(stored.value, lifted):
+            correlation = f"fraud-{case.case_id}"
+            self.request_reconcile(case.customer_id, "fraud case dismissed", correlation, case.case_id)
+        return True
 
     def customer_holds(self, customer_id: str) -> list[Hold]:
         return [decode(Hold, row).value for row in self.customers.partition(customer_id, HOLD_PREFIX)]

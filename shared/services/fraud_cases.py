@@ -3,7 +3,9 @@
 Resolving `dismissed` lifts the case's own `fraud` hold (never a non-payment, manual or another
 case's hold) with its audit entry in one transaction, then asks for a reconcile: access comes
 back only if no other hold remains. Resolving again with the same outcome re-applies its effects
-(safe after a crash); with another outcome it is a conflict.
+(the repair after a crash between the case write and its effects: the hold, the audit entry and
+the Partner Center outbox row), audited as `fraud.case_{outcome}_again`; with another outcome it
+is a conflict.
 """
 
 from __future__ import annotations
@@ -150,6 +152,8 @@ class CaseDesk:
             if not case.status.active:
                 if case.resolution is None or case.resolution.outcome.value != request.outcome.value:
                     raise Conflict(f"case {case.case_id} is already {case.status.value}")
+                if case.pc_event_ids:
+                    self._queue_pc_update(case, "Fraud" if case.status is CaseStatus.CONFIRMED else "Ignore")
                 self._resolution_effects(case, request, repeat=True)
                 return self.view(case.case_id)
             at = clock.now()
@@ -190,20 +194,18 @@ class CaseDesk:
             },
         )
         if request.outcome is Outcome.CONFIRMED:
-            if not repeat:
-                self.fraud.audit.append(case.customer_id, [resolved])
+            self.fraud.audit.append(case.customer_id, [resolved])
             return
-        if self._lift_hold(case, resolved, repeat=repeat):
+        if self._lift_hold(case, resolved):
             self.fraud.request_reconcile(case.customer_id, "fraud case dismissed", correlation, case.case_id)
 
-    def _lift_hold(self, case: Case, resolved: AuditEntry, *, repeat: bool) -> bool:
+    def _lift_hold(self, case: Case, resolved: AuditEntry) -> bool:
         """Delete the case's own hold (ETag-guarded) with the audit entries; True if lifted."""
         table, audit = self.fraud.customers, self.fraud.audit
         for _ in range(_ATTEMPTS):
             lift = holds_lifted_by_dismissal(case.case_id, self.fraud.customer_holds(case.customer_id))
             if not lift:
-                if not repeat:
-                    audit.append(case.customer_id, [resolved])
+                audit.append(case.customer_id, [resolved])
                 return False
             tx = table.transaction(case.customer_id)
             for hold in lift:
@@ -220,8 +222,7 @@ class CaseDesk:
                     correlation_id=resolved.correlation_id,
                     details={"hold_ids": [h.hold_id for h in lift], "case_id": case.case_id},
                 )
-                entries = [lifted] if repeat else [resolved, lifted]
-                audit.stage(tx, audit.read_head(case.customer_id), entries)
+                audit.stage(tx, audit.read_head(case.customer_id), [resolved, lifted])
                 try:
                     tx.submit()
                 except ConcurrencyConflict:

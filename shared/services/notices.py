@@ -4,8 +4,10 @@ Channels: the customer's webhook (JSON, HMAC-SHA256 of the body in `X-Collection
 sha256=<hex>`, key NOTICE_WEBHOOK_SECRET) and the `noticeoutbox` table an e-mail system reads
 (subject and body rendered in the customer's locale). Staff notices (escalation) go to the outbox
 table only. Delivery is claimed on the notice row under its ETag before sending, and marked
-delivered under the ETag after; a failed webhook is retried by re-publishing the message with a
-growing delay, so a slow customer endpoint never blocks the scan or the queue.
+delivered under the ETag after, in one transaction with its audit entry; a failed delivery is
+retried by re-publishing the message with a growing delay, so a slow customer endpoint never
+blocks the scan or the queue. A message that finds the notice claimed by another sender looks
+again once the claim's lease has run out, so a sender that died mid-way does not lose it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pydantic import BaseModel
 from shared import clock, runtime
 from shared.adapters.audit import AuditEntry
 from shared.adapters.customers import CustomerRepository, NoticeRecord
-from shared.adapters.layout import PROFILE_ROW
+from shared.adapters.layout import NOTICE_PREFIX, PROFILE_ROW
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.customer import StoredProfile
 from shared.domain.notice_text import render_notice
@@ -77,6 +79,11 @@ def handle_notice(message: NoticeMessage) -> str:
     if notice.delivered:
         return "already delivered"
     if notice.claimed_at is not None and now - notice.claimed_at < CLAIM_LEASE:
+        # Another sender holds the claim. If it died, nobody would deliver the notice: look again
+        # once its lease has run out (bounded by the attempt count, like any retry).
+        if message.attempt < MAX_ATTEMPTS:
+            wait = notice.claimed_at + CLAIM_LEASE - now + timedelta(seconds=1)
+            _republish(message, f"{notice.notice_id}:wait:{notice.attempts}", wait)
         return "being delivered by another sender"
     notice.claimed_at = now
     notice.attempts += 1
@@ -88,25 +95,23 @@ def handle_notice(message: NoticeMessage) -> str:
     if profile_stored is None:
         return "customer missing"
     profile = profile_stored.value
-    rendered = render_notice(notice.content, profile.locale)
-    error = _deliver(message, notice, profile, rendered.subject, rendered.body_text, now)
+    try:
+        rendered = render_notice(notice.content, profile.locale)
+        error = _deliver(message, notice, profile, rendered.subject, rendered.body_text, now)
+    except Exception as exc:  # e.g. a storage error writing the outbox row: retry, never lose it
+        log.exception("notice delivery failed", extra={"notice": notice.notice_id})
+        error = f"delivery failed: {type(exc).__name__}"
     notice.claimed_at = None
     if error is None:
         notice.delivered, notice.delivered_at, notice.last_error = True, now, None
     else:
         notice.last_error = error
-    try:
-        repo.update_notice(message.customer_id, notice, etag)
-    except ConcurrencyConflict:
-        log.warning("notice row changed while delivering", extra={"notice": notice.notice_id})
     outcome = "delivered" if error is None else "failed"
-    _audit(repo, message, notice, outcome, error or f"notice {notice.stage} delivered", now)
+    _record(repo, message, notice, etag, outcome, error or f"notice {notice.stage} delivered", now)
     if error is not None:
         if notice.attempts < MAX_ATTEMPTS:
             retry = message.model_copy(update={"attempt": message.attempt + 1})
-            runtime.publisher(get_settings().notice_queue_name).publish(
-                retry, message_id=f"{notice.notice_id}:{notice.attempts}", delay=backoff(notice.attempts)
-            )
+            _republish(retry, f"{notice.notice_id}:{notice.attempts}", backoff(notice.attempts))
             metric("notices.retry_scheduled")
             return "retry scheduled"
         metric("notices.failed")
@@ -114,6 +119,10 @@ def handle_notice(message: NoticeMessage) -> str:
         return "gave up"
     metric("notices.delivered", stage=notice.stage)
     return outcome
+
+
+def _republish(message: NoticeMessage, message_id: str, delay: timedelta) -> None:
+    runtime.publisher(get_settings().notice_queue_name).publish(message, message_id=message_id, delay=delay)
 
 
 def _deliver(
@@ -179,14 +188,17 @@ def _deliver(
     return None
 
 
-def _audit(
+def _record(
     repo: CustomerRepository,
     message: NoticeMessage,
     notice: NoticeRecord,
+    etag: str,
     outcome: str,
     reason: str,
     now: datetime,
 ) -> None:
+    """The notice row's outcome and its audit entry in ONE transaction (the row under the ETag of
+    our claim, the audit head under its own), so neither is written without the other."""
     entry = AuditEntry(
         at=now,
         actor=ACTOR,
@@ -195,4 +207,16 @@ def _audit(
         correlation_id=message.correlation_id,
         details={"notice_id": notice.notice_id, "attempt": notice.attempts},
     )
+    for _ in range(10):
+        tx = repo.table.transaction(message.customer_id)
+        tx.update(notice, NOTICE_PREFIX + notice.notice_id, etag)
+        repo.audit_log.stage(tx, repo.audit_log.read_head(message.customer_id), [entry])
+        try:
+            tx.submit()
+            return
+        except ConcurrencyConflict:
+            current = repo.get_notice(message.customer_id, notice.notice_id)
+            if current is None or current.etag != etag:
+                break  # the row itself changed (not the audit head): record what happened anyway
+    log.warning("notice row changed while delivering", extra={"notice": notice.notice_id})
     repo.audit_log.append(message.customer_id, [entry])

@@ -8,14 +8,16 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shared import runtime
+from shared.adapters.audit import AuditLog
 from shared.adapters.customers import CustomerRepository
-from shared.services import collections, ledger
+from shared.adapters.tables import Table
+from shared.services import collections, ledger, notices
 from shared.services.enforcement import NoticeMessage
 from shared.services.notices import NOTICE_OUTBOX_TABLE, OutboxMail, backoff, handle_notice, sign
 from tests.integration.collections.conftest import Env, invoice, new_customer
@@ -108,3 +110,61 @@ def test_no_secret_means_no_unsigned_webhook(env: Env, hook: Hook, monkeypatch: 
 def test_backoff_grows_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in (0, 1, 2)] == [30, 60, 120]
     assert backoff(20).total_seconds() == 3600
+
+
+def test_delivery_and_its_audit_entry_are_one_transaction(
+    env: Env, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice row is marked delivered together with its audit entry, not in a second write
+    that could fail after the first (a standalone append is not used on the normal path)."""
+    message = reminder(env, hook)
+
+    def no_standalone_append(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit append outside the notice's transaction")
+
+    monkeypatch.setattr(AuditLog, "append", no_standalone_append)
+    assert handle_notice(message) == "delivered"
+    stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
+    assert stored is not None and stored.value.delivered
+    trail = ledger.audit_trail(message.customer_id)
+    assert trail["verified"] and trail["entries"][0]["action"] == "notice.delivered"
+
+
+def test_a_storage_error_while_delivering_is_retried_not_lost(
+    env: Env, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = reminder(env, hook, locale="en")
+    original = Table.upsert
+    failures = [1]
+
+    def flaky_upsert(self: Table, *args: Any, **kwargs: Any) -> Any:
+        if failures:
+            failures.pop()
+            raise OSError("storage unavailable")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "upsert", flaky_upsert)
+    assert handle_notice(message) == "retry scheduled"
+    stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
+    assert stored is not None and stored.value.claimed_at is None and not stored.value.delivered
+    assert handle_notice(message.model_copy(update={"attempt": 1})) == "delivered"
+    assert len(hook.received) == 1
+
+
+def test_a_notice_claimed_by_a_sender_that_died_is_looked_at_again_after_the_lease(
+    env: Env, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = reminder(env, hook)
+    repo = CustomerRepository.of(runtime.table_store())
+    stored = repo.get_notice(message.customer_id, message.notice_id)
+    assert stored is not None
+    claimed = stored.value.model_copy(update={"claimed_at": env.clock.now(), "attempts": 1})
+    repo.update_notice(message.customer_id, claimed, stored.etag)  # a sender claimed it, then died
+    later: list[tuple[NoticeMessage, timedelta]] = []
+    monkeypatch.setattr(notices, "_republish", lambda m, mid, delay: later.append((m, delay)))
+    assert handle_notice(message) == "being delivered by another sender"
+    ((again, delay),) = later
+    assert notices.CLAIM_LEASE <= delay <= notices.CLAIM_LEASE + timedelta(seconds=5)
+    env.clock.advance(delay)
+    assert handle_notice(again) == "delivered"
+    assert len(hook.received) == 1

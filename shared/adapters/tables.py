@@ -5,12 +5,17 @@ Rules kept here so that no caller can forget them:
   `ConcurrencyConflict`, never overwrites);
 - a transaction holds one PartitionKey and at most 100 operations, checked before sending
   (Azurite does not enforce either; Azure does);
-- queries are parameterised: a filter with a quote in it is refused, values go in `parameters`.
+- queries are parameterised: a filter with a quote in it is refused, values go in `parameters`;
+- an entity that Table storage would refuse (a key with a forbidden character or over 1 KiB, a
+  string or binary property over 64 KiB, more than 252 properties, over 1 MiB in all) is refused
+  here with `EntityRefused` naming the property, before anything is sent (Azurite checks only
+  some of these; the service answers a bare 400).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import types
 import typing
@@ -39,9 +44,14 @@ from azure.data.tables import (
 from pydantic import BaseModel
 
 from shared.domain.money import Money
+from shared.errors import ValidationFailed
 
 MAX_TRANSACTION_OPERATIONS = 100
 MAX_ENTITY_PROPERTIES = 252
+MAX_ENTITY_BYTES = 1024 * 1024  # as Table storage counts them (strings in UTF-16)
+MAX_PROPERTY_BYTES = 64 * 1024  # one string (UTF-16) or binary property
+MAX_KEY_BYTES = 1024  # PartitionKey and RowKey, each (UTF-16)
+_FORBIDDEN_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 _INT32 = range(-(2**31), 2**31)
 _SYSTEM_KEYS = {"PartitionKey", "RowKey", "Timestamp", "etag"}
 
@@ -62,6 +72,12 @@ class EntityNotFound(TableStoreError):
 
 class TransactionRefused(TableStoreError, ValueError):
     """A transaction that Table storage would refuse (mixed partitions, too many operations)."""
+
+
+class EntityRefused(ValidationFailed, TableStoreError, ValueError):
+    """An entity Table storage would refuse (too large, a bad key); nothing was sent.
+
+    A ValidationFailed, so that an HTTP caller answers 422 with the reason instead of a 500."""
 
 
 class UnsafeQuery(TableStoreError, ValueError):
@@ -138,8 +154,75 @@ def to_entity(model: BaseModel, partition_key: str, row_key: str) -> dict[str, A
         else:
             entity[name] = _encode_value(value)
     if len(entity) - 2 > MAX_ENTITY_PROPERTIES:
-        raise ValueError(f"{type(model).__name__} has more than {MAX_ENTITY_PROPERTIES} properties")
+        raise EntityRefused(f"{type(model).__name__} has more than {MAX_ENTITY_PROPERTIES} properties")
+    check_entity_size(entity, type(model).__name__)
     return entity
+
+
+def _utf16_bytes(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass"))
+
+
+def check_key(key: str, what: str = "key") -> None:
+    """EntityRefused unless `key` is a PartitionKey/RowKey that Table storage accepts."""
+    if not isinstance(key, str):
+        raise EntityRefused(f"{what} must be a string, not {type(key).__name__}")
+    if _FORBIDDEN_KEY_CHARS.search(key):
+        raise EntityRefused(
+            f"{what} {key[:40]!r} has a character Table storage refuses in keys "
+            "(/ \\ # ? or a control character)",
+            errors=[{"field": what, "message": "forbidden character"}],
+        )
+    if _utf16_bytes(key) > MAX_KEY_BYTES:
+        raise EntityRefused(
+            f"{what} {key[:40]!r}... is longer than {MAX_KEY_BYTES} bytes (UTF-16)",
+            errors=[{"field": what, "message": "too long"}],
+        )
+
+
+def _value_bytes(value: Any) -> int:
+    """Size of an encoded property value as Table storage counts it."""
+    if isinstance(value, tuple):  # (value, EdmType.INT64)
+        return 8
+    if isinstance(value, bool):
+        return 1
+    if isinstance(value, int):
+        return 4
+    if isinstance(value, float | datetime):
+        return 8
+    if isinstance(value, UUID):
+        return 16
+    if isinstance(value, bytes):
+        return len(value) + 4
+    return _utf16_bytes(str(value)) + 4
+
+
+def check_entity_size(entity: Mapping[str, Any], what: str = "entity") -> None:
+    """EntityRefused if a key, a property or the whole entity is over Table storage's limits.
+
+    The entity size follows the storage service's formula: 4 bytes + the keys (UTF-16) + per
+    property 8 bytes + its name (UTF-16) + its value (strings: UTF-16 + 4; binary: length + 4).
+    """
+    partition_key, row_key = entity["PartitionKey"], entity["RowKey"]
+    check_key(partition_key, "PartitionKey")
+    check_key(row_key, "RowKey")
+    total = 4 + _utf16_bytes(partition_key) + _utf16_bytes(row_key)
+    for name, value in entity.items():
+        if name in ("PartitionKey", "RowKey"):
+            continue
+        size = _value_bytes(value)
+        if isinstance(value, str | bytes) and size - 4 > MAX_PROPERTY_BYTES:
+            raise EntityRefused(
+                f"{what}.{name} is {size - 4} bytes; Table storage takes at most "
+                f"{MAX_PROPERTY_BYTES} bytes (32K characters) per property",
+                errors=[{"field": name, "message": "too large to store"}],
+            )
+        total += 8 + _utf16_bytes(name) + size
+    if total > MAX_ENTITY_BYTES:
+        raise EntityRefused(
+            f"{what} is {total} bytes; Table storage takes at most {MAX_ENTITY_BYTES} bytes per entity",
+            errors=[{"field": what, "message": "too large to store"}],
+        )
 
 
 def _jsonable(annotation: Any, value: Any) -> Any:
@@ -208,13 +291,16 @@ class Table:
         return self.client.table_name
 
     def get(self, model_type: type[M], partition_key: str, row_key: str) -> Stored[M] | None:
-        try:
-            entity = self.client.get_entity(partition_key, row_key)
-        except ResourceNotFoundError:
-            return None
-        return decode(model_type, entity)
+        entity = self.get_raw(partition_key, row_key)
+        return None if entity is None else decode(model_type, entity)
 
     def get_raw(self, partition_key: str, row_key: str) -> Any | None:
+        """The raw entity, or None (also for keys that no row can have)."""
+        try:
+            check_key(partition_key, "PartitionKey")
+            check_key(row_key, "RowKey")
+        except EntityRefused:
+            return None
         try:
             return self.client.get_entity(partition_key, row_key)
         except ResourceNotFoundError:
@@ -256,6 +342,8 @@ class Table:
 
     def delete(self, partition_key: str, row_key: str, etag: str | None = None) -> None:
         """Delete a row; with an ETag, only if unchanged (ConcurrencyConflict otherwise)."""
+        check_key(partition_key, "PartitionKey")
+        check_key(row_key, "RowKey")
         kwargs: dict[str, Any] = {}
         if etag:
             kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
@@ -344,6 +432,8 @@ class Transaction:
 
     def delete(self, row_key: str, etag: str | None = None, partition_key: str | None = None) -> None:
         pk = partition_key or self.partition_key
+        check_key(pk, "PartitionKey")
+        check_key(row_key, "RowKey")
         kwargs: dict[str, Any] = {}
         if etag:
             kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}

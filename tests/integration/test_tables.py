@@ -7,15 +7,17 @@ from decimal import Decimal
 from enum import StrEnum
 
 import pytest
-from pydantic import BaseModel, HttpUrl
+from pydantic import BaseModel, HttpUrl, create_model
 
 from shared.adapters.tables import (
     ConcurrencyConflict,
+    EntityRefused,
     TableStore,
     TransactionRefused,
     UnsafeQuery,
 )
 from shared.domain.money import Money
+from shared.errors import ValidationFailed
 
 
 class Color(StrEnum):
@@ -174,3 +176,60 @@ def test_queries_are_parameterised_only(store: TableStore, unique_name: str) -> 
     )
     assert [s.row_key for s in found] == ["a:1"]
     assert [e["RowKey"] for e in table.partition("p", "a:")] == ["a:1", "a:2"]
+
+
+class Blob(BaseModel):
+    text: str = ""
+    more: list[str] = []
+
+
+def test_a_string_property_over_64_kib_is_refused_before_sending(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    table.insert(Blob(text="x" * 32_768), "p", "fits")  # 64 KiB in UTF-16: the most a property holds
+    assert table.get(Blob, "p", "fits") is not None
+    for row, model in {
+        "ascii": Blob(text="x" * 32_769),
+        "cjk": Blob(text="中" * 32_769),
+        "emoji": Blob(text="😀" * 16_385),  # two UTF-16 units each
+        "json": Blob(more=["y" * 20_000, "z" * 20_000]),  # complex fields are one JSON string
+    }.items():
+        with pytest.raises(EntityRefused, match=r"Blob\.(text|more) is \d+ bytes") as caught:
+            table.insert(model, "p", row)
+        assert isinstance(caught.value, ValidationFailed) and caught.value.status == 422
+        assert table.get(Blob, "p", row) is None
+    tx = table.transaction("p")
+    with pytest.raises(EntityRefused):
+        tx.create(Blob(text="x" * 40_000), "tx")
+    assert len(tx) == 0
+
+
+def test_an_entity_over_1_mib_is_refused_before_sending(store: TableStore, unique_name: str) -> None:
+    many = create_model("Many", **{f"p{i}": (str, "") for i in range(20)})  # type: ignore[call-overload]
+    table = store.table(unique_name)
+    table.insert(many(**{f"p{i}": "x" * 32_000 for i in range(16)}), "p", "fits")  # 16 x 64 000 bytes
+    big = many(**{f"p{i}": "x" * 32_000 for i in range(17)})  # 17 x 64 000 bytes: Azurite takes it
+    with pytest.raises(EntityRefused, match="at most 1048576 bytes per entity"):
+        table.insert(big, "p", "big")
+    assert table.get_raw("p", "big") is None
+
+
+@pytest.mark.parametrize("key", ["a/b", "a\\b", "a#b", "a?b", "a\tb", "a\x7fb", "k" * 513])
+def test_keys_storage_would_refuse_are_refused_and_never_found(
+    store: TableStore, unique_name: str, key: str
+) -> None:
+    table = store.table(unique_name)
+    with pytest.raises(EntityRefused):
+        table.insert(Blob(), key, "r")
+    with pytest.raises(EntityRefused):
+        table.insert(Blob(), "p", key)
+    with pytest.raises(EntityRefused):
+        table.transaction("p").delete(key)
+    assert table.get(Blob, key, "r") is None and table.get_raw("p", key) is None
+
+
+def test_keys_at_the_limit_round_trip(store: TableStore, unique_name: str) -> None:
+    table = store.table(unique_name)
+    for key in ("k" * 512, "键" * 512, "a:b|c d"):
+        table.insert(Blob(text=key), key, key)
+        stored = table.get(Blob, key, key)
+        assert stored is not None and stored.value.text == key

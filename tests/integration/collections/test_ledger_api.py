@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shared.adapters.audit import AuditEntry, AuditLog, HeadRef
 from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services import ledger
 from shared.services.ledger_import import import_csv
@@ -176,3 +177,23 @@ def test_exemption_until_is_a_local_date_of_the_policy_time_zone(env: Env) -> No
         ledger.add_exemption(cid, ended, "t", "c")
     today = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 3), reason="x")
     assert ledger.add_exemption(cid, today, "t", "c").status == 201
+
+
+def test_audit_verifies_when_an_entry_is_appended_while_it_is_read(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = new_customer()
+    original = AuditLog.read_head
+    appended: list[bool] = []
+
+    def head_after_a_concurrent_append(self: AuditLog, partition_key: str) -> HeadRef:
+        if not appended:  # between the entries and the head, another writer appends once
+            appended.append(True)
+            entry = AuditEntry(at=env.clock.now(), actor="t", action="x.y", correlation_id="c")
+            AuditLog(self.table).append(partition_key, [entry])
+        return original(self, partition_key)
+
+    monkeypatch.setattr(AuditLog, "read_head", head_after_a_concurrent_append)
+    trail = ledger.audit_trail(cid)
+    assert trail["verified"] is True, trail["problem"]
+    assert trail["entries"][0]["action"] == "x.y"

@@ -6,11 +6,17 @@ Finding those customers costs two cross-partition range queries on RowKey (`hold
 rows) over the customers table. Table storage serves them by scanning the table server-side,
 but only the matching rows (PartitionKey, RowKey and, for `sub:` rows, `state`) come back, so the
 cost to this app is O(held + suspended customers); the partition scan is Azure's, once a day.
+
+Listing costs one paced Partner Center call per customer (about 450 a minute), and the timer must
+end inside the function timeout (10 minutes): after `TIME_BUDGET_SECONDS` the customers not yet
+listed are enqueued without a comparison (the executor is level-triggered, so a customer already
+converged costs it one listing and no change), and the sweep still records its count.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 
 ACTOR = "drift-sweep"
 _RANGE_FILTER = "RowKey ge @low and RowKey lt @high"
+# host.json functionTimeout is 10 minutes: leave room to enqueue the rest and record the sweep.
+TIME_BUDGET_SECONDS = 7 * 60.0
 
 
 @dataclass
@@ -37,6 +45,7 @@ class DriftReport:
     checked: int = 0
     drifted: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # Partner Center did not answer: enqueued too
+    not_checked: list[str] = field(default_factory=list)  # out of time: enqueued without listing
     correlation_id: str = ""
 
 
@@ -61,14 +70,21 @@ def run_drift_sweep(
     table: Table | None = None,
     partner_center: PartnerCenterClient | None = None,
     publisher: Publisher | None = None,
+    time_budget_seconds: float = TIME_BUDGET_SECONDS,
 ) -> DriftReport:
-    """Check each enforced customer; enqueue a reconcile for each that drifted."""
+    """Check each enforced customer; enqueue a reconcile for each that drifted (and, once the
+    time budget is spent, for each not yet checked)."""
     settings = get_settings()
     table = table or runtime.table_store().table(CUSTOMERS_TABLE)
     partner_center = partner_center or client_for(settings)
     publisher = publisher or runtime.publisher(settings.reconcile_queue_name)
     report = DriftReport(correlation_id=str(uuid.uuid4()))
+    deadline = time.monotonic() + time_budget_seconds
     for customer_id in enforced_customers(table):
+        if time.monotonic() >= deadline:
+            report.not_checked.append(customer_id)
+            _enqueue(publisher, customer_id, report.correlation_id)
+            continue
         report.checked += 1
         holds = read_hold_ids(table, customer_id)
         records, _ = read_records(table, customer_id)
@@ -85,21 +101,30 @@ def run_drift_sweep(
             if not plan_reconcile(holds, [view_of(s) for s in subscriptions], records):
                 continue
             report.drifted.append(customer_id)
-        message = ReconcileRequest(
-            customer_id=customer_id,
-            reason="drift sweep",
-            correlation_id=report.correlation_id,
-            requested_at=clock.now(),
-        )
-        publisher.publish(message, message_id=derived_message_id(customer_id, report.correlation_id))
+        _enqueue(publisher, customer_id, report.correlation_id)
     _record(table, report)
     return report
+
+
+def _enqueue(publisher: Publisher, customer_id: str, correlation_id: str) -> None:
+    message = ReconcileRequest(
+        customer_id=customer_id,
+        reason="drift sweep",
+        correlation_id=correlation_id,
+        requested_at=clock.now(),
+    )
+    publisher.publish(message, message_id=derived_message_id(customer_id, correlation_id))
 
 
 def _record(table: Table, report: DriftReport) -> None:
     log.info(
         "drift sweep done",
-        extra={"checked": report.checked, "drifted": len(report.drifted), "unknown": len(report.unknown)},
+        extra={
+            "checked": report.checked,
+            "drifted": len(report.drifted),
+            "unknown": len(report.unknown),
+            "not_checked": len(report.not_checked),
+        },
     )
     metric("drift.customers_drifted", len(report.drifted))
     metric("drift.customers_checked", report.checked)
@@ -109,6 +134,11 @@ def _record(table: Table, report: DriftReport) -> None:
         action="drift.sweep",
         reason=f"{len(report.drifted)} of {report.checked} customers drifted",
         correlation_id=report.correlation_id,
-        details={"checked": report.checked, "drifted": report.drifted[:200], "unknown": report.unknown[:200]},
+        details={
+            "checked": report.checked,
+            "drifted": report.drifted[:200],
+            "unknown": report.unknown[:200],
+            "not_checked": len(report.not_checked),
+        },
     )
     AuditLog(table).append(PARTNER_PARTITION, [entry])

@@ -56,3 +56,17 @@ def test_suspended_by_us_after_the_hold_is_gone_is_drift_but_others_are_not(env:
     env.drain()
     assert env.status(C3, C3_ACTIVE) == "active"
     assert sweep().checked == 0  # nothing is ours any more, no hold: not even looked at
+
+
+def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shared.services.drift.get_settings", lambda: env.deps.settings)
+    env.place_hold(C1)
+    env.place_hold(C3)
+    report = run_drift_sweep(env.table, env.deps.partner_center, env.deps.publisher, time_budget_seconds=0)
+    assert report.checked == 0 and report.not_checked == [C1, C3]
+    assert sorted(queued(env)) == [C1, C3]
+    assert not [c for c in env.sim.calls() if c["method"] == "GET"]  # nothing listed
+    entry = AuditLog(env.table).read(PARTNER_PARTITION).records[0]
+    assert entry.action == "drift.sweep" and entry.details["not_checked"] == 2

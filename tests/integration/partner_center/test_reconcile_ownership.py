@@ -5,6 +5,7 @@ app was refused (its intent record must not survive)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +124,29 @@ def test_an_add_on_someone_else_suspended_again_stays_suspended_when_the_base_is
     env.reconcile(C1)
     assert env.status(C1, C1_BASE) == "active"
     assert env.status(C1, C1_ADDON) == "suspended"
+
+
+def test_the_messages_correlation_id_reaches_every_partner_center_call_audit_entry_and_retry(
+    env: Env,
+) -> None:
+    import base64
+    import json
+
+    from shared.adapters.partner_center.http import correlation_guid
+
+    env.place_hold(C1)
+    env.sim.renewal_window(C1_BASE, times=1)  # one subscription waits: a retry message follows
+    body = env.request(C1, correlation_id="coll-scan-2026-11-25T02")
+    from shared.services.reconcile import handle_reconcile_message
+
+    assert handle_reconcile_message(body, 1, env.deps).outcome is Outcome.RESCHEDULED
+    calls = env.sim.calls()
+    assert calls and {c["correlation_id"] for c in calls} == {correlation_guid("coll-scan-2026-11-25T02")}
+    assert {r.correlation_id for r in env.deps.audit.read(C1).records} == {"coll-scan-2026-11-25T02"}
+    deadline = time.monotonic() + 10
+    retries: list[Any] = []
+    while not retries and time.monotonic() < deadline:  # the retry is invisible for its delay
+        retries = list(env.queue.receive_messages(visibility_timeout=1))
+        time.sleep(0.2)
+    assert retries, "no retry message"
+    assert json.loads(base64.b64decode(retries[0].content))["correlation_id"] == "coll-scan-2026-11-25T02"

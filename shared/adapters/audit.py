@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, audit_row
 from shared.adapters.tables import ConcurrencyConflict, Table, Transaction, decode
@@ -35,6 +35,14 @@ class AuditEntry(BaseModel):
     correlation_id: str = Field(min_length=1, max_length=100)
     policy_version: str | None = Field(default=None, max_length=100)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        """Hashed as stored: Table storage keeps instants in UTC, so the hash must use UTC too."""
+        if value.tzinfo is None:
+            raise ValueError("an audit time needs a time zone")
+        return value.astimezone(UTC)
 
 
 class AuditRecord(AuditEntry):
@@ -60,7 +68,10 @@ class HeadRef:
 
 def entry_hash(entry: AuditEntry, seq: int, prev_hash: str) -> str:
     """SHA-256 over the canonical JSON of the entry, its sequence number and the previous hash."""
-    payload = entry.model_dump(mode="json")
+    # Re-validated, so that the hash is of the entry as stored (UTC), however it was built.
+    payload = AuditEntry.model_validate(entry.model_dump(include=set(AuditEntry.model_fields))).model_dump(
+        mode="json"
+    )
     payload["seq"] = seq
     payload["prev_hash"] = prev_hash
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -94,7 +105,9 @@ class AuditLog:
         for entry in entries:
             seq += 1
             digest = entry_hash(entry, seq, prev)
-            record = AuditRecord(**entry.model_dump(), seq=seq, prev_hash=prev, hash=digest)
+            record = AuditRecord(
+                **entry.model_dump(include=set(AuditEntry.model_fields)), seq=seq, prev_hash=prev, hash=digest
+            )
             tx.create(record, audit_row(seq))
             prev = digest
         new_head = AuditHead(seq=seq, hash=prev)
@@ -117,13 +130,24 @@ class AuditLog:
         raise ConcurrencyConflict(f"audit head of {partition_key!r} kept changing")
 
     def read(self, partition_key: str, limit: int | None = None) -> AuditTrail:
-        """Newest first; verifies the links between the records read and the head."""
+        """Newest first; verifies the links between the records read and the head.
+
+        The head is read first and entries appended after it are left out, so that a writer
+        appending while this reads does not make an intact chain look broken.
+        """
+        head = self.read_head(partition_key).head
         records: list[AuditRecord] = []
+        newer: list[AuditRecord] = []
         for entity in self.table.partition(partition_key, AUDIT_PREFIX):
-            records.append(decode(AuditRecord, entity).value)
+            record = decode(AuditRecord, entity).value
+            if record.seq > head.seq:
+                newer.append(record)  # committed after the head was read, or the head was rewound
+                continue
+            records.append(record)
             if limit is not None and len(records) >= limit:
                 break
-        head = self.read_head(partition_key).head
+        if newer and self.read_head(partition_key).head.seq < max(r.seq for r in newer):
+            return AuditTrail([*newer, *records], False, "entries exist beyond the chain head")
         return AuditTrail(records, *self._verify(records, head, complete=limit is None))
 
     @staticmethod

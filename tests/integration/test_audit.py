@@ -69,7 +69,9 @@ def test_deleted_entry_is_detected(storage_connection_string: str, unique_name: 
     trail = log.read("cust")
     assert not trail.verified and trail.problem == "entry 2 is missing"
     table.delete("cust", AUDIT_HEAD_ROW)
-    assert not log.read("cust").verified
+    trail = log.read("cust")
+    assert not trail.verified and trail.problem == "entries exist beyond the chain head"
+    assert [r.seq for r in trail.records] == [3, 1]
 
 
 def test_concurrent_appends_make_one_linear_chain(storage_connection_string: str, unique_name: str) -> None:
@@ -93,3 +95,47 @@ def test_concurrent_appends_make_one_linear_chain(storage_connection_string: str
     trail = log.read("cust")
     assert [r.seq for r in trail.records] == list(range(20, 0, -1))
     assert trail.verified
+
+
+def test_an_entry_timed_in_another_zone_still_verifies(
+    storage_connection_string: str, unique_name: str
+) -> None:
+    from datetime import timedelta, timezone
+
+    log = AuditLog(TableStore.from_connection_string(storage_connection_string).table(unique_name))
+    shanghai = timezone(timedelta(hours=8))
+    log.append(
+        "cust",
+        [
+            entry(1),
+            entry(2).model_copy(update={"at": datetime(2026, 11, 25, 9, 30, 0, 123456, tzinfo=shanghai)}),
+        ],
+    )
+    trail = log.read("cust")
+    assert trail.verified, trail.problem
+    assert trail.records[0].at == datetime(2026, 11, 25, 1, 30, 0, 123456, tzinfo=UTC)
+
+
+def test_an_append_while_reading_does_not_look_like_tampering(
+    storage_connection_string: str, unique_name: str
+) -> None:
+    table = TableStore.from_connection_string(storage_connection_string).table(unique_name)
+    log = AuditLog(table)
+    log.append("cust", [entry(1), entry(2)])
+    original = log.read_head
+
+    appended: list[int] = []
+
+    def head_then_someone_appends(partition_key: str):  # type: ignore[no-untyped-def]
+        head = original(partition_key)
+        if not appended:  # someone appends between reading the head and reading the entries
+            AuditLog(table).append(partition_key, [entry(3)])
+            appended.append(3)
+        return head
+
+    log.read_head = head_then_someone_appends  # type: ignore[method-assign]
+    trail = log.read("cust")
+    assert trail.verified, trail.problem
+    assert [r.seq for r in trail.records] == [2, 1]
+    log.read_head = original  # type: ignore[method-assign]
+    assert [r.seq for r in log.read("cust").records] == [3, 2, 1]

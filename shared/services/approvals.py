@@ -20,7 +20,7 @@ from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PARTNER_PARTITION
 from shared.adapters.tables import ConcurrencyConflict, Table
 from shared.domain.policy import Policy
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
 from shared.telemetry import metric
 
@@ -114,13 +114,30 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
         return stored.value
     now = clock.now()
     repo = CustomerRepository.of(runtime.table_store())
-    batch = stored.value
-    for customer_id in batch.customer_ids:
-        batch.results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
-    batch.status = BatchStatus.RELEASED
-    batch.released_at = now
-    batch.released_by = actor
-    table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
+    results: dict[str, str] = {}
+    for _ in range(MAX_ATTEMPTS):
+        batch = stored.value
+        # A scan still running may add customers meanwhile: release those too, then mark the
+        # batch released under the ETag of the version whose customers were all released.
+        for customer_id in batch.customer_ids:
+            if customer_id not in results:
+                results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
+        batch.results.update(results)
+        batch.status = BatchStatus.RELEASED
+        batch.released_at = now
+        batch.released_by = actor
+        try:
+            table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
+            break
+        except ConcurrencyConflict:
+            fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+            if fresh is None:
+                raise NotFound(f"no suspension batch {batch_id!r}") from None
+            if fresh.value.status is BatchStatus.RELEASED:
+                return fresh.value  # released by another approval meanwhile
+            stored = fresh
+    else:
+        raise Conflict(f"batch {batch_id} kept changing while it was released; approve it again")
     _partner_audit(
         now, "collections.batch_released", f"batch {batch_id} released by {actor}", batch_id, actor
     )

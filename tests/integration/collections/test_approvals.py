@@ -1,0 +1,35 @@
+"""Approval of a held-back suspension batch while the scan that made it is still adding to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.adapters.tables import Table
+from shared.services import approvals, collections
+from tests.integration.collections.conftest import Env, new_customer
+
+
+def test_release_while_a_scan_adds_to_the_batch_releases_everyone_and_answers(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = collections.current_policy()
+    first, late = new_customer(), new_customer()
+    approvals.add_to_batch("b1", first, policy, env.clock.now())
+    original = Table.update
+    raced: list[bool] = []
+
+    def update(self: Table, model: Any, partition_key: str, row_key: str, etag: str) -> str:
+        if row_key == approvals.BATCH_PREFIX + "b1" and not raced:
+            raced.append(True)  # the scan adds one more held-back customer just before
+            approvals.add_to_batch("b1", late, policy, env.clock.now())
+        return original(self, model, partition_key, row_key, etag)
+
+    monkeypatch.setattr(Table, "update", update)
+    released = approvals.release_batch("b1", "bob", policy)
+    assert released.status == "released"
+    assert sorted(released.results) == sorted([first, late])
+    stored = approvals.get_batch("b1")
+    assert stored.status == "released" and sorted(stored.customer_ids) == sorted([first, late])
+    assert approvals.release_batch("b1", "bob", policy).status == "released"

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 3  # re-read holds after acting; loop while they keep changing, at most this often
 MAX_BACKOFF_SECONDS = 900
+LEASE_RENEW_SECONDS = 30  # renew the lease at most this often while acting
 
 
 class _LeaseLost(Exception):
@@ -211,11 +212,14 @@ class Executor:
         return conflict
 
     def _keep_lease(self) -> None:
-        """Renew the lease once half of it is used, so no second executor takes the customer
-        over while this one is still patching (paced calls can make a run long)."""
+        """Before each step and each Partner Center call, renew the lease if it was last renewed
+        more than LEASE_RENEW_SECONDS ago (or half the lease), so no second executor takes the
+        customer over while this one is still patching: one paced call with its transient
+        retries can take minutes, and a stale-etag retry makes a step three calls."""
         assert self.lease is not None
         ttl = timedelta(seconds=self.deps.settings.reconcile_lease_seconds)
-        if self.lease.expires_at - clock.now() > ttl / 2:
+        slack = min(timedelta(seconds=LEASE_RENEW_SECONDS), ttl / 2)
+        if self.lease.expires_at - clock.now() > ttl - slack:
             return
         if not self.deps.leases.renew(self.lease, ttl):
             self.commit([])
@@ -338,6 +342,7 @@ class Executor:
         resource = self.current[view.subscription_id]
         for attempt in range(2):
             request_id = str(uuid.uuid4())
+            self._keep_lease()
             try:
                 result = pc.set_status(
                     self.customer_id,
@@ -352,6 +357,7 @@ class Executor:
                 )
                 if attempt:
                     raise
+                self._keep_lease()
                 resource = pc.get_subscription(
                     self.customer_id, view.subscription_id, correlation_id=self.correlation_id
                 )

@@ -150,3 +150,42 @@ def test_the_messages_correlation_id_reaches_every_partner_center_call_audit_ent
         time.sleep(0.2)
     assert retries, "no retry message"
     assert json.loads(base64.b64decode(retries[0].content))["correlation_id"] == "coll-scan-2026-11-25T02"
+
+
+def test_the_lease_is_kept_through_every_call_of_a_slow_stale_etag_retry(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared import clock
+    from shared.adapters.layout import RECONCILE_LEASE
+    from shared.adapters.lease import LeaseTaken
+
+    env.place_hold(C3)
+    # someone else touches it after the listing: the PATCH meets a stale etag, re-reads, retries
+    after_listing(env, monkeypatch, lambda: env.sim.set_subscription_status(C3, C3_ACTIVE, "active", ""))
+    fixed = clock.FixedClock(datetime.now(UTC))
+    previous = clock.set_clock(fixed)
+    ttl = timedelta(seconds=env.deps.settings.reconcile_lease_seconds)
+    pc = env.deps.partner_center
+    rivals: list[object] = []
+
+    def slow(original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(*args, **kwargs)
+            finally:
+                fixed.advance(ttl * 0.4)  # each call takes a good part of the lease
+                rivals.append(env.deps.leases.acquire(C3, RECONCILE_LEASE, ttl, holder="rival"))
+
+        return call
+
+    monkeypatch.setattr(pc, "set_status", slow(pc.set_status))
+    monkeypatch.setattr(pc, "get_subscription", slow(pc.get_subscription))
+    try:
+        assert env.reconcile(C3).outcome is Outcome.CONVERGED
+    finally:
+        clock.set_clock(previous)
+    assert len(rivals) == 3 and all(isinstance(r, LeaseTaken) for r in rivals)
+    assert env.status(C3, C3_ACTIVE) == "suspended"
+    assert record(env, C3, C3_ACTIVE).state is SuspensionState.SUSPENDED_BY_US  # type: ignore[union-attr]

@@ -3,7 +3,8 @@
 Six fields, `second minute hour day month day-of-week`; five fields (no seconds) are accepted
 too, as the Functions host does. Each field takes `*`, numbers, lists `a,b`, ranges `a-b`,
 steps `*/n`, `a-b/n` and `a/n`; month and day-of-week also take names (`Jan`, `January`,
-`Mon`, `Monday`; case-insensitive). Day-of-week is 0-6 with 0 = Sunday, and 7 is Sunday too.
+`Mon`, `Monday`; case-insensitive). Day-of-week is 0-6 with 0 = Sunday; 7 is refused, as
+NCrontab (and so Azure) refuses it: a schedule that would not index in Azure must not run here.
 As in the NCrontab library that Functions uses, a time matches when every field matches (a
 restricted day-of-month AND a restricted day-of-week must both match, unlike Vixie cron).
 
@@ -65,7 +66,7 @@ _MINUTE = _Field("minute", 0, 59)
 _HOUR = _Field("hour", 0, 23)
 _DAY = _Field("day", 1, 31)
 _MONTH = _Field("month", 1, 12, MONTH_NAMES, 1)
-_WEEKDAY = _Field("day-of-week", 0, 7, DAY_NAMES, 0)  # 7 is folded onto 0 (Sunday)
+_WEEKDAY = _Field("day-of-week", 0, 6, DAY_NAMES, 0)  # NCrontab: 0-6, no 7
 
 
 def _value(text: str, spec: _Field) -> int:
@@ -96,7 +97,7 @@ def _parse_field(text: str, spec: _Field) -> frozenset[int]:
                 raise ScheduleError(f"{spec.label}: bad step in {item!r}")
             step = int(step_text)
         if base == "*":
-            first, last = spec.low, spec.high if spec is not _WEEKDAY else 6
+            first, last = spec.low, spec.high
         elif "-" in base:
             start_text, _, end_text = base.partition("-")
             first, last = _value(start_text, spec), _value(end_text, spec)
@@ -104,11 +105,8 @@ def _parse_field(text: str, spec: _Field) -> frozenset[int]:
                 raise ScheduleError(f"{spec.label}: range {base!r} runs backwards")
         else:
             first = _value(base, spec)
-            last = (spec.high if spec is not _WEEKDAY else 6) if slash else first
+            last = spec.high if slash else first
         values.update(range(first, last + 1, step))
-    if spec is _WEEKDAY and 7 in values:
-        values.discard(7)
-        values.add(0)
     return frozenset(values)
 
 

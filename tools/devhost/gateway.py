@@ -1,7 +1,8 @@
 """HTTP dispatch for the app: routes, auth levels, func.HttpRequest/HttpResponse, admin API.
 
-- `{routePrefix}/{route}` goes to HTTP-triggered functions (404 when nothing matches, 405 with
-  `Allow` when the path matches but the method does not).
+- `{routePrefix}/{route}` goes to HTTP-triggered functions; 404 when nothing matches, and also
+  when the path matches but the method does not: Azure Functions answers 404 there, not 405
+  (azure-functions-host#10098), so a client must not be written against a 405 it never gets.
 - `function` and `admin` auth levels need the key in `x-functions-key` or `?code=` (401).
 - `POST /admin/functions/{name}` with the key and `{"input": "..."}` runs a non-HTTP function
   once in the background (202), like Core Tools.
@@ -112,11 +113,13 @@ class HttpGateway:
         found = self.router.match(request.method, request.path)
         if found.route is None:
             if found.method_not_allowed:
-                response = problem(
-                    405, "Method Not Allowed", f"{request.method} is not allowed on {request.path}"
+                allowed = ", ".join(sorted(found.allowed))
+                return problem(
+                    404,
+                    "Not Found",
+                    f"no function is bound to {request.method} {request.path} (it takes {allowed}; "
+                    "like Azure Functions, the local host answers 404 for a method a route does not take)",
                 )
-                response.headers.append(("Allow", ", ".join(sorted(found.allowed))))
-                return response
             return problem(404, "Not Found", f"no function is bound to {request.path}")
         spec = found.route.target
         auth_level = str(spec.trigger.get("authLevel") or "function").lower()

@@ -105,3 +105,17 @@ def test_correlation_guid() -> None:
     guid = "0F8FAD5B-D9CB-469F-A165-70867728950E"
     assert correlation_guid(guid) == guid.lower()
     assert correlation_guid("scan-1") == correlation_guid("scan-1") != correlation_guid("scan-2")
+
+
+def test_a_5xx_retry_after_is_capped_inside_the_call() -> None:
+    from types import SimpleNamespace
+
+    from shared.adapters.partner_center.http import TransientOnlyRetryPolicy
+
+    policy = TransientOnlyRetryPolicy(retry_total=2, retry_backoff_factor=0.2, retry_backoff_max=2)
+    long_wait = SimpleNamespace(http_response=SimpleNamespace(headers={"Retry-After": "300"}))
+    short_wait = SimpleNamespace(http_response=SimpleNamespace(headers={"Retry-After": "1"}))
+    none = SimpleNamespace(http_response=SimpleNamespace(headers={}))
+    assert policy.get_retry_after(long_wait) == 2  # type: ignore[arg-type]
+    assert policy.get_retry_after(short_wait) == 1  # type: ignore[arg-type]
+    assert policy.get_retry_after(none) is None  # type: ignore[arg-type]

@@ -67,6 +67,13 @@ class TransientOnlyRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self._method_whitelist = frozenset(["HEAD", "GET", "PUT", "DELETE", "OPTIONS", "PATCH", "POST"])
 
+    def get_retry_after(self, response: Any) -> float | None:
+        """A 5xx may carry a Retry-After; wait at most the back-off cap inside the call (a long
+        wait would pin the worker and outlive the executor's lease). A longer wish ends as
+        Transient after the retries, and the executor reschedules."""
+        wanted = super().get_retry_after(response)
+        return None if wanted is None else min(wanted, float(self.backoff_max))
+
     def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
         status = response.http_response.status_code
         retryable = status == 408 or (500 <= status < 600 and status not in (501, 505))

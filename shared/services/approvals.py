@@ -113,6 +113,15 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
     if stored.value.status is BatchStatus.RELEASED:
         return stored.value
     now = clock.now()
+    calendar = policy.calendar()
+    if not calendar.is_open(now):
+        # Outside the window the evaluation places no hold, and releasing would only clear the
+        # held-back mark: the next scan would then count these customers against its cap again.
+        opening = calendar.next_open(now).astimezone(calendar.time_zone)
+        raise Conflict(
+            f"the enforcement window is closed, so no suspension can be placed now: approve batch "
+            f"{batch_id} again once it opens ({opening:%Y-%m-%d %H:%M} {policy.time_zone})"
+        )
     repo = CustomerRepository.of(runtime.table_store())
     results: dict[str, str] = {}
     for _ in range(MAX_ATTEMPTS):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from shared.adapters.tables import Table
+from shared.errors import Conflict
 from shared.services import approvals, collections
 from tests.integration.collections.conftest import Env, new_customer
 
@@ -33,3 +35,17 @@ def test_release_while_a_scan_adds_to_the_batch_releases_everyone_and_answers(
     stored = approvals.get_batch("b1")
     assert stored.status == "released" and sorted(stored.customer_ids) == sorted([first, late])
     assert approvals.release_batch("b1", "bob", policy).status == "released"
+
+
+def test_release_outside_the_enforcement_window_is_refused_and_keeps_the_batch(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = collections.current_policy()
+    cid = new_customer()
+    approvals.add_to_batch("b2", cid, policy, env.clock.now())
+    env.clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))  # Monday 20:00 in Shanghai
+    with pytest.raises(Conflict, match="2026-03-03 09:00 Asia/Shanghai"):
+        approvals.release_batch("b2", "bob", policy)
+    assert approvals.get_batch("b2").status == "pending"
+    env.clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # Tuesday 09:00
+    assert approvals.release_batch("b2", "bob", policy).status == "released"

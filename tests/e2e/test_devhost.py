@@ -308,6 +308,24 @@ def test_failing_message_is_retried_then_moved_to_poison(
     assert len(EVENTS.of("always_fails")) == 3
 
 
+def test_message_dequeued_more_than_max_goes_to_poison_without_running(
+    start_host: Callable[..., DevHost], azurite: Azurite, settings: dict[str, str]
+) -> None:
+    """Its earlier runs never finished (the host died mid-run): Azure poisons it before a 4th run."""
+    source = queue(azurite, settings["SAMPLE_QUEUE"])
+    source.create_queue()
+    source.send_message("crashed the host three times")
+    for _ in range(3):  # maxDequeueCount is 3 in FAST_QUEUES
+        (received,) = list(source.receive_messages(max_messages=1, visibility_timeout=30))
+        source.update_message(received.id, received.pop_receipt, visibility_timeout=0)
+    start_host()
+    poison = queue(azurite, settings["SAMPLE_QUEUE"] + "-poison")
+    (moved,) = wait_until(lambda: list(poison.peek_messages()))
+    assert base64.b64decode(moved.content) == b"crashed the host three times"
+    wait_until(lambda: source.get_queue_properties().approximate_message_count == 0)
+    assert EVENTS.of("consume") == []
+
+
 def test_undecodable_message_goes_straight_to_poison(
     host: DevHost, azurite: Azurite, settings: dict[str, str]
 ) -> None:

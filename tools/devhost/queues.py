@@ -5,8 +5,10 @@ to `maxPollingInterval`. A poll receives up to `batchSize` messages (hidden for 
 runs them concurrently on a pool of `batchSize` workers; the next poll starts when the whole
 batch is done (simpler than the host's `newBatchThreshold`, same guarantees). Per message:
 success -> delete; failure -> if `dequeue_count >= maxDequeueCount` copy the original text to
-`<queue>-poison` and delete, else make it visible again after `visibilityTimeout`. A message
-whose body is not valid base64 (with `messageEncoding` base64) goes straight to poison.
+`<queue>-poison` and delete, else make it visible again after `visibilityTimeout`. As in the
+WebJobs QueueProcessor, a message received with `dequeue_count > maxDequeueCount` (its earlier
+runs never finished: the host crashed or was stopped) goes to poison without running again, and
+so does a message whose body is not valid base64 (with `messageEncoding` base64).
 """
 
 from __future__ import annotations
@@ -182,6 +184,18 @@ class QueueListener:
             wait([self._pool.submit(self._process, message) for message in batch])
 
     def _process(self, message: StorageMessage) -> None:
+        count = message.dequeue_count or 0
+        if count > self._options.max_dequeue_count:
+            logger.error(
+                "queue %s: message %s dequeued %s times (maxDequeueCount %s); moved to %s without running",
+                self.queue_name,
+                message.id,
+                count,
+                self._options.max_dequeue_count,
+                self.poison_name,
+            )
+            self._to_poison(message)
+            return
         try:
             body = decode_text(message.content or "", self._options.message_encoding)
         except ValueError as exc:

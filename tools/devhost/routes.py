@@ -236,7 +236,8 @@ class Route(Generic[T]):
 
 @dataclass(frozen=True)
 class RouteResult(Generic[T]):
-    """The chosen route (None when nothing fits); `allowed` is set for a 405."""
+    """The chosen route (None when nothing fits); `allowed`: the methods of the routes whose
+    path matched (Azure, and so the gateway, still answers 404 then, not 405)."""
 
     route: Route[T] | None
     params: dict[str, str] = field(default_factory=dict)

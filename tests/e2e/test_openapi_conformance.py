@@ -1,0 +1,277 @@
+"""Contract test for the ledger, customers, collections and policy routes: walk real requests
+through the local host (Azurite underneath) and check every answer, success and refusal, against
+docs/openapi.yaml (status code, content type, headers, body schema).
+
+schemathesis's generated runs cover the fraud routes (tests/e2e/test_schemathesis_fraud.py); this
+walk is bounded and deterministic, so each answer a client really sees is checked at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from azure.data.tables import TableServiceClient
+from schemathesis.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.e2e.fraud_host import KEY, FraudHost, fraud_host
+
+pytestmark = pytest.mark.slow
+
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+LEDGER_FUNCTIONS = [
+    "put_customer",
+    "get_customer",
+    "post_invoice",
+    "patch_invoice",
+    "post_payment",
+    "import_ledger",
+    "place_hold",
+    "lift_hold",
+    "add_exemption",
+    "customer_audit",
+    "collections_preview",
+    "approve_batch",
+    "policy",
+]
+CUSTOMER = "f1111111-1111-4111-8111-111111111111"
+UNKNOWN = "f9999999-9999-4999-8999-999999999999"
+OVERDUE = "f2222222-2222-4222-8222-222222222222"
+
+schema = schemathesis.openapi.from_path(SPEC)
+
+
+@pytest.fixture(scope="module")
+def api(azurite) -> Iterator[FraudHost]:
+    with fraud_host(azurite.connection_string, functions=LEDGER_FUNCTIONS) as host:
+        yield host
+
+
+def _call(
+    api: FraudHost,
+    path: str,
+    method: str,
+    *,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    media_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str | None]:
+    """Send one request; return its status and the spec violations found (None if conforming)."""
+    kwargs: dict[str, Any] = {}
+    if path_parameters:
+        kwargs["path_parameters"] = path_parameters
+    if query:
+        kwargs["query"] = query
+    if body is not None:
+        kwargs["body"] = body
+        kwargs["media_type"] = media_type
+    case = schema[path][method].Case(**kwargs)
+    response = case.call(base_url=api.url, headers={"x-functions-key": KEY, **(headers or {})})
+    try:
+        case.validate_response(response, checks=CHECKS)
+    except BaseExceptionGroup as exc:  # schemathesis's FailureGroup: collected and shown together
+        found = "; ".join(str(e).splitlines()[0] for e in exc.exceptions)
+        return (
+            response.status_code,
+            f"{method} {path} -> {response.status_code}: {found}\n{response.text[:400]}",
+        )
+    return response.status_code, None
+
+
+def _seed_batch(api: FraudHost, batch_id: str) -> None:
+    service = TableServiceClient.from_connection_string(api.connection_string)
+    table = service.create_table_if_not_exists(api.table_prefix + "customers")
+    table.upsert_entity(
+        {
+            "PartitionKey": "_partner",
+            "RowKey": "batch:" + batch_id,
+            "batch_id": batch_id,
+            "created_at": "2026-11-25T00:00:00+00:00",
+            "policy_version": "test",
+            "customer_ids": f'["{CUSTOMER}"]',
+            "status": "pending",
+        }
+    )
+
+
+def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:
+    profile = {
+        "name": "示例科技",
+        "locale": "zh-CN",
+        "time_zone": "Asia/Shanghai",
+        "contacts": [{"name": "Li", "email": "li@example.com"}],
+        "credit_limit": "5000.00 CNY",
+        "customer_since": "2025-01-01",
+    }
+    invoice = {
+        "invoice_id": "INV-1",
+        "customer_id": CUSTOMER,
+        "number": "2026-0001",
+        "amount": "1200.00 CNY",
+        "issued_on": "2026-10-01",
+        "due_date": "2026-10-31",
+    }
+    payment = {
+        "payment_id": "PAY-1",
+        "customer_id": CUSTOMER,
+        "amount": "200.00 CNY",
+        "received_at": "2026-11-01T10:00:00+08:00",
+    }
+    csv_ok = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date,status,received_at,invoice_ids,reference\n"
+        f"invoice,{CUSTOMER},INV-2,2026-0002,100.00,CNY,2026-10-02,2026-11-01,open,,,\n"
+    )
+    c = {"customer_id": CUSTOMER}
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("/customers/{customer_id}", "PUT", {"path_parameters": c, "body": profile}),
+        ("/customers/{customer_id}", "PUT", {"path_parameters": c, "body": profile}),
+        ("/customers/{customer_id}", "PUT", {"path_parameters": c, "body": {"name": ""}}),
+        ("/customers/{customer_id}", "GET", {"path_parameters": c}),
+        ("/customers/{customer_id}", "GET", {"path_parameters": {"customer_id": UNKNOWN}}),
+        ("/invoices", "POST", {"body": invoice}),
+        ("/invoices", "POST", {"body": invoice}),
+        ("/invoices", "POST", {"body": {**invoice, "amount": "1300.00 CNY"}}),
+        ("/invoices", "POST", {"body": {**invoice, "extra": 1}}),
+        (
+            "/invoices/{invoice_id}",
+            "PATCH",
+            {
+                "path_parameters": {"invoice_id": "INV-1"},
+                "body": {**c, "status": "disputed", "reason": "wrong amount"},
+            },
+        ),
+        (
+            "/invoices/{invoice_id}",
+            "PATCH",
+            {"path_parameters": {"invoice_id": "INV-404"}, "body": {**c, "status": "void"}},
+        ),
+        ("/payments", "POST", {"body": payment}),
+        ("/payments", "POST", {"body": payment}),
+        ("/payments", "POST", {"body": {**payment, "amount": "1.00 CNY"}}),
+        (
+            "/customers/{customer_id}",
+            "PUT",
+            {"path_parameters": {"customer_id": OVERDUE}, "body": {"name": "Late"}},
+        ),
+        ("/invoices", "POST", {"body": {**invoice, "invoice_id": "INV-9", "customer_id": OVERDUE}}),
+        ("/collections/preview", "GET", {}),
+        ("/ledger/import", "POST", {"body": csv_ok, "media_type": "text/csv"}),
+        ("/ledger/import", "POST", {"body": "kind,id\nbogus,x\n", "media_type": "text/csv"}),
+        ("/customers/{customer_id}/holds", "POST", {"path_parameters": c, "body": {"reason": "legal asked"}}),
+        (
+            "/customers/{customer_id}/holds",
+            "POST",
+            {"path_parameters": c, "body": {"kind": "fraud", "reason": "x"}},
+        ),
+        ("/customers/{customer_id}", "GET", {"path_parameters": c}),  # with a hold and a balance
+        (
+            "/customers/{customer_id}/holds/{hold_id}",
+            "DELETE",
+            {"path_parameters": {**c, "hold_id": "manual-404"}},
+        ),
+        (
+            "/customers/{customer_id}/exemptions",
+            "POST",
+            {
+                "path_parameters": c,
+                "body": {"kind": "promise_to_pay", "until": "2026-12-31", "reason": "CFO promised"},
+            },
+        ),
+        (
+            "/customers/{customer_id}/exemptions",
+            "POST",
+            {
+                "path_parameters": {"customer_id": UNKNOWN},
+                "body": {"kind": "promise_to_pay", "until": "2026-12-31", "reason": "x"},
+            },
+        ),
+        ("/customers/{customer_id}/audit", "GET", {"path_parameters": c}),
+        ("/customers/{customer_id}/audit", "GET", {"path_parameters": c, "query": {"limit": "2"}}),
+        ("/customers/{customer_id}/audit", "GET", {"path_parameters": c, "query": {"limit": "0"}}),
+        ("/customers/{customer_id}/audit", "GET", {"path_parameters": {"customer_id": UNKNOWN}}),
+        ("/customers/{customer_id}", "GET", {"path_parameters": {"customer_id": "not-a-guid"}}),
+        (
+            "/customers/{customer_id}",
+            "PUT",
+            {"path_parameters": {"customer_id": "not-a-guid"}, "body": profile},
+        ),
+        (
+            "/customers/{customer_id}/holds",
+            "POST",
+            {"path_parameters": {"customer_id": "not-a-guid"}, "body": {"reason": "x"}},
+        ),
+        (
+            "/customers/{customer_id}/holds",
+            "POST",
+            {"path_parameters": {"customer_id": UNKNOWN}, "body": {"reason": "x"}},
+        ),
+        (
+            "/customers/{customer_id}/holds/{hold_id}",
+            "DELETE",
+            {"path_parameters": {"customer_id": "not-a-guid", "hold_id": "manual-1"}},
+        ),
+        (
+            "/customers/{customer_id}/exemptions",
+            "POST",
+            {
+                "path_parameters": {"customer_id": "not-a-guid"},
+                "body": {"kind": "promise_to_pay", "until": "2026-12-31", "reason": "x"},
+            },
+        ),
+        ("/customers/{customer_id}/audit", "GET", {"path_parameters": {"customer_id": "not-a-guid"}}),
+        (
+            "/invoices/{invoice_id}",
+            "PATCH",
+            {"path_parameters": {"invoice_id": "INV 1"}, "body": {**c, "status": "void"}},
+        ),
+        ("/payments", "POST", {"body": {**payment, "payment_id": "PAY-USD", "amount": "5.00 USD"}}),
+        (
+            "/payments",
+            "POST",
+            {"body": {**payment, "payment_id": "PAY-OBJ", "amount": {"amount": "3.00", "currency": "CNY"}}},
+        ),
+        ("/collections/preview", "GET", {}),
+        ("/collections/approvals/{batch_id}", "POST", {"path_parameters": {"batch_id": "b 1"}}),
+        ("/collections/approvals/{batch_id}", "POST", {"path_parameters": {"batch_id": "b-404"}}),
+        ("/collections/approvals/{batch_id}", "POST", {"path_parameters": {"batch_id": "b-1"}}),
+        ("/collections/approvals/{batch_id}", "POST", {"path_parameters": {"batch_id": "b-1"}}),
+        ("/policy", "GET", {"query": {"lang": "en"}}),
+        ("/policy", "GET", {"query": {"lang": "zh-CN"}, "headers": {"accept": "application/json"}}),
+        ("/policy", "GET", {"query": {"lang": "fr"}}),
+    ]
+    _seed_batch(api, "b-1")
+    problems: list[str] = []
+    statuses: list[int] = []
+    for path, method, kwargs in steps:
+        status, problem = _call(api, path, method, **kwargs)
+        statuses.append(status)
+        if problem:
+            problems.append(problem)
+    # The hold placed above, lifted: the success answer of DELETE.
+    holds = api.rows("customers", CUSTOMER)
+    manual = [r["RowKey"].removeprefix("hold:") for r in holds if r["RowKey"].startswith("hold:manual-")]
+    assert manual, statuses
+    status, problem = _call(
+        api, "/customers/{customer_id}/holds/{hold_id}", "DELETE", path_parameters={**c, "hold_id": manual[0]}
+    )
+    statuses.append(status)
+    if problem:
+        problems.append(problem)
+    assert all(s < 500 for s in statuses), statuses
+    assert not problems, "\n\n".join(problems)

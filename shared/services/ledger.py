@@ -110,8 +110,10 @@ def put_customer(customer_id: str, profile: CustomerProfile, actor: str, correla
 # --- invoices and payments --------------------------------------------------------------------
 
 
-def _ledger_currency(agg: CustomerAggregate) -> str:
-    default = DEFAULT_CURRENCY
+def _ledger_currency(agg: CustomerAggregate, entry: InvoiceIn | PaymentIn) -> str:
+    """The currency this customer's ledger is in: that of its entries; for an empty ledger, that
+    of the profile's credit limit, else the first entry's own (so a USD customer needs no setup)."""
+    default = entry.amount.currency or DEFAULT_CURRENCY
     if agg.profile is not None and agg.profile.value.credit_limit is not None:
         default = agg.profile.value.credit_limit.currency
     return ledger_currency(
@@ -127,7 +129,7 @@ def stage_invoice(agg: CustomerAggregate, body: InvoiceIn, now: datetime) -> tup
             raise Conflict(f"invoice {body.invoice_id} exists with different content")
         return existing.value, False
     try:
-        check_currency(body, _ledger_currency(agg))
+        check_currency(body, _ledger_currency(agg, body))
     except LedgerError as exc:
         raise ValidationFailed(str(exc), errors=[{"field": "amount.currency", "message": str(exc)}]) from None
     invoice = Invoice(**body.model_dump(), created_at=now, updated_at=now)
@@ -143,7 +145,7 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
             raise Conflict(f"payment {body.payment_id} exists with different content")
         return existing.value, False
     try:
-        check_currency(body, _ledger_currency(agg))
+        check_currency(body, _ledger_currency(agg, body))
     except LedgerError as exc:
         raise Conflict(str(exc), errors=[{"field": "amount.currency", "message": str(exc)}]) from None
     for invoice_id in body.invoice_ids or []:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from shared.adapters.audit import AuditEntry, AuditLog, HeadRef
+from shared.domain.money import Money
 from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services import ledger
 from shared.services.ledger_import import import_csv
@@ -197,3 +199,18 @@ def test_audit_verifies_when_an_entry_is_appended_while_it_is_read(
     trail = ledger.audit_trail(cid)
     assert trail["verified"] is True, trail["problem"]
     assert trail["entries"][0]["action"] == "x.y"
+
+
+def test_the_first_entry_sets_the_ledger_currency(env: Env) -> None:
+    usd = Money(amount=Decimal("500"), currency="USD")
+    cid = new_customer()
+    first = invoice(cid, "i1", "500", date(2026, 3, 20)).model_copy(update={"amount": usd})
+    assert ledger.post_invoice(first, "t", "c").status == 201
+    with pytest.raises(ValidationFailed, match="in USD"):
+        ledger.post_invoice(invoice(cid, "i2", "10", date(2026, 3, 20)), "t", "c")
+    assert ledger.customer_view(cid).balance == "500 USD"
+    # a credit limit in CNY fixes an empty ledger's currency
+    fixed = new_customer(credit_limit={"amount": "1000", "currency": "CNY"})
+    other = invoice(fixed, "i1", "500", date(2026, 3, 20)).model_copy(update={"amount": usd})
+    with pytest.raises(ValidationFailed, match="in CNY"):
+        ledger.post_invoice(other, "t", "c")

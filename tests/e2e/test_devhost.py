@@ -260,6 +260,19 @@ def test_unresolvable_setting_and_invalid_schedule_refuse_to_start(settings: dic
         DevHost(app, port=0, settings_defaults={**settings, "SAMPLE_TICK_SCHEDULE": "every day at 9"})
 
 
+def test_a_setting_taken_from_the_app_defaults_is_warned_about(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tools.devhost")
+    DevHost(app, port=0, settings_defaults=settings)  # Azure and func start have no such defaults
+    assert "%SAMPLE_QUEUE% is not an app setting" in caplog.text
+    caplog.clear()
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    DevHost(app, port=0, settings_defaults=settings)
+    assert "is not an app setting" not in caplog.text
+
+
 def test_disabled_function_does_not_run(start_host: Callable[..., DevHost]) -> None:
     host = start_host(**{"AzureWebJobs.on_startup.Disabled": "true"})
     assert "on_startup" not in host.functions

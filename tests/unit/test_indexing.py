@@ -112,3 +112,25 @@ def test_http_and_timer_bindings() -> None:
         found = trigger(functions[name])
         assert found["type"] == "timerTrigger", name
         assert found["schedule"] == f"%{setting}%", name
+
+
+def test_every_binding_expression_resolves_from_the_local_settings_template() -> None:
+    """`func start` resolves %NAME% only from local.settings.json Values (never from the app's
+    defaults): a name missing from the template is a function that Core Tools refuse to index."""
+    import re
+
+    values = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))["Values"]
+    names = {
+        match
+        for bindings in index("storage").values()
+        for binding in bindings
+        for value in binding.values()
+        if isinstance(value, str)
+        for match in re.findall(r"%([^%\s]+)%", value)
+    }
+    assert names >= {*TIMER_FUNCTIONS.values(), *QUEUE_FUNCTIONS.values()}
+    assert names - set(values) == set(), "add these to local.settings.example.json Values"
+    from tools.devhost.ncrontab import parse_schedule
+
+    for setting in TIMER_FUNCTIONS.values():
+        parse_schedule(values[setting])

@@ -1,13 +1,16 @@
 """App settings, `%NAME%` expressions, local.settings.json and host.json for the local host.
 
-Resolution order for a setting is the one Azure Functions uses locally: the process environment
-first (local.settings.json `Values` are copied into it without overriding what is already set),
-then the app's own defaults (`settings_defaults`, e.g. `shared.settings.default_app_settings()`).
+Resolution order for a setting: the process environment first (local.settings.json `Values` are
+copied into it without overriding what is already set, as Core Tools do), then the app's own
+defaults (`settings_defaults`, e.g. `shared.settings.default_app_settings()`). Azure and Core
+Tools have no such fallback: a `%NAME%` that is not an app setting stops the function from
+indexing there, so the host logs a warning each time it falls back on a default.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, MutableMapping
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.devhost.errors import ConfigurationError
+
+logger = logging.getLogger("tools.devhost")
 
 SETTING_EXPRESSION = re.compile(r"%([^%\s]+)%")
 DEFAULT_STORAGE_SETTING = "AzureWebJobsStorage"
@@ -54,6 +59,16 @@ class SettingsResolver:
                 raise ConfigurationError(
                     f"{context}: app setting {name!r} (used as %{name}%) is not set; "
                     "set it in the environment or in local.settings.json Values"
+                )
+            environ = os.environ if self._environ is None else self._environ
+            if name not in environ:
+                logger.warning(
+                    "%s: %%%s%% is not an app setting; using the app's default %r. Azure and "
+                    "`func start` would not index this function: set %s (local.settings.json Values)",
+                    context,
+                    name,
+                    value,
+                    name,
                 )
             return value
 

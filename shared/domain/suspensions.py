@@ -121,15 +121,23 @@ def plan_reconcile(
                     PlannedAction(kind=ActionKind.CONFIRM_SUSPENDED, subscription=base, add_ons=following)
                 )
             continue
-        if record is None or not record.is_ours:
+        ours_children = [a for a in children if _is_ours(records, a)]
+        if record is not None and record.is_ours and base.status == "suspended":
+            kind = ActionKind.RELEASE if _changed_since_ours(record, base) else ActionKind.REACTIVATE
+            actions.append(PlannedAction(kind=kind, subscription=base, add_ons=tuple(ours_children)))
             continue
-        following = tuple(a for a in children if _is_ours(records, a))
-        if base.status == "suspended" and _changed_since_ours(record, base):
-            actions.append(PlannedAction(kind=ActionKind.RELEASE, subscription=base, add_ons=following))
-        elif base.status == "suspended":
-            actions.append(PlannedAction(kind=ActionKind.REACTIVATE, subscription=base, add_ons=following))
-        elif base.status == "active":
-            actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=base, add_ons=following))
+        if record is not None and record.is_ours and base.status == "active":
+            back = tuple(a for a in ours_children if a.status == "active")
+            actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=base, add_ons=back))
+            ours_children = [a for a in ours_children if a.status != "active"]
+        # Add-ons of ours whose base is not (or no longer) held suspended by us: whether Partner
+        # Center brings add-ons back with their base is not confirmed, and one still suspended
+        # may have been suspended by someone else since; so it is never patched on its own.
+        for add_on in ours_children:
+            if add_on.status == "active":
+                actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=add_on))
+            elif add_on.status == "suspended":
+                actions.append(PlannedAction(kind=ActionKind.RELEASE, subscription=add_on))
     return actions
 
 

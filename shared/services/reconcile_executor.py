@@ -74,6 +74,7 @@ class Executor:
     etags: dict[str, str] = field(default_factory=dict)
     current: dict[str, Subscription] = field(default_factory=dict)
     lease: Lease | None = None
+    recheck: bool = False  # a base was reactivated: list again to see whether its add-ons followed
 
     @property
     def customer_id(self) -> str:
@@ -185,10 +186,13 @@ class Executor:
             failure = self._execute_all(actions, holds)
             if failure is not None:
                 return self._reschedule_after(failure)
-            if bool(read_hold_ids(self.deps.table, self.customer_id)) == bool(holds):
+            holds_changed = bool(read_hold_ids(self.deps.table, self.customer_id)) != bool(holds)
+            if not holds_changed and not self.recheck:
                 self.commit([])
                 return ReconcileResult(Outcome.CONVERGED, self.customer_id, patches=self.patches)
-            self.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
+            if holds_changed:
+                self.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
+            self.recheck = False
         return self._reschedule(f"not converged after {MAX_ROUNDS} rounds", self._backoff())
 
     def _execute_all(self, actions: list[PlannedAction], holds: list[str]) -> PartnerCenterError | None:
@@ -276,9 +280,13 @@ class Executor:
         elif action.kind is ActionKind.REACTIVATE:
             result, ours = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
             if result.is_active:
-                self.commit(self._closed(subs, now))
+                # The add-ons' records are closed once a new listing shows them active again.
+                self.commit(self._closed([action.subscription], now))
+                self.recheck = self.recheck or bool(action.add_ons)
             elif not ours:
                 self._left_alone(action, "changed by someone else while this app was reactivating it")
+        elif action.kind is ActionKind.RELEASE and action.subscription.parent_subscription_id:
+            self._left_alone(action, "add-on still suspended though its base is no longer suspended by us")
         elif action.kind is ActionKind.RELEASE:
             self._left_alone(action, "changed by someone else since this app suspended it")
         else:

@@ -97,3 +97,22 @@ def test_ours_whose_etag_changed_since_our_suspension_is_released_not_reactivate
     assert kinds(plan_reconcile([], [changed], {"s": ours})) == [("release", "s", ())]
     assert kinds(plan_reconcile([], [same], {"s": ours})) == [("reactivate", "s", ())]
     assert plan_reconcile(["h"], [changed], {"s": ours}) == []  # held: nothing to do yet
+
+
+def test_ours_add_ons_of_a_base_no_longer_ours_are_closed_when_back_and_left_alone_when_not() -> None:
+    records = {
+        "base": rec("base", SuspensionState.REACTIVATED),
+        "back": rec("back", SuspensionState.SUSPENDED_BY_US),
+        "stuck": rec("stuck", SuspensionState.SUSPENDED_BY_US),
+    }
+    subs = [sub("base"), sub("back", parent="base"), sub("stuck", "suspended", parent="base")]
+    assert kinds(plan_reconcile([], subs, records)) == [
+        ("close_record", "back", ()),
+        ("release", "stuck", ()),
+    ]
+    # a base of ours reactivated by hand: its record closes with the add-ons that came back
+    records["base"] = rec("base", SuspensionState.SUSPENDED_BY_US)
+    assert kinds(plan_reconcile([], subs, records)) == [
+        ("close_record", "base", ("back",)),
+        ("release", "stuck", ()),
+    ]

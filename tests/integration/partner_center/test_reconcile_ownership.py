@@ -121,9 +121,12 @@ def test_an_add_on_someone_else_suspended_again_stays_suspended_when_the_base_is
     env.sim.set_subscription_status(C1, C1_ADDON, "active", "")
     env.sim.set_subscription_status(C1, C1_ADDON, "suspended", "Fraud")
     env.lift_hold(C1)
-    env.reconcile(C1)
+    assert env.reconcile(C1).outcome is Outcome.CONVERGED
     assert env.status(C1, C1_BASE) == "active"
     assert env.status(C1, C1_ADDON) == "suspended"
+    # not recorded as reactivated: released with an alert for a person to look at
+    assert record(env, C1, C1_ADDON).state is SuspensionState.RELEASED  # type: ignore[union-attr]
+    assert "alert.suspension_left_alone" in actions(env, C1)
 
 
 def test_the_messages_correlation_id_reaches_every_partner_center_call_audit_entry_and_retry(

@@ -7,6 +7,7 @@ raised to the highest seen, and N reports inside a window raise it one more step
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -26,6 +27,10 @@ MAX_EVIDENCE_PER_CASE = 100
 MAX_REPORTS_KEPT = 20
 MAX_DECISIONS_KEPT = 20
 REPORT_SUMMARY_CHARS = 500
+REPORT_SUMMARY_SUBSCRIPTIONS = 10
+# The recent reports are one JSON property of the case row: Table storage takes at most 32K
+# UTF-16 units per property, so the oldest summaries are dropped beyond this budget.
+REPORTS_BUDGET_CHARS = 24_000
 
 # ULID-like ids: 10 characters of milliseconds + 16 random, Crockford base32, sortable by time.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -216,10 +221,22 @@ def _summary(report: FraudReport, report_id: str, at: datetime) -> ReportSummary
         source=report.source,
         reporter=report.reporter,
         severity=report.severity,
-        subscription_ids=report.subscription_ids,
+        subscription_ids=report.subscription_ids[:REPORT_SUMMARY_SUBSCRIPTIONS],
         description=report.description[:REPORT_SUMMARY_CHARS],
         occurred_at=report.occurred_at,
     )
+
+
+def _recent(reports: list[ReportSummary]) -> list[ReportSummary]:
+    """The newest summaries that fit the case row (at most MAX_REPORTS_KEPT, within the budget)."""
+    kept = reports[-MAX_REPORTS_KEPT:]
+    while len(kept) > 1:
+        items = [r.model_dump(mode="json") for r in kept]
+        text = json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+        if len(text.encode("utf-16-le", "surrogatepass")) // 2 <= REPORTS_BUDGET_CHARS:
+            break
+        kept = kept[1:]
+    return kept
 
 
 def _union(existing: list[str], new: list[str], cap: int) -> list[str]:
@@ -286,7 +303,7 @@ def join_case(
             "subscription_ids": _union(case.subscription_ids, report.subscription_ids, MAX_SUBSCRIPTIONS),
             "sources": _union(case.sources, [report.source], 20),
             "report_ids": ([*case.report_ids, report_id])[-50:],
-            "reports": ([*case.reports, _summary(report, report_id, at)])[-MAX_REPORTS_KEPT:],
+            "reports": _recent([*case.reports, _summary(report, report_id, at)]),
             "window_report_times": window,
             "severity_escalations": escalations,
             "evidence_count": case.evidence_count + len(kept),

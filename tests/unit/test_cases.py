@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from shared.adapters.tables import to_entity
 from shared.domain.fraud import (
     MAX_EVIDENCE_PER_CASE,
     Case,
@@ -211,3 +212,19 @@ def test_bilingual_draft_names_tenant_subscriptions_and_evidence() -> None:
     assert draft.severity is Severity.HIGH and draft.en.severity.startswith("B")
     assert "21Vianet" in draft.where_to_file
     assert draft.model_dump(by_alias=True)["zh-CN"]["title"] == draft.zh_cn.title
+
+
+def test_a_case_row_stays_storable_however_large_its_reports() -> None:
+    """Every report at its limits (100 subscriptions, long text full of characters JSON escapes):
+    the case row still fits Table storage, so later reports keep joining instead of a 422."""
+    subs = [f"{i:08x}-0000-4000-8000-000000000001" for i in range(100)]
+    limits = MergeLimits(escalate_after_reports=1000)
+    big = _report(subscription_ids=subs).model_copy(
+        update={"source": '"' * 100, "reporter": '"' * 200, "description": "\U0001f600" * 4000}
+    )
+    case, _ = open_case(big, new_case_id(AT), "r0", AT, customer_known=True, limits=limits)
+    for i in range(1, 30):
+        case, _ = join_case(case, big, f"r{i}", AT + timedelta(seconds=i), limits=limits)
+        to_entity(case, CUSTOMER, case.case_id)  # raises EntityRefused when a property is too large
+    assert case.hit_count == 30 and len(case.subscription_ids) == 100
+    assert case.reports[-1].report_id == "r29"

@@ -9,6 +9,7 @@ re-evaluates every customer first), never one held back in no batch.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,6 +28,7 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 
 BATCH_PREFIX = "batch:"
+_BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 MAX_ATTEMPTS = 5
 
 
@@ -104,8 +106,11 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
 
     Releasing a released batch returns it unchanged (idempotent).
     """
-    if not batch_id or len(batch_id) > 100 or "/" in batch_id:
-        raise ValidationFailed("batch_id is not a valid batch id")
+    if not _BATCH_ID.fullmatch(batch_id):
+        # Also keeps characters Table storage refuses in a key (/ \\ # ? control) out of the read.
+        raise ValidationFailed(
+            "batch_id is not a valid batch id (letters, digits, '-', '_', '.', ':'; at most 100)"
+        )
     table = _table()
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.tables import Table
-from shared.errors import Conflict
+from shared.errors import Conflict, ValidationFailed
 from shared.services import approvals, collections
 from tests.integration.collections.conftest import Env, new_customer
 
@@ -49,3 +49,9 @@ def test_release_outside_the_enforcement_window_is_refused_and_keeps_the_batch(
     assert approvals.get_batch("b2").status == "pending"
     env.clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # Tuesday 09:00
     assert approvals.release_batch("b2", "bob", policy).status == "released"
+
+
+@pytest.mark.parametrize("batch_id", ["", "a/b", "a\\b", "a#b", "a?b", "ab\n", "a\tb", "x" * 101])
+def test_a_batch_id_storage_would_refuse_is_a_422(env: Env, batch_id: str) -> None:
+    with pytest.raises(ValidationFailed):
+        approvals.release_batch(batch_id, "bob", collections.current_policy())

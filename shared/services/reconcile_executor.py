@@ -259,6 +259,15 @@ class Executor:
                     ]
                 )
             elif not ours:
+                if result.is_suspended:
+                    # Suspended since the listing by someone else (or, should Partner Center not
+                    # honour the reused MS-RequestId, by our own retried PATCH): a person looks.
+                    self.audit(
+                        "alert.suspension_left_alone",
+                        "suspended at Partner Center before this app's PATCH applied; not recorded as ours",
+                        **_describe(action),
+                    )
+                    metric("reconcile.alert", 1)
                 self._release(intents, f"{result.normalised_status} at Partner Center, not by this app")
         elif action.kind is ActionKind.CONFIRM_SUSPENDED:
             confirmed = [

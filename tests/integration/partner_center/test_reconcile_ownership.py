@@ -82,6 +82,7 @@ def test_suspended_by_someone_else_between_listing_and_patch_is_not_ours(
         env, monkeypatch, lambda: env.sim.set_subscription_status(C3, C3_ACTIVE, "suspended", "Fraud")
     )
     assert env.reconcile(C3).outcome is Outcome.CONVERGED
+    assert "alert.suspension_left_alone" in actions(env, C3)
     monkeypatch.undo()
     env.lift_hold(C3)
     env.reconcile(C3)

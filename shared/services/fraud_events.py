@@ -133,38 +133,48 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
     result = PollResult(enabled=True)
     config = current_triage(settings)
     correlation = "fraud-events"
-    for event in list_active_events(client, correlation_id=correlation):
-        result.events_read += 1
-        try:
-            report = report_from_event(event)
-            if report is None:
-                result.events_skipped += 1
-                log.warning("fraud event without a valid customer tenant", extra={"event_id": event.event_id})
-                continue
-            accepted = fraud.intake(
-                report, _report_id(event), actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
-            )
-            if accepted.joined_existing_case:
-                result.cases_joined += 1
-            else:
-                result.cases_opened += 1
-            set_event_status(
-                client,
-                event.subscription_id,
-                [event.event_id],
-                FraudEventStatus.INVESTIGATING,
-                correlation_id=f"fraud-{accepted.case_id}",
-            )
-            result.statuses_sent += 1
-            fraud.audit.append(
-                report.customer_id,
-                [_pc_call_entry(accepted.case_id, "event marked Investigating", [event_ref(event)])],
-            )
-        except (PartnerCenterError, ConcurrencyConflict, ValidationError, AppError) as exc:
-            result.failures.append(f"event {event.event_id}: {type(exc).__name__}")
-            log.warning(
-                "fraud event not handled", extra={"event_id": event.event_id, "error": type(exc).__name__}
-            )
+    try:
+        for event in list_active_events(client, correlation_id=correlation):
+            result.events_read += 1
+            try:
+                report = report_from_event(event)
+                if report is None:
+                    result.events_skipped += 1
+                    log.warning(
+                        "fraud event without a valid customer tenant", extra={"event_id": event.event_id}
+                    )
+                    continue
+                accepted = fraud.intake(
+                    report, _report_id(event), actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
+                )
+                if accepted.joined_existing_case:
+                    result.cases_joined += 1
+                else:
+                    result.cases_opened += 1
+                set_event_status(
+                    client,
+                    event.subscription_id,
+                    [event.event_id],
+                    FraudEventStatus.INVESTIGATING,
+                    correlation_id=f"fraud-{accepted.case_id}",
+                )
+                result.statuses_sent += 1
+                fraud.audit.append(
+                    report.customer_id,
+                    [_pc_call_entry(accepted.case_id, "event marked Investigating", [event_ref(event)])],
+                )
+            except (PartnerCenterError, ConcurrencyConflict, ValidationError, AppError) as exc:
+                result.failures.append(f"event {event.event_id}: {type(exc).__name__}")
+                log.warning(
+                    "fraud event not handled", extra={"event_id": event.event_id, "error": type(exc).__name__}
+                )
+    except PartnerCenterError as exc:
+        # The listing itself failed (an app-only token, throttling past the retries): the run
+        # still sends the outbox, and the events are read again next run.
+        result.failures.append(f"listing events: {type(exc).__name__}")
+        log.warning(
+            "fraud events could not be listed", extra={"error": type(exc).__name__, "status": exc.status}
+        )
     result.statuses_sent += _send_outbox(fraud, client, result)
     metric("fraud.events_read", result.events_read)
     if result.failures:

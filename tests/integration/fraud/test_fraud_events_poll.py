@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 
 from shared import runtime
+from shared.adapters.partner_center.errors import PartnerCenterError
 from shared.adapters.tables import TableStore
 from shared.services.fraud import FraudService
+from shared.services.fraud_cases import CaseDesk, ResolutionRequest
+from shared.services.fraud_cases import Outcome as Resolved
 from shared.services.fraud_events import poll_fraud_events
 from shared.settings import load_settings
 
@@ -30,6 +33,7 @@ class ScriptedPartnerCenter:
 
     events: list[dict[str, Any]]
     status_calls: list[dict[str, Any]] = field(default_factory=list)
+    listing_fails: bool = False
 
     @property
     def http(self) -> ScriptedPartnerCenter:
@@ -37,6 +41,8 @@ class ScriptedPartnerCenter:
 
     def send(self, call: Any) -> SimpleNamespace:
         if call.method == "GET":
+            if self.listing_fails:
+                raise PartnerCenterError("app-only token refused", status=401)
             return SimpleNamespace(body={"totalCount": len(self.events), "items": self.events})
         self.status_calls.append(call.body)
         return SimpleNamespace(body={"items": []})
@@ -82,3 +88,15 @@ def test_odd_events_do_not_stop_the_run(service: FraudService) -> None:
     opened = next(service.cases.iter_customer_cases(OTHER))
     assert opened.reports[0].occurred_at is not None and opened.reports[0].occurred_at.tzinfo is not None
     assert len(pc.status_calls) == 2 and all(c["EventStatus"] == "Investigating" for c in pc.status_calls)
+
+
+def test_a_listing_failure_still_sends_the_resolved_events(service: FraudService) -> None:
+    event = {"eventId": "ev-1", "customerTenantId": TENANT, "subscriptionId": SUB, "severity": "Low"}
+    first = poll_fraud_events(service, ScriptedPartnerCenter([event]))  # type: ignore[arg-type]
+    assert first.cases_opened == 1
+    (case,) = service.cases.iter_customer_cases(TENANT)
+    CaseDesk(service).resolve(case.case_id, ResolutionRequest(outcome=Resolved.DISMISSED, note="benign"))
+    pc = ScriptedPartnerCenter([], listing_fails=True)
+    result = poll_fraud_events(service, pc)  # type: ignore[arg-type]
+    assert result.failures == ["listing events: PartnerCenterError"]
+    assert pc.status_calls == [{"EventIds": ["ev-1"], "EventStatus": "Resolved", "ResolvedReason": "Ignore"}]

@@ -56,3 +56,16 @@ def test_pacing_hands_back_throttled_when_the_wait_is_too_long() -> None:
     with pytest.raises(Throttled) as err:
         bucket.acquire(max_wait_seconds=5)
     assert err.value.retry_after_seconds is not None and err.value.retry_after_seconds > 50
+
+
+def test_the_client_secret_is_not_in_the_config_repr() -> None:
+    config = config_from_settings(
+        load_settings(
+            **STORAGE,
+            PARTNER_CENTER_TENANT_ID="t",
+            PARTNER_CENTER_CLIENT_ID="c",
+            PARTNER_CENTER_CLIENT_SECRET="s3cr3t-value",
+        )
+    )
+    assert config.client_secret == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(config)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.settings import AppSettings, PartnerCenterAuth, PartnerCenterCloud, SettingsError
@@ -41,7 +41,7 @@ class PartnerCenterConfig:
     auth: PartnerCenterAuth
     tenant_id: str | None
     client_id: str | None
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # never in a log line or a traceback
     certificate_path: str | None
     read_timeout_seconds: float
     connect_timeout_seconds: float

@@ -83,7 +83,8 @@ def handle_notice(message: NoticeMessage) -> str:
         # once its lease has run out (bounded by the attempt count, like any retry).
         if message.attempt < MAX_ATTEMPTS:
             wait = notice.claimed_at + CLAIM_LEASE - now + timedelta(seconds=1)
-            _republish(message, f"{notice.notice_id}:wait:{notice.attempts}", wait)
+            later = message.model_copy(update={"attempt": message.attempt + 1})
+            _republish(later, f"{notice.notice_id}:wait:{notice.attempts}", wait)
         return "being delivered by another sender"
     notice.claimed_at = now
     notice.attempts += 1

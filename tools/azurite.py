@@ -18,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
@@ -45,10 +46,21 @@ def connection_string(blob_port: int, queue_port: int, table_port: int, host: st
     )
 
 
-def _wait_for_port(port: int, deadline: float, proc: subprocess.Popen[bytes]) -> None:
+def _tail(stream: IO[bytes] | None, limit: int = 2000) -> str:
+    """The last `limit` bytes Azurite wrote to stderr (for an error message)."""
+    if stream is None:
+        return ""
+    try:
+        stream.seek(0)
+        return stream.read()[-limit:].decode("utf-8", "replace").strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def _wait_for_port(port: int, deadline: float, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"Azurite exited early with code {proc.returncode}")
+            raise RuntimeError(f"Azurite exited early with code {proc.returncode}: {_tail(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -66,6 +78,8 @@ class Azurite:
     table_port: int
     location: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    # stderr goes to a file, never to a pipe that nobody reads (a full pipe would block Azurite)
+    stderr_log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def connection_string(self) -> str:
@@ -105,28 +119,39 @@ class Azurite:
             else:
                 location.mkdir(parents=True, exist_ok=True)
                 args += ["--location", str(location)]
+            stderr_log = tempfile.TemporaryFile()
             proc = subprocess.Popen(
                 args,
                 cwd=tempfile.gettempdir(),  # Azurite may drop small files in its cwd
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
+                stderr=stderr_log,
+                start_new_session=True,  # Ctrl-C reaches us only; stop() ends its process group
             )
-            instance = cls(*ports, location=location, process=proc)
+            instance = cls(*ports, location=location, process=proc, stderr_log=stderr_log)
             try:
                 deadline = time.monotonic() + timeout
                 for port in ports:
-                    _wait_for_port(port, deadline, proc)
+                    _wait_for_port(port, deadline, proc, stderr_log)
                 return instance
             except (RuntimeError, TimeoutError) as exc:
                 last_error = exc
                 instance.stop()
                 if blob_port or queue_port or table_port:
                     break
+            except BaseException:  # Ctrl-C while waiting: its own session would outlive us
+                instance.stop()
+                raise
         raise RuntimeError(f"could not start Azurite: {last_error}")
 
     def stop(self) -> None:
         """Stop the process group (Azurite runs node children) and wait for it."""
+        try:
+            self._stop_process()
+        finally:
+            if self.stderr_log is not None:
+                self.stderr_log.close()
+
+    def _stop_process(self) -> None:
         proc = self.process
         if proc is None or proc.poll() is not None:
             return

@@ -95,28 +95,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     log.info("Azurite listening on 127.0.0.1:%s (blob, queue, table)", ",".join(map(str, args.azurite_ports)))
 
-    env = dict(os.environ)
-    for key, value in _load_values(args.settings).items():
-        env.setdefault(key, value)
-    # The storage the host uses is the Azurite started here, whatever the settings file says.
-    env["AzureWebJobsStorage"] = azurite.connection_string
-    simulator = _start_simulator(args.pcsim_port, env)
-
-    # Demo ledger (idempotent): the three demo customers, so the scan has work to show.
-    seeded = subprocess.run([sys.executable, "-m", "tools.demo_ledger"], cwd=REPO_ROOT, env=env, check=False)
-    if seeded.returncode != 0:
-        log.error("demo ledger seed failed (exit %s); the app still starts", seeded.returncode)
-
     children: list[subprocess.Popen[bytes]] = []
+    simulator: Simulator | None = None
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # From here on, whatever happens (Ctrl-C during the demo seed included), Azurite, the
+    # simulator and the host are stopped: Azurite runs in its own session and would outlive us.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM unwinds like Ctrl-C
     try:
+        env = dict(os.environ)
+        for key, value in _load_values(args.settings).items():
+            env.setdefault(key, value)
+        # The storage the host uses is the Azurite started here, whatever the settings file says.
+        env["AzureWebJobsStorage"] = azurite.connection_string
+        simulator = _start_simulator(args.pcsim_port, env)
+
+        # Demo ledger (idempotent): the three demo customers, so the scan has work to show.
+        seed = [sys.executable, "-m", "tools.demo_ledger"]
+        seeded = subprocess.run(seed, cwd=REPO_ROOT, env=env, check=False)
+        if seeded.returncode != 0:
+            log.error("demo ledger seed failed (exit %s); the app still starts", seeded.returncode)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         host = subprocess.Popen(
             [
                 sys.executable,
@@ -135,12 +140,16 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{args.port}"
         if _wait_healthy(f"{base}/api/health", 60, host):
             log.info("ready: %s/api/health answers 200 (Ctrl-C stops everything)", base)
+        elif host.poll() is None:
+            log.warning("%s/api/health does not answer 200 yet; see the host log above", base)
         while not stopping:
             for child in children:
                 if child.poll() is not None:
                     log.error("%s exited with %s; stopping", child.args, child.returncode)
                     stopping = True
             time.sleep(0.2)
+    except KeyboardInterrupt:
+        log.info("interrupted")
     finally:
         for child in children:
             if child.poll() is None:

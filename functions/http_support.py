@@ -106,6 +106,8 @@ def read_json(req: func.HttpRequest, model: type[M], max_bytes: int | None = Non
         data = json.loads(body.decode("utf-8"), parse_float=str, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # `[[[[...` within the size limit: bad input, not a 500
+        raise BadRequest("the body is nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

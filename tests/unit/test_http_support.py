@@ -85,3 +85,13 @@ def test_unexpected_errors_hide_the_traceback() -> None:
     resp = broken(request(b"{}"))
     assert resp.status_code == 500
     assert "secret internals" not in resp.get_body().decode()
+
+
+def test_deeply_nested_json_is_a_400_not_a_500() -> None:
+    @http_handler
+    def big(req: func.HttpRequest) -> func.HttpResponse:
+        return json_response(read_json(req, Body, max_bytes=1_048_576))
+
+    resp = big(request(b"[" * 200_000 + b"]" * 200_000))
+    assert resp.status_code == 400
+    assert "nested too deeply" in problem_of(resp)["detail"]

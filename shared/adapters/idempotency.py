@@ -4,7 +4,9 @@ Insert-first: a request reserves its key by inserting a `pending` record before 
 anything, so of two concurrent requests with one key exactly one does the work. The winner
 stores its response on the record; later requests with the key and the same body get that
 response back, with a different body a conflict. A pending record older than the takeover age
-(its writer crashed) may be taken over under its ETag.
+(its writer crashed), or one whose request failed, may be taken over under its ETag by the same
+request (same body); another body stays a conflict, because the failed attempt may already have
+written part of its work under the key's report id.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ TAKEOVER_AFTER = timedelta(minutes=2)
 class IdempotencyState(StrEnum):
     PENDING = "pending"
     DONE = "done"
+    FAILED = "failed"  # the request raised; the same body may take over at once
 
 
 class IdempotencyRecord(BaseModel):
@@ -89,10 +92,11 @@ class IdempotencyStore:
                 return Reservation(Outcome.MISMATCH, record, stored.etag, pk)
             if record.state is IdempotencyState.DONE:
                 return Reservation(Outcome.REPLAY, record, stored.etag, pk)
-            if at - record.created_at < TAKEOVER_AFTER:
+            if record.state is IdempotencyState.PENDING and at - record.created_at < TAKEOVER_AFTER:
                 return Reservation(Outcome.IN_PROGRESS, record, stored.etag, pk)
-            # The first writer died: take over, keeping its report id so the retry joins its work.
-            taken = record.model_copy(update={"created_at": at})
+            # The first writer died or failed: take over, keeping its report id so the retry
+            # joins its work.
+            taken = record.model_copy(update={"created_at": at, "state": IdempotencyState.PENDING})
             try:
                 etag = self.table.update(taken, pk, ROW, stored.etag)
             except ConcurrencyConflict:
@@ -114,8 +118,10 @@ class IdempotencyStore:
         return True
 
     def release(self, reservation: Reservation) -> None:
-        """Forget a reservation whose request failed before it changed anything."""
+        """Mark a reservation whose request failed: a retry with the same body takes it over at
+        once (and carries on under the same report id); another body is still a conflict."""
+        failed = reservation.record.model_copy(update={"state": IdempotencyState.FAILED})
         try:
-            self.table.delete(reservation.pk, ROW, etag=reservation.etag)
+            self.table.update(failed, reservation.pk, ROW, reservation.etag)
         except ConcurrencyConflict:
             pass

@@ -18,6 +18,7 @@ from shared.adapters.layout import IDEMPOTENCY_TABLE, PROFILE_ROW
 from shared.adapters.tables import TableStore
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import Case, Category, FraudReport, Severity
+from shared.errors import Conflict
 from shared.services.fraud import FraudService
 from shared.services.fraud_cases import PC_OUTBOX_PARTITION, CaseDesk, ResolutionRequest
 from shared.services.fraud_cases import Outcome as Resolved
@@ -185,3 +186,17 @@ def test_a_slow_request_whose_key_was_taken_over_still_answers(store: TableStore
     assert records.complete(taken, 202, '{"second":true}') is True
     replay = records.reserve("s", "k", "h", "R9", at + timedelta(minutes=6))
     assert replay.outcome is Outcome.REPLAY and replay.record.response == '{"second":true}'
+
+
+def test_after_a_failed_attempt_the_key_still_refuses_another_body(
+    service: FraudService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_once(monkeypatch, FraudService, "place_hold")
+    with pytest.raises(Crash):
+        service.submit(_report(), idempotency_key="k-2", sender=None)
+    other = _report().model_copy(update={"description": "another report under the same key"})
+    with pytest.raises(Conflict):  # the failed attempt already wrote its case under this key
+        service.submit(other, idempotency_key="k-2", sender=None)
+    answer = service.submit(_report(), idempotency_key="k-2", sender=None)  # the same body: at once
+    assert answer.status == 202 and "fraud_hold_placed" in json.loads(answer.body)["actions"]
+    assert _only_case(service).hit_count == 1

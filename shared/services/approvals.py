@@ -16,10 +16,10 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from shared import clock, runtime
-from shared.adapters.audit import AuditEntry
+from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PARTNER_PARTITION
-from shared.adapters.tables import ConcurrencyConflict, Table
+from shared.adapters.tables import ConcurrencyConflict, Table, Transaction
 from shared.domain.policy import Policy
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
@@ -63,13 +63,15 @@ def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime)
             batch = SuspensionBatch(
                 batch_id=batch_id, created_at=now, policy_version=policy.version, customer_ids=[customer_id]
             )
+            tx = table.transaction(PARTNER_PARTITION)
+            tx.create(batch, BATCH_PREFIX + batch_id)
+            _stage_partner_audit(
+                tx, now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
+            )
             try:
-                table.insert(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+                tx.submit()  # the batch and its alert entry together
             except ConcurrencyConflict:
                 continue
-            _partner_audit(
-                now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
-            )
             return
         batch = stored.value
         if customer_id in batch.customer_ids:
@@ -83,15 +85,13 @@ def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime)
     raise ConcurrencyConflict(f"batch {batch_id} kept changing")
 
 
-def _partner_audit(
-    now: datetime, action: str, reason: str, batch_id: str, actor: str = "collections-scan"
+def _stage_partner_audit(
+    tx: Transaction, now: datetime, action: str, reason: str, batch_id: str, actor: str = "collections-scan"
 ) -> None:
-    from shared.adapters.audit import AuditLog
-
-    AuditLog(_table()).append(
-        PARTNER_PARTITION,
-        [AuditEntry(at=now, actor=actor, action=action, reason=reason, correlation_id=f"batch-{batch_id}")],
-    )
+    """The partner audit entry, in the same transaction as the batch row it explains."""
+    log_ = AuditLog(_table())
+    entry = AuditEntry(at=now, actor=actor, action=action, reason=reason, correlation_id=f"batch-{batch_id}")
+    log_.stage(tx, log_.read_head(PARTNER_PARTITION), [entry])
 
 
 def get_batch(batch_id: str) -> SuspensionBatch:
@@ -140,10 +140,14 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
         batch.status = BatchStatus.RELEASED
         batch.released_at = now
         batch.released_by = actor
+        tx = table.transaction(PARTNER_PARTITION)
+        tx.update(batch, BATCH_PREFIX + batch_id, stored.etag)
+        reason = f"batch {batch_id} released by {actor}"
+        _stage_partner_audit(tx, now, "collections.batch_released", reason, batch_id, actor)
         try:
-            table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
+            tx.submit()  # the released batch and its audit entry together
             break
-        except ConcurrencyConflict:
+        except ConcurrencyConflict:  # the batch (a scan added to it) or the audit head changed
             fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
             if fresh is None:
                 raise NotFound(f"no suspension batch {batch_id!r}") from None
@@ -152,9 +156,6 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
             stored = fresh
     else:
         raise Conflict(f"batch {batch_id} kept changing while it was released; approve it again")
-    _partner_audit(
-        now, "collections.batch_released", f"batch {batch_id} released by {actor}", batch_id, actor
-    )
     metric("collections.batch_released", len(batch.customer_ids))
     return batch
 

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.tables import Table
+from shared import runtime
+from shared.adapters.audit import AuditLog
+from shared.adapters.customers import CustomerRepository
+from shared.adapters.layout import PARTNER_PARTITION
 from shared.errors import Conflict, ValidationFailed
 from shared.services import approvals, collections
 from tests.integration.collections.conftest import Env, new_customer
@@ -19,22 +22,37 @@ def test_release_while_a_scan_adds_to_the_batch_releases_everyone_and_answers(
     policy = collections.current_policy()
     first, late = new_customer(), new_customer()
     approvals.add_to_batch("b1", first, policy, env.clock.now())
-    original = Table.update
+    original = approvals._stage_partner_audit
     raced: list[bool] = []
 
-    def update(self: Table, model: Any, partition_key: str, row_key: str, etag: str) -> str:
-        if row_key == approvals.BATCH_PREFIX + "b1" and not raced:
-            raced.append(True)  # the scan adds one more held-back customer just before
+    def stage(tx: Any, now: Any, action: str, *args: Any, **kwargs: Any) -> None:
+        if action == "collections.batch_released" and not raced:
+            raced.append(True)  # the scan adds one more held-back customer just before the write
             approvals.add_to_batch("b1", late, policy, env.clock.now())
-        return original(self, model, partition_key, row_key, etag)
+        original(tx, now, action, *args, **kwargs)
 
-    monkeypatch.setattr(Table, "update", update)
+    monkeypatch.setattr(approvals, "_stage_partner_audit", stage)
     released = approvals.release_batch("b1", "bob", policy)
-    assert released.status == "released"
+    assert raced and released.status == "released"
     assert sorted(released.results) == sorted([first, late])
     stored = approvals.get_batch("b1")
     assert stored.status == "released" and sorted(stored.customer_ids) == sorted([first, late])
     assert approvals.release_batch("b1", "bob", policy).status == "released"
+
+
+def test_a_batch_and_its_partner_audit_entry_are_written_together(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_standalone_append(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit append outside the batch's transaction")
+
+    monkeypatch.setattr(AuditLog, "append", no_standalone_append)
+    policy = collections.current_policy()
+    approvals.add_to_batch("b3", new_customer(), policy, env.clock.now())
+    assert approvals.release_batch("b3", "bob", policy).status == "released"
+    trail = CustomerRepository.of(runtime.table_store()).audit_log.read(PARTNER_PARTITION)
+    assert trail.verified
+    assert [r.action for r in trail.records][:2] == ["collections.batch_released", "collections.cap_reached"]
 
 
 def test_release_outside_the_enforcement_window_is_refused_and_keeps_the_batch(

@@ -1,7 +1,10 @@
 """The collections scan and its preview: read only the due index, evaluate each due customer.
 
 Each customer is committed on its own (see `enforcement`), so one bad customer cannot stop the
-others and a crash half way leaves every customer either done or still due.
+others and a crash half way leaves every customer either done or still due. The due-index moves
+(new entry written, then the old one dropped) are batched per hour bucket after each chunk of
+SCAN_CHUNK customers: a crash before a chunk's flush leaves its customers' due entries, and the
+next scan finds them done (stale entry, or nothing to decide) or finishes them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from shared import clock, runtime
 from shared.adapters.customers import CustomerRepository
-from shared.adapters.schedule import DueCustomer, ScheduleIndex
+from shared.adapters.schedule import DueCustomer, ScheduleBatch, ScheduleIndex
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.collections import ActionKind
 from shared.domain.policy import Policy, PolicyError, load_policy
@@ -30,7 +33,6 @@ from shared.services.enforcement import (
     Commit,
     commit_decision,
     decide,
-    move_schedule,
     publish_outbox,
     recover_outbox,
 )
@@ -43,6 +45,7 @@ _report_lock = threading.Lock()
 SCAN_ACTOR = "collections-scan"
 MAX_ATTEMPTS = 5
 SCAN_WORKERS = 8
+SCAN_CHUNK = 200  # customers whose index moves are flushed together
 
 
 def current_policy() -> Policy:
@@ -67,6 +70,7 @@ class ScanReport:
     scan_id: str
     due: int = 0
     evaluated: int = 0
+    unchanged: int = 0  # evaluated, nothing decided: no transaction, only the index move
     stale: int = 0
     actions: int = 0
     published: int = 0
@@ -101,19 +105,22 @@ def run_scan(
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
     gate = CapGate.for_scan(policy, len(due), batch_id)
     gate.on_hold_back = lambda customer_id: approvals.add_to_batch(batch_id, customer_id, policy, now)
+    moves = ScheduleBatch(index)
 
     def one(entry: DueCustomer) -> None:
         try:
-            _scan_one(repo, entry, policy, now, gate, report, scan_id)
+            _scan_one(repo, entry, policy, now, gate, report, scan_id, moves)
         except Exception as exc:  # one customer's failure must not stop the scan
             log.exception("collections scan: customer failed", extra={"customer": entry.customer_id})
             with _report_lock:
                 report.errors.append(f"{entry.customer_id}: {type(exc).__name__}")
 
     # Customers are independent (one partition, one transaction each): a few at a time hides
-    # the storage round trips. The cap gate and the counters are thread-safe.
+    # the storage round trips. The cap gate, the moves and the counters are thread-safe.
     with ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
-        list(pool.map(one, due))
+        for start in range(0, len(due), SCAN_CHUNK):
+            list(pool.map(one, due[start : start + SCAN_CHUNK]))
+            _flush(moves, report)
     if gate.held_back:
         report.held_back = list(gate.held_back)
         report.batch_id = batch_id
@@ -127,10 +134,22 @@ def run_scan(
     return report
 
 
+def _flush(moves: ScheduleBatch, report: ScanReport) -> None:
+    """Write the chunk's index moves; a failure leaves old entries, which the next scan handles."""
+    try:
+        failed = moves.flush()
+    except Exception as exc:
+        log.exception("collections scan: the due index could not be moved")
+        failed = [f"index: {type(exc).__name__}"]
+    with _report_lock:
+        report.errors.extend(f"{item}: due index entry not written" for item in failed)
+
+
 def _figures(report: ScanReport) -> dict[str, Any]:
     return {
         "due": report.due,
         "evaluated": report.evaluated,
+        "unchanged": report.unchanged,
         "stale": report.stale,
         "actions": report.actions,
     }
@@ -144,11 +163,12 @@ def _scan_one(
     gate: CapGate,
     report: ScanReport,
     scan_id: str,
+    moves: ScheduleBatch,
 ) -> None:
     for _ in range(MAX_ATTEMPTS):
         aggregate = repo.load(entry.customer_id)
         if not aggregate.exists:
-            ScheduleIndex.of(runtime.table_store()).remove(entry.customer_id, entry.due_at, entry.etag)
+            moves.move(entry.customer_id, entry, None)
             return
         record = aggregate.collections
         if record.outbox:
@@ -159,14 +179,14 @@ def _scan_one(
             if published == 0:
                 # The writer that just committed is publishing these (or another scan claimed
                 # them): it has just decided for this customer too. Look again after the grace.
-                move_schedule(entry.customer_id, entry.due_at, now + OUTBOX_GRACE, old_etag=entry.etag)
+                moves.move(entry.customer_id, entry, now + OUTBOX_GRACE)
                 return
         planned = record.next_review_at
         if planned is not None and planned > now:
             # Stale entry: the customer was re-evaluated and rescheduled since.
             with _report_lock:
                 report.stale += 1
-            move_schedule(entry.customer_id, entry.due_at, planned, old_etag=entry.etag)
+            moves.move(entry.customer_id, entry, planned)
             return
         commit = Commit(
             policy=policy,
@@ -174,6 +194,7 @@ def _scan_one(
             actor=SCAN_ACTOR,
             correlation_id=f"scan-{scan_id}",
             cap=gate,
+            from_due_entry=True,
         )
         try:
             outcome = commit_decision(repo, aggregate, commit)
@@ -182,11 +203,11 @@ def _scan_one(
         published = publish_outbox(repo, outcome)
         with _report_lock:
             report.evaluated += 1
+            report.unchanged += outcome.unchanged
             report.actions += len(outcome.actions_applied)
             report.published += published
-        move_schedule(
-            entry.customer_id, entry.due_at, outcome.next_review_at, new_written=True, old_etag=entry.etag
-        )
+        # The new entry is written with the chunk, before the due entry that led here is dropped.
+        moves.move(entry.customer_id, entry, outcome.next_review_at)
         return
     raise ConcurrencyConflict(f"customer {entry.customer_id} kept changing during the scan")
 

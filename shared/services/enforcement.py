@@ -12,6 +12,27 @@ A crash after 2 leaves the outbox in the state row and the old index entry in pl
 next scan publishes it once OUTBOX_GRACE has passed (before that, the writer that committed it
 is presumed to be publishing it, so a concurrent scan does not send it twice). Dry-run writes
 audit entries only.
+
+The scan (`Commit.from_due_entry`) differs in two ways, both sound because it reached the
+customer through an index entry that is due already and that it drops last:
+- it writes the new entry AFTER step 3, together with step 4, in one entity-group transaction
+  per hour bucket for a chunk of customers (`ScheduleBatch`: new entries first, then the old
+  ones of the customers whose new entry is in). A crash anywhere before leaves the old, due
+  entry: the next scan reads the customer again and finds the outbox (step 3 not done) or the
+  state row's later next_review_at (a stale entry: moved, nothing re-decided) or decides again
+  (nothing was committed). A ledger change cannot do this: its old entry may lie in the future.
+- a review that decides nothing (no action; the record would differ only in bookkeeping:
+  updated_at, next_review_at, last_evaluated_at, policy_version) writes no transaction and no
+  audit entry, only the index move. Nothing is decided, so a concurrent writer has nothing to
+  conflict with; the state row's next_review_at stays older than the index entry, which only
+  turns a later stale-entry skip into an evaluation, never a review into a missed one.
+Per acting customer the scan thus costs a partition query, the transaction, one publish per
+message and the outbox-clearing update (plus its share of the index transactions). The clearing
+update cannot be folded into a later write: no later write of that customer's partition happens
+in the scan (the index is another table, so no transaction spans both), and without it every
+later visit would re-publish what was sent. Publishing before the commit is unsound (a notice or
+reconcile for a decision that then conflicts; with Service Bus duplicate detection, the real one
+afterwards would be dropped).
 """
 
 from __future__ import annotations
@@ -108,6 +129,7 @@ class Outcome:
     next_review_at: datetime | None = None
     committed: Stored[CollectionsRecord] | None = None  # the state row as written, with its ETag
     staged: list[str] = field(default_factory=list)  # outbox message ids this commit added
+    unchanged: bool = False  # a due review that decided nothing: nothing was written
 
 
 def ledger_summary(aggregate: CustomerAggregate, policy: Policy, now: datetime) -> LedgerSummary:
@@ -164,6 +186,9 @@ class Commit:
     # Ledger changes leave a due suspension to the scan, where the blast-radius cap applies:
     # a broken feed re-posting every invoice must not suspend everyone through the API.
     defer_suspension: bool = False
+    # The scan: it got here through a due-index entry that stays until the caller has written
+    # the new one (after the commit, batched), and a review that decides nothing writes nothing.
+    from_due_entry: bool = False
 
 
 def _entry(c: Commit, action: str, reason: str, **details: object) -> AuditEntry:
@@ -218,13 +243,22 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
     if not places_hold or c.approving_batch is not None:
         new.held_back_batch = None
 
+    if c.from_due_entry and _decides_nothing(c, decision, record, new):
+        # No action, no change of state: no transaction, no audit entry (the entries already
+        # there explain the stage). The state row keeps its older next_review_at, which only
+        # makes a later stale-entry check evaluate rather than skip: never a missed review.
+        outcome.unchanged = True
+        outcome.next_review_at = decision.next_review_at
+        metric("collections.review_unchanged")
+        return outcome
+
     if dry_run:
         for action in decision.actions:
             change.audit(_entry(c, f"would.{action.kind.value}", action.reason, stage=action.stage.value))
         outcome.actions_applied = [f"would {a.kind.value} ({a.stage.value})" for a in decision.actions]
         outcome.next_review_at = decision.next_review_at
         # Dry run: the state row is not touched; the review is still rescheduled.
-        _submit(change, aggregate, decision.next_review_at)
+        _submit(change, aggregate, decision.next_review_at, write_schedule=not c.from_due_entry)
         return outcome
 
     if deferred:
@@ -238,7 +272,9 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
         new.next_review_at = c.now
         outcome.next_review_at = new.next_review_at
         change.put_record(new)
-        outcome.committed = _submit(change, aggregate, new.next_review_at, new)
+        outcome.committed = _submit(
+            change, aggregate, new.next_review_at, new, write_schedule=not c.from_due_entry
+        )
         return outcome
 
     if hold_back:
@@ -255,7 +291,9 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
         new.next_review_at = c.now + HELD_BACK_RETRY
         outcome.next_review_at = new.next_review_at
         change.put_record(new)
-        outcome.committed = _submit(change, aggregate, new.next_review_at, new)
+        outcome.committed = _submit(
+            change, aggregate, new.next_review_at, new, write_schedule=not c.from_due_entry
+        )
         return outcome
 
     new.state = decision.new_state
@@ -274,8 +312,28 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
     outcome.staged = [item.message_id for item in new.outbox if item.message_id not in already]
     change.put_record(new)
     outcome.next_review_at = new.next_review_at
-    outcome.committed = _submit(change, aggregate, new.next_review_at, new)
+    outcome.committed = _submit(
+        change, aggregate, new.next_review_at, new, write_schedule=not c.from_due_entry
+    )
     return outcome
+
+
+# What a review rewrites even when it decides nothing: not a change of the customer's standing.
+_RECORD_BOOKKEEPING = {"updated_at", "next_review_at", "state"}
+_STATE_BOOKKEEPING = {"last_evaluated_at", "policy_version"}
+
+
+def _decides_nothing(
+    c: Commit, decision: Decision, record: CollectionsRecord, new: CollectionsRecord
+) -> bool:
+    """A review with no action whose record would differ from the stored one only in bookkeeping."""
+    if decision.actions or c.entries or c.stage_rows or c.reconcile_reason or c.approving_batch:
+        return False
+    if new.model_dump(exclude=_RECORD_BOOKKEEPING) != record.model_dump(exclude=_RECORD_BOOKKEEPING):
+        return False
+    return decision.new_state.model_dump(exclude=_STATE_BOOKKEEPING) == record.state.model_dump(
+        exclude=_STATE_BOOKKEEPING
+    )
 
 
 def _apply_action(
@@ -352,11 +410,12 @@ def _submit(
     aggregate: CustomerAggregate,
     next_review: datetime | None,
     record: CollectionsRecord | None = None,
+    *,
+    write_schedule: bool = True,
 ) -> Stored[CollectionsRecord] | None:
-    """Index entry first (see the module docstring), then the transaction."""
-    index = ScheduleIndex.of(runtime.table_store())
-    if next_review is not None:
-        index.put(aggregate.customer_id, next_review)
+    """Index entry first (see the module docstring; the scan writes it after), then the transaction."""
+    if write_schedule and next_review is not None:
+        ScheduleIndex.of(runtime.table_store()).put(aggregate.customer_id, next_review)
     etags = change.commit()
     if record is None or STATE_ROW not in etags:
         return None

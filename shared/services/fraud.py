@@ -367,7 +367,7 @@ class FraudService:
         raise ServiceUnavailable("the customer's records kept changing; retry")
 
     def _dismissed_meanwhile(self, case: Case) -> bool:
-        """The case was dismissed while its hold was being placed: lift the hold again.
+        """The case was dismissed while its hold was being placed: lift the hold again (True).
 
         The case and the hold live in two tables, so a dismissal can land between this intake's
         case write and its hold; the dismissal found no hold to lift. Re-reading the case after
@@ -386,9 +386,10 @@ class FraudService:
             correlation_id=f"fraud-{case.case_id}",
             details={"case_id": case.case_id},
         )
-        if CaseDesk(self)._lift_hold(stored.value, lifted):
-            correlation = f"fraud-{case.case_id}"
-            self.request_reconcile(case.customer_id, "fraud case dismissed", correlation, case.case_id)
+        if not CaseDesk(self)._lift_hold(stored.value, lifted):
+            return False  # the dismissal itself lifted it after all
+        correlation = f"fraud-{case.case_id}"
+        self.request_reconcile(case.customer_id, "fraud case dismissed", correlation, case.case_id)
         return True
 
     def customer_holds(self, customer_id: str) -> list[Hold]:

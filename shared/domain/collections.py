@@ -289,11 +289,13 @@ def _act(facts: _Facts, state: CollectionsState, stage: Stage) -> list[Action]:
             sent[stage.value] = now
             actions.append(_notice(facts, stage, ActionKind.SEND_NOTICE, why, suspension_date=facts.today))
         return actions
-    # Escalation: the partner's staff are told; the customer is not.
+    # Escalation: the partner's staff are told; the customer is not. The notice's date is the day
+    # the subscriptions were suspended (None when this policy escalates without suspending).
     state.escalated_at = now
     sent[stage.value] = now
     why = f"escalation: {facts.days_past_due} days past due; recommend cancellation"
-    return [_notice(facts, stage, ActionKind.NOTIFY_STAFF, why)]
+    since = facts.calendar.local_date(state.suspended_at) if state.suspended_at else None
+    return [_notice(facts, stage, ActionKind.NOTIFY_STAFF, why, suspension_date=since)]
 
 
 def _notice(

@@ -104,8 +104,12 @@ def _zh(c: NoticeContent) -> tuple[str, str]:
         ]
     else:
         subject = f"内部升级：{c.customer_name} 逾期 {c.days_past_due} 天，建议取消订阅"
+        # A policy may escalate without a suspension stage: say "suspended" only when it is so.
+        since = ""
+        if c.suspension_date:
+            since = f"订阅自 {format_date(c.suspension_date, Locale.ZH_CN)} 起已暂停，"
         middle = [
-            f"客户 {c.customer_name} 已逾期 {c.days_past_due} 天，订阅已暂停，仍未付款。",
+            f"客户 {c.customer_name} 已逾期 {c.days_past_due} 天，{since}仍未付款。",
             "建议：联系客户并考虑取消其订阅。本通知仅发送给合作伙伴内部人员。",
         ]
         facts = [f"逾期金额 {amount}，最早到期日 {earliest}。", *head[3:]]
@@ -150,9 +154,14 @@ def _en(c: NoticeContent) -> tuple[str, str]:
         ]
     else:
         subject = f"Escalation: {c.customer_name} {c.days_past_due} days past due, recommend cancellation"
+        since = (
+            f"subscriptions are suspended since {format_date(c.suspension_date, Locale.EN)} and "
+            if c.suspension_date
+            else ""
+        )
         middle = [
-            f"Customer {c.customer_name} is {c.days_past_due} days past due; subscriptions are suspended "
-            "and the balance is still unpaid.",
+            f"Customer {c.customer_name} is {c.days_past_due} days past due; {since}"
+            "the balance is still unpaid.",
             "Recommendation: contact the customer and consider cancelling the subscriptions. "
             "This notice goes to the partner's staff only.",
         ]

@@ -250,6 +250,8 @@ def test_escalation_notifies_staff_once_suspended() -> None:
     assert kinds(decision) == [("notify_staff", "escalation")]
     assert decision.stage is Stage.ESCALATION
     assert decision.next_review_at is None
+    notice = decision.actions[0].notice
+    assert notice is not None and notice.suspension_date == date(2026, 3, 23)  # suspended since
 
 
 def test_catch_up_sends_only_the_warning_and_moves_the_suspension() -> None:

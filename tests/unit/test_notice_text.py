@@ -101,3 +101,13 @@ def test_escalation_is_for_staff_and_not_addressed_to_the_customer() -> None:
     body = render_notice(content(Stage.ESCALATION, Locale.EN)).body_text
     assert "Dear" not in body and "How to pay" not in body
     assert "recommend" in body.lower() and "INV-2026-001" in body
+
+
+def test_escalation_says_suspended_only_when_the_subscriptions_are() -> None:
+    suspended = render_notice(content(Stage.ESCALATION, Locale.EN, suspension=date(2026, 3, 23))).body_text
+    assert "suspended since Monday, 23 March 2026" in suspended
+    zh = render_notice(content(Stage.ESCALATION, Locale.ZH_CN, suspension=date(2026, 3, 23))).body_text
+    assert "订阅自 2026年3月23日（星期一） 起已暂停" in zh
+    # a policy without a suspension stage escalates a customer whose access was never blocked
+    assert "suspended" not in render_notice(content(Stage.ESCALATION, Locale.EN)).body_text
+    assert "暂停" not in render_notice(content(Stage.ESCALATION, Locale.ZH_CN)).body_text

@@ -317,6 +317,14 @@ class AppSettings(BaseSettings):
             )
         if self.queue_transport is QueueTransport.SERVICEBUS and not self.servicebus_namespace:
             raise ValueError("QUEUE_TRANSPORT=servicebus needs SERVICEBUS__fullyQualifiedNamespace")
+        if (
+            self.queue_transport is QueueTransport.STORAGE
+            and not self.storage_connection_string
+            and not self.storage_queue_endpoint
+        ):
+            raise ValueError(
+                "QUEUE_TRANSPORT=storage with managed identity needs AzureWebJobsStorage__queueServiceUri"
+            )
         if self.partner_center_auth is PartnerCenterAuth.NONE and not self.partner_center_base_url:
             raise ValueError(
                 "PARTNER_CENTER_AUTH=none is only allowed with PARTNER_CENTER_BASE_URL (the simulator)"

@@ -61,6 +61,9 @@ def test_service_bus_needs_a_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_managed_identity_endpoint_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AzureWebJobsStorage__tableServiceUri", "https://cg.table.core.chinacloudapi.cn")
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage__queueServiceUri"):
+        load_settings()  # the storage transport has no queue endpoint: fail now, not at the first publish
+    monkeypatch.setenv("AzureWebJobsStorage__queueServiceUri", "https://cg.queue.core.chinacloudapi.cn")
     settings = load_settings()
     assert settings.storage_connection_string is None
     assert settings.storage_table_endpoint == "https://cg.table.core.chinacloudapi.cn"

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared import clock, runtime
 from shared.adapters.audit import AuditEntry, AuditLog
@@ -78,6 +78,8 @@ class ReportAccepted(BaseModel):
     customer_known: bool
     decision: TriageDecision
     actions: list[str]
+    # A retry of a report the case already counted (not part of the answer).
+    repeat: bool = Field(default=False, exclude=True)
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ class FraudService:
             customer_known=case.customer_known,
             decision=decision,
             actions=actions,
+            repeat=repeat,
         )
 
     def _decide(

@@ -7,6 +7,8 @@ Each run:
 2. opens or joins the case and applies triage, exactly like an HTTP report;
 3. sets the event `Investigating` (so the next run does not read it again);
 4. sends the outbox of resolved cases: `Resolved` with `Fraud` (confirmed) or `Ignore` (dismissed).
+In dry run (ENFORCEMENT_MODE=dry_run) steps 3 and 4 make no call: dry run changes nothing at
+Partner Center (the audit says what would have been sent; the outbox rows wait).
 A failure on one event or one outbox row is logged and counted; the rest of the run goes on and
 the row is retried next run.
 """
@@ -20,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from shared import clock
 from shared.adapters.audit import AuditEntry
@@ -56,6 +58,14 @@ _CATEGORY_BY_TYPE = {
     "servicehealthsecurityadvisory": Category.ACCOUNT_COMPROMISE,
 }
 _SEVERITY_BY_NAME = {s.value: s for s in Severity}
+DRY_RUN_INVESTIGATING = "dry run: the event would be marked Investigating (no call made)"
+# Dry run leaves events Active, so they are read again every run: a row per event handled in dry
+# run (PartitionKey `_pcdryrun`, RowKey = report id) keeps them from being reported again.
+DRY_RUN_SEEN_PARTITION = "_pcdryrun"
+
+
+class DryRunSeen(BaseModel):
+    case_id: str
 
 
 @dataclass
@@ -144,13 +154,36 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
                         "fraud event without a valid customer tenant", extra={"event_id": event.event_id}
                     )
                     continue
+                report_id = _report_id(event)
+                if fraud.dry_run and fraud.cases.table.get_raw(DRY_RUN_SEEN_PARTITION, report_id) is not None:
+                    result.events_skipped += 1
+                    continue
                 accepted = fraud.intake(
-                    report, _report_id(event), actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
+                    report, report_id, actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
                 )
                 if accepted.joined_existing_case:
                     result.cases_joined += 1
                 else:
                     result.cases_opened += 1
+                if fraud.dry_run:
+                    # Dry run changes nothing at Partner Center: the event stays Active and is
+                    # read again next run, where its seen row skips it.
+                    fraud.cases.table.upsert(
+                        DryRunSeen(case_id=accepted.case_id), DRY_RUN_SEEN_PARTITION, report_id
+                    )
+                    if not accepted.repeat:
+                        fraud.audit.append(
+                            report.customer_id,
+                            [
+                                _pc_call_entry(
+                                    accepted.case_id,
+                                    DRY_RUN_INVESTIGATING,
+                                    [event_ref(event)],
+                                    action="partner_center.fraud_event_status_dry_run",
+                                )
+                            ],
+                        )
+                    continue
                 set_event_status(
                     client,
                     event.subscription_id,
@@ -185,6 +218,8 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
 def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollResult) -> int:
     """Mark the events of resolved cases `Resolved`; a row is deleted once all its calls succeed."""
     sent = 0
+    if fraud.dry_run:
+        return sent  # changes nothing at Partner Center; the rows wait for enforce mode
     table = fraud.cases.table
     for entity in table.partition(PC_OUTBOX_PARTITION):
         stored = decode(PcStatusUpdate, entity)
@@ -226,11 +261,13 @@ def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollR
     return sent
 
 
-def _pc_call_entry(case_id: str, reason: str, refs: list[str]) -> AuditEntry:
+def _pc_call_entry(
+    case_id: str, reason: str, refs: list[str], *, action: str = "partner_center.fraud_event_status"
+) -> AuditEntry:
     return AuditEntry(
         at=clock.now(),
         actor=ACTOR,
-        action="partner_center.fraud_event_status",
+        action=action,
         reason=reason,
         correlation_id=f"fraud-{case_id}",
         details={"case_id": case_id, "event_refs": refs[:50]},

@@ -49,19 +49,24 @@ class ScriptedPartnerCenter:
 
 
 @pytest.fixture
-def service(
+def tables(
     storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FraudService]:
+) -> Iterator[TableStore]:
     monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
     monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
     monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
     monkeypatch.setenv("ENFORCEMENT_MODE", "enforce")
     monkeypatch.setenv("FRAUD_EVENTS_ENABLED", "true")
     runtime.reset()
-    tables = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
-    yield FraudService(tables, load_settings())
-    tables.close()
+    store = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
+    yield store
+    store.close()
     runtime.reset()
+
+
+@pytest.fixture
+def service(tables: TableStore) -> FraudService:
+    return FraudService(tables, load_settings())
 
 
 def test_odd_events_do_not_stop_the_run(service: FraudService) -> None:
@@ -100,3 +105,21 @@ def test_a_listing_failure_still_sends_the_resolved_events(service: FraudService
     result = poll_fraud_events(service, pc)  # type: ignore[arg-type]
     assert result.failures == ["listing events: PartnerCenterError"]
     assert pc.status_calls == [{"EventIds": ["ev-1"], "EventStatus": "Resolved", "ResolvedReason": "Ignore"}]
+
+
+def test_dry_run_makes_no_partner_center_status_call(
+    tables: TableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENFORCEMENT_MODE", "dry_run")
+    dry = FraudService(tables, load_settings())
+    event = {"eventId": "ev-d", "customerTenantId": TENANT, "subscriptionId": SUB, "severity": "Critical"}
+    pc = ScriptedPartnerCenter([event])
+    assert poll_fraud_events(dry, pc).cases_opened == 1  # type: ignore[arg-type]
+    (case,) = dry.cases.iter_customer_cases(TENANT)
+    CaseDesk(dry).resolve(case.case_id, ResolutionRequest(outcome=Resolved.CONFIRMED, note="x"))
+    again = poll_fraud_events(dry, pc)  # type: ignore[arg-type]  # the event is still Active
+    assert again.failures == [] and again.events_skipped == 1 and pc.status_calls == []
+    assert dry.customer_holds(TENANT) == []
+    trail = [r.action for r in dry.audit.read(TENANT).records]
+    assert trail.count("partner_center.fraud_event_status_dry_run") == 1
+    assert "partner_center.fraud_event_status" not in trail

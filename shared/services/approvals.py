@@ -1,9 +1,12 @@
 """Suspension batches held back by the blast-radius cap, and their release by a person.
 
-A batch is a row `batch:{id}` in the partner partition (`_partner`) of the customers table. The
-scan adds each held-back customer to it BEFORE that customer's own transaction marks it held
-back, so a crash can leave a customer listed that is not held back (harmless: the release
-re-evaluates every customer first), never one held back in no batch.
+A batch is a row `batch:{id}` in the partner partition (`_partner`) of the customers table, and
+one row `batchmember:{id}:{customer id}` per held-back customer: inserting a member touches no
+shared row, so the scan's workers never contend, and a batch has no size limit (a list of ids in
+one property would stop at about 840 customers, exactly when a broken feed trips the cap). The
+scan adds each held-back customer BEFORE that customer's own transaction marks it held back, so
+a crash can leave a customer listed that is not held back (harmless: the release re-evaluates
+every customer first), never one held back in no batch.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from shared import clock, runtime
 from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PARTNER_PARTITION
-from shared.adapters.tables import ConcurrencyConflict, Table, Transaction
+from shared.adapters.tables import ConcurrencyConflict, Stored, Table, Transaction, decode
 from shared.domain.policy import Policy
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
@@ -28,7 +31,8 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 
 BATCH_PREFIX = "batch:"
-_BATCH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+MEMBER_PREFIX = "batchmember:"
+_BATCH_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # no ':' (it separates the member row key)
 MAX_ATTEMPTS = 5
 
 
@@ -38,7 +42,8 @@ class BatchStatus(StrEnum):
 
 
 class SuspensionBatch(BaseModel):
-    """Suspensions that waited for approval because one scan reached the cap."""
+    """Suspensions that waited for approval because one scan reached the cap. As answered,
+    `customer_ids` and `results` are gathered from the member rows."""
 
     batch_id: str
     created_at: datetime
@@ -50,39 +55,65 @@ class SuspensionBatch(BaseModel):
     results: dict[str, str] = Field(default_factory=dict)
 
 
+class BatchMember(BaseModel):
+    """Row `batchmember:{batch id}:{customer id}`: one held-back customer of a batch."""
+
+    customer_id: str
+    added_at: datetime
+    result: str | None = None
+
+
 def _table() -> Table:
     return CustomerRepository.of(runtime.table_store()).table
 
 
+def _member_prefix(batch_id: str) -> str:
+    return f"{MEMBER_PREFIX}{batch_id}:"
+
+
+def _members(table: Table, batch_id: str) -> list[Stored[BatchMember]]:
+    return [decode(BatchMember, e) for e in table.partition(PARTNER_PARTITION, _member_prefix(batch_id))]
+
+
+def _assembled(header: SuspensionBatch, members: list[Stored[BatchMember]]) -> SuspensionBatch:
+    """The batch as answered: the header plus its members (and results) from the member rows."""
+    batch = header.model_copy(deep=True)
+    for member in members:
+        if member.value.customer_id not in batch.customer_ids:
+            batch.customer_ids.append(member.value.customer_id)
+        if member.value.result is not None:
+            batch.results[member.value.customer_id] = member.value.result
+    return batch
+
+
 def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime) -> None:
-    """Record a held-back customer in the scan's batch (and the alert in the partner audit)."""
+    """Record a held-back customer in the scan's batch (the batch's first member also writes the
+    batch row and the alert in the partner audit, in one transaction)."""
     table = _table()
     for _ in range(MAX_ATTEMPTS):
-        stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
-        if stored is None:
-            batch = SuspensionBatch(
-                batch_id=batch_id, created_at=now, policy_version=policy.version, customer_ids=[customer_id]
-            )
-            tx = table.transaction(PARTNER_PARTITION)
-            tx.create(batch, BATCH_PREFIX + batch_id)
-            _stage_partner_audit(
-                tx, now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
-            )
-            try:
-                tx.submit()  # the batch and its alert entry together
-            except ConcurrencyConflict:
-                continue
-            return
-        batch = stored.value
-        if customer_id in batch.customer_ids:
-            return
-        batch.customer_ids.append(customer_id)
+        if table.get_raw(PARTNER_PARTITION, BATCH_PREFIX + batch_id) is not None:
+            break
+        batch = SuspensionBatch(batch_id=batch_id, created_at=now, policy_version=policy.version)
+        tx = table.transaction(PARTNER_PARTITION)
+        tx.create(batch, BATCH_PREFIX + batch_id)
+        _stage_partner_audit(
+            tx, now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
+        )
         try:
-            table.update(batch, PARTNER_PARTITION, BATCH_PREFIX + batch_id, stored.etag)
-            return
+            tx.submit()  # the batch and its alert entry together
+            break
         except ConcurrencyConflict:
-            continue
-    raise ConcurrencyConflict(f"batch {batch_id} kept changing")
+            continue  # another worker created it (or the audit head moved): look again
+    else:
+        raise ConcurrencyConflict(f"batch {batch_id} could not be created")
+    try:
+        table.insert(
+            BatchMember(customer_id=customer_id, added_at=now),
+            PARTNER_PARTITION,
+            _member_prefix(batch_id) + customer_id,
+        )
+    except ConcurrencyConflict:
+        pass  # already a member
 
 
 def _stage_partner_audit(
@@ -95,10 +126,11 @@ def _stage_partner_audit(
 
 
 def get_batch(batch_id: str) -> SuspensionBatch:
-    stored = _table().get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+    table = _table()
+    stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:
         raise NotFound(f"no suspension batch {batch_id!r}")
-    return stored.value
+    return _assembled(stored.value, _members(table, batch_id))
 
 
 def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
@@ -109,14 +141,14 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
     if not _BATCH_ID.fullmatch(batch_id):
         # Also keeps characters Table storage refuses in a key (/ \\ # ? control) out of the read.
         raise ValidationFailed(
-            "batch_id is not a valid batch id (letters, digits, '-', '_', '.', ':'; at most 100)"
+            "batch_id is not a valid batch id (letters, digits, '-', '_', '.'; at most 100)"
         )
     table = _table()
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:
         raise NotFound(f"no suspension batch {batch_id!r}")
     if stored.value.status is BatchStatus.RELEASED:
-        return stored.value
+        return _assembled(stored.value, _members(table, batch_id))
     now = clock.now()
     calendar = policy.calendar()
     if not calendar.is_open(now):
@@ -128,34 +160,47 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
             f"{batch_id} again once it opens ({opening:%Y-%m-%d %H:%M} {policy.time_zone})"
         )
     repo = CustomerRepository.of(runtime.table_store())
-    results: dict[str, str] = {}
+    released = False
+    legacy_results: dict[str, str] = {}
     for _ in range(MAX_ATTEMPTS):
-        batch = stored.value
-        # A scan still running may add customers meanwhile: release those too, then mark the
-        # batch released under the ETag of the version whose customers were all released.
-        for customer_id in batch.customer_ids:
-            if customer_id not in results:
-                results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
-        batch.results.update(results)
-        batch.status = BatchStatus.RELEASED
-        batch.released_at = now
-        batch.released_by = actor
-        tx = table.transaction(PARTNER_PARTITION)
-        tx.update(batch, BATCH_PREFIX + batch_id, stored.etag)
-        reason = f"batch {batch_id} released by {actor}"
-        _stage_partner_audit(tx, now, "collections.batch_released", reason, batch_id, actor)
-        try:
-            tx.submit()  # the released batch and its audit entry together
+        # Release every member without a result (rows from an earlier, interrupted approval keep
+        # theirs); a scan still running may add members meanwhile, so look again after marking
+        # the batch released, until no member is left without a result.
+        pending = [m for m in _members(table, batch_id) if m.value.result is None]
+        legacy = [c for c in stored.value.customer_ids if c not in stored.value.results]
+        legacy = [c for c in legacy if c not in legacy_results]
+        for member in pending:
+            result = _release_one(repo, member.value.customer_id, batch_id, actor, policy, now)
+            done = member.value.model_copy(update={"result": result})
+            table.upsert(done, PARTNER_PARTITION, member.row_key)
+        for customer_id in legacy:  # batches written before member rows existed
+            legacy_results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
+        stored.value.results.update(legacy_results)
+        if released and not pending:
             break
-        except ConcurrencyConflict:  # the batch (a scan added to it) or the audit head changed
-            fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
-            if fresh is None:
-                raise NotFound(f"no suspension batch {batch_id!r}") from None
-            if fresh.value.status is BatchStatus.RELEASED:
-                return fresh.value  # released by another approval meanwhile
-            stored = fresh
-    else:
+        if not released:
+            header = stored.value.model_copy(
+                update={"status": BatchStatus.RELEASED, "released_at": now, "released_by": actor}
+            )
+            tx = table.transaction(PARTNER_PARTITION)
+            tx.update(header, BATCH_PREFIX + batch_id, stored.etag)
+            reason = f"batch {batch_id} released by {actor}"
+            _stage_partner_audit(tx, now, "collections.batch_released", reason, batch_id, actor)
+            try:
+                tx.submit()  # the released batch and its audit entry together
+            except ConcurrencyConflict:  # another approval, or the audit head moved
+                fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+                if fresh is None:
+                    raise NotFound(f"no suspension batch {batch_id!r}") from None
+                if fresh.value.status is BatchStatus.RELEASED:
+                    return _assembled(fresh.value, _members(table, batch_id))
+                stored = fresh
+                continue
+            released = True
+            stored = Stored(header, PARTNER_PARTITION, BATCH_PREFIX + batch_id, "")
+    if not released:
         raise Conflict(f"batch {batch_id} kept changing while it was released; approve it again")
+    batch = _assembled(stored.value, _members(table, batch_id))
     metric("collections.batch_released", len(batch.customer_ids))
     return batch
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +71,24 @@ def test_release_outside_the_enforcement_window_is_refused_and_keeps_the_batch(
     assert approvals.release_batch("b2", "bob", policy).status == "released"
 
 
-@pytest.mark.parametrize("batch_id", ["", "a/b", "a\\b", "a#b", "a?b", "ab\n", "a\tb", "x" * 101])
+@pytest.mark.parametrize("batch_id", ["", "a/b", "a\\b", "a#b", "a?b", "a:b", "ab\n", "a\tb", "x" * 101])
 def test_a_batch_id_storage_would_refuse_is_a_422(env: Env, batch_id: str) -> None:
     with pytest.raises(ValidationFailed):
         approvals.release_batch(batch_id, "bob", collections.current_policy())
+
+
+def test_many_workers_fill_one_batch_without_contention_or_a_size_limit(env: Env) -> None:
+    """A broken feed trips the cap for thousands of customers at once: members are rows of their
+    own, so eight scan workers adding at once never conflict and the batch row does not grow
+    (a JSON list of ids in one property stopped at about 840 customers)."""
+    policy = collections.current_policy()
+    ids = [str(uuid.uuid4()) for _ in range(160)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda cid: approvals.add_to_batch("b4", cid, policy, env.clock.now()), ids))
+    assert sorted(approvals.get_batch("b4").customer_ids) == sorted(ids)
+    header = CustomerRepository.of(runtime.table_store()).table.get_raw(
+        PARTNER_PARTITION, approvals.BATCH_PREFIX + "b4"
+    )
+    assert header is not None and header["customer_ids"] == "[]"
+    released = approvals.release_batch("b4", "bob", policy)
+    assert len(released.results) == 160 and released.status == "released"

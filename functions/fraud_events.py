@@ -2,6 +2,8 @@
 
 Always registered, so turning it on is one app setting (FRAUD_EVENTS_ENABLED=true) and no
 redeploy; while off, each run logs that it is off and returns without calling Partner Center.
+Every run, on or off, first places the holds that fraud cases decided but never got (an intake
+interrupted between its case write and its hold): see FraudService.repair_holds.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ log = logging.getLogger(__name__)
 def fraud_events_poll(timer: func.TimerRequest) -> None:
     """Active Partner Center fraud events -> cases; resolved cases -> event statuses."""
     settings = get_settings()
+    fraud = FraudService.from_runtime()
+    repaired = fraud.repair_holds()
+    if repaired:
+        log.warning("fraud holds repaired", extra={"holds_placed": repaired})
     if not settings.fraud_events_enabled:
         log.info("fraud events poll is off (FRAUD_EVENTS_ENABLED=false)")
         return
-    result = poll_fraud_events(FraudService.from_runtime(), client_for(settings))
+    result = poll_fraud_events(fraud, client_for(settings))
     log.info(
         "fraud events poll done",
         extra={

@@ -395,6 +395,44 @@ class FraudService:
         self.request_reconcile(case.customer_id, "fraud case dismissed", correlation, case.case_id)
         return True
 
+    def repair_holds(self, page_size: int = 100) -> int:
+        """Place the hold of every `investigating` case that decided one but has none: a crash
+        between the case write and the hold, with no retry and no later report to place it.
+
+        Reads the status index of investigating cases only (never the whole table); the same
+        rails as intake (dry run, protected customers). Run by the fraud events timer, which is
+        always registered. Returns how many holds it placed.
+        """
+        if self.dry_run:
+            return 0
+        placed, after = 0, None
+        while True:
+            page = self.cases.list_by_status(CaseStatus.INVESTIGATING, page_size, after)
+            for case in page.cases:
+                if not case.hold_decided or self.hold_exists(case.customer_id, case.case_id):
+                    continue
+                if self.facts(case.customer_id).protected:
+                    continue
+                correlation = f"fraud-{case.case_id}"
+                repaired = AuditEntry(
+                    at=clock.now(),
+                    actor=ACTOR,
+                    action="fraud.hold_repaired",
+                    reason=f"case {case.case_id} decided a hold that was never placed (interrupted intake)",
+                    correlation_id=correlation,
+                    details={"case_id": case.case_id},
+                )
+                if self.place_hold(case, [repaired], correlation=correlation):
+                    self.request_reconcile(
+                        case.customer_id, "fraud hold placed", correlation, case.case_id, "hold"
+                    )
+                    metric("fraud.hold_repaired", category=case.category.value)
+                    self._dismissed_meanwhile(case)
+                    placed += 1
+            if page.continuation is None:
+                return placed
+            after = page.continuation
+
     def customer_holds(self, customer_id: str) -> list[Hold]:
         return [decode(Hold, row).value for row in self.customers.partition(customer_id, HOLD_PREFIX)]
 

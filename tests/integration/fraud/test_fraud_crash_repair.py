@@ -200,3 +200,30 @@ def test_after_a_failed_attempt_the_key_still_refuses_another_body(
     answer = service.submit(_report(), idempotency_key="k-2", sender=None)  # the same body: at once
     assert answer.status == 202 and "fraud_hold_placed" in json.loads(answer.body)["actions"]
     assert _only_case(service).hit_count == 1
+
+
+def test_the_timer_repair_places_a_hold_an_interrupted_intake_left_undone(
+    service: FraudService, store: TableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_once(monkeypatch, FraudService, "place_hold")
+    with pytest.raises(Crash):
+        service.submit(_report(), idempotency_key=None, sender=None)  # no key: no retry will come
+    case = _only_case(service)
+    assert case.hold_decided and service.customer_holds(CUSTOMER) == []
+    assert service.repair_holds(page_size=1) == 1
+    assert [h.hold_id for h in service.customer_holds(CUSTOMER)] == [f"fraud-{case.case_id}"]
+    assert "fraud.hold_repaired" in _actions(service)
+    assert service.repair_holds() == 0  # nothing left to repair
+
+
+def test_the_timer_repair_never_holds_a_protected_customer(
+    service: FraudService, store: TableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_once(monkeypatch, FraudService, "place_hold")
+    with pytest.raises(Crash):
+        service.submit(_report(), idempotency_key=None, sender=None)
+    now = datetime.now(UTC)
+    profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
+    store.table("customers").insert(profile, CUSTOMER, PROFILE_ROW)
+    assert service.repair_holds() == 0
+    assert service.customer_holds(CUSTOMER) == []

@@ -93,7 +93,7 @@ def _records(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
     """(line where the record starts, values by column) for each non-blank record. Line numbers
     are those of the file (blank lines and line breaks inside quoted cells counted); a short row
     lacks its last columns. A CSV syntax error is a 400 naming the line."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:

@@ -214,3 +214,15 @@ def test_the_first_entry_sets_the_ledger_currency(env: Env) -> None:
     other = invoice(fixed, "i1", "500", date(2026, 3, 20)).model_copy(update={"amount": usd})
     with pytest.raises(ValidationFailed, match="in CNY"):
         ledger.post_invoice(other, "t", "c")
+
+
+def test_csv_with_old_mac_line_ends_is_read_and_lines_are_counted(env: Env) -> None:
+    cid = new_customer()
+    csv_text = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date\r"
+        f"invoice,{cid},i1,N1,10,CNY,2026-02-01,2026-02-20\r"
+        "\r"
+        f"invoice,{cid},i2,N2,abc,CNY,2026-02-01,2026-02-20\r"
+    ).encode()
+    report = import_csv(csv_text, "t", "c")
+    assert [(r.line, r.result) for r in report.results] == [(2, "rejected"), (4, "error")]

@@ -30,6 +30,10 @@ from shared.domain.money import Money
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 ZERO = Decimal(0)
+# Calendar dates the ledger accepts: the evaluation adds stage days (up to ten years) and converts
+# local midnights to UTC, which a date near year 1 or 9999 would overflow.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 class InvoiceStatus(StrEnum):
@@ -57,8 +61,8 @@ class InvoiceIn(BaseModel):
     customer_id: CustomerId
     number: str = Field(min_length=1, max_length=100, description="Invoice number printed for the customer.")
     amount: Money
-    issued_on: date
-    due_date: date
+    issued_on: date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
+    due_date: date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
     status: InvoiceStatus = InvoiceStatus.OPEN
 
     _amount_positive = field_validator("amount")(_positive)

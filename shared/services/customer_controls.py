@@ -11,6 +11,7 @@ from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import exemption_row, hold_row
 from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
+from shared.domain.ledger import LATEST_DATE
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections import policy_for_request
 from shared.services.customer_change import (
@@ -91,7 +92,7 @@ class ExemptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ExemptionKind
-    until: date
+    until: date = Field(le=LATEST_DATE, description="The last day (inclusive, policy time zone).")
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 from shared.adapters.audit import AuditEntry, AuditLog, HeadRef
+from shared.domain.ledger import InvoiceIn
 from shared.domain.money import Money
 from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services import ledger
@@ -226,3 +228,22 @@ def test_csv_with_old_mac_line_ends_is_read_and_lines_are_counted(env: Env) -> N
     ).encode()
     report = import_csv(csv_text, "t", "c")
     assert [(r.line, r.result) for r in report.results] == [(2, "rejected"), (4, "error")]
+
+
+def test_dates_the_calendar_cannot_handle_are_refused_not_a_crash(env: Env) -> None:
+    cid = new_customer()
+    ledger.post_invoice(invoice(cid, "i1", "500", date(2026, 2, 1)), "t", "c")
+    fields = invoice(cid, "i2", "1", date(2026, 3, 1)).model_dump()
+    for due in (date(9999, 12, 31), date(1, 1, 2)):
+        with pytest.raises(PydanticValidationError):
+            InvoiceIn.model_validate({**fields, "issued_on": date(1, 1, 1), "due_date": due})
+    for kind in ("promise_to_pay", "enforcement_off"):
+        with pytest.raises(PydanticValidationError):
+            ledger.ExemptionIn(kind=kind, until=date(9999, 12, 31), reason="x")
+    far = ledger.ExemptionIn(kind="promise_to_pay", until=date(2999, 12, 31), reason="x")
+    assert ledger.add_exemption(cid, far, "t", "c").status == 201
+    csv_text = (
+        "kind,customer_id,id,number,amount,currency,issued_on,due_date\n"
+        f"invoice,{cid},i3,N3,10,CNY,2026-02-01,9999-12-31\n"
+    ).encode()
+    assert [(r.result, r.field) for r in import_csv(csv_text, "t", "c").results] == [("error", "due_date")]

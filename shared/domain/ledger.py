@@ -109,6 +109,9 @@ class PaymentIn(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("received_at needs a time zone (e.g. 2026-01-31T10:00:00+08:00)")
+        if not EARLIEST_DATE.year <= value.year <= LATEST_DATE.year:
+            # Table storage keeps instants from 1601 only; no payment is that old or that far ahead.
+            raise ValueError(f"received_at must be between {EARLIEST_DATE.year} and {LATEST_DATE.year}")
         return value
 
     def same_content(self, other: PaymentIn) -> bool:

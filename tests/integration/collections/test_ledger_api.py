@@ -237,6 +237,9 @@ def test_dates_the_calendar_cannot_handle_are_refused_not_a_crash(env: Env) -> N
     for due in (date(9999, 12, 31), date(1, 1, 2)):
         with pytest.raises(PydanticValidationError):
             InvoiceIn.model_validate({**fields, "issued_on": date(1, 1, 1), "due_date": due})
+    for received in ("1500-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00"):
+        with pytest.raises(PydanticValidationError):
+            payment(cid, "p1", "1", received_at=received)
     for kind in ("promise_to_pay", "enforcement_off"):
         with pytest.raises(PydanticValidationError):
             ledger.ExemptionIn(kind=kind, until=date(9999, 12, 31), reason="x")

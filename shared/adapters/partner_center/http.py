@@ -16,6 +16,7 @@ from typing import Any
 from azure.core import PipelineClient
 from azure.core.exceptions import (
     AzureError,
+    ClientAuthenticationError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -202,6 +203,12 @@ class PartnerCenterHttp:
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise Transient(
                 f"Partner Center unreachable: {type(exc).__name__}", request_id=call.request_id
+            ) from None
+        except ClientAuthenticationError as exc:
+            # No token (wrong secret, expired certificate, app not consented): retrying will not
+            # help, so it is not Transient; the executor raises it and the poison path alerts.
+            raise Unauthorised(
+                f"could not get a Partner Center token: {type(exc).__name__}", request_id=call.request_id
             ) from None
         except AzureError as exc:
             raise Transient(

@@ -76,6 +76,27 @@ def test_bearer_token_from_the_credential_for_the_configured_scope(sim: Simulato
     assert sim.calls()[0]["extra"]["authorization"] == "Bearer"
 
 
+def test_a_refused_token_is_unauthorised_not_transient(sim: Simulator) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class RefusingCredential:
+        def get_token(self, *requested: str, **_: Any) -> AccessToken:
+            raise ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.")
+
+    settings = make_settings(
+        sim,
+        "UseDevelopmentStorage=true",
+        PARTNER_CENTER_AUTH="client_secret",
+        PARTNER_CENTER_TENANT_ID="t",
+        PARTNER_CENTER_CLIENT_ID="c",
+        PARTNER_CENTER_CLIENT_SECRET="s",
+    )
+    client = PartnerCenterClient.from_config(config_from_settings(settings), RefusingCredential())
+    with pytest.raises(Unauthorised, match="token"):
+        client.list_subscriptions(C1)
+    assert sim.calls() == []  # nothing reached Partner Center
+
+
 def test_pascal_case_responses_parse(sim: Simulator) -> None:
     sim.set_response_case("pascal")
     subs = {s.id: s for s in make_client(sim).list_subscriptions(C1)}

@@ -18,9 +18,10 @@ customer through an index entry that is due already and that it drops last:
 - it writes the new entry AFTER step 3, together with step 4, in one entity-group transaction
   per hour bucket for a chunk of customers (`ScheduleBatch`: new entries first, then the old
   ones of the customers whose new entry is in). A crash anywhere before leaves the old, due
-  entry: the next scan reads the customer again and finds the outbox (step 3 not done) or the
-  state row's later next_review_at (a stale entry: moved, nothing re-decided) or decides again
-  (nothing was committed). A ledger change cannot do this: its old entry may lie in the future.
+  entry: the next scan reads the customer again and finds the outbox (step 3 not done), or the
+  state row's later next_review_at (a stale entry: moved, nothing re-decided), or nothing
+  committed (it decides again); a committed stage is never decided twice (notices_sent, holds).
+  A ledger change cannot do this: its old entry may lie in the future.
 - a review that decides nothing (no action; the record would differ only in bookkeeping:
   updated_at, next_review_at, last_evaluated_at, policy_version) writes no transaction and no
   audit entry, only the index move. Nothing is decided, so a concurrent writer has nothing to
@@ -30,9 +31,10 @@ Per acting customer the scan thus costs a partition query, the transaction, one 
 message and the outbox-clearing update (plus its share of the index transactions). The clearing
 update cannot be folded into a later write: no later write of that customer's partition happens
 in the scan (the index is another table, so no transaction spans both), and without it every
-later visit would re-publish what was sent. Publishing before the commit is unsound (a notice or
-reconcile for a decision that then conflicts; with Service Bus duplicate detection, the real one
-afterwards would be dropped).
+later visit would re-publish what was sent. Publishing before the commit is unsound: a consumer
+may run before the commit (a reconcile that finds no hold yet, a notice whose row is missing) or
+the commit may conflict, and the message that follows the commit has the same id, which Service
+Bus duplicate detection drops.
 """
 
 from __future__ import annotations

@@ -133,6 +133,12 @@ def get_batch(batch_id: str) -> SuspensionBatch:
     return _assembled(stored.value, _members(table, batch_id))
 
 
+def is_released(batch_id: str) -> bool:
+    """Whether the batch exists and was released."""
+    stored = _table().get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+    return stored is not None and stored.value.status is BatchStatus.RELEASED
+
+
 def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
     """Place the held-back holds now, each customer re-evaluated in its own transaction.
 

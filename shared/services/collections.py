@@ -195,6 +195,7 @@ def _scan_one(
             correlation_id=f"scan-{scan_id}",
             cap=gate,
             from_due_entry=True,
+            batch_released=approvals.is_released,
         )
         try:
             outcome = commit_decision(repo, aggregate, commit)

@@ -43,7 +43,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -191,6 +191,10 @@ class Commit:
     # The scan: it got here through a due-index entry that stays until the caller has written
     # the new one (after the commit, batched), and a review that decides nothing writes nothing.
     from_due_entry: bool = False
+    # Whether a batch was released (the scan passes approvals.is_released). A release can run
+    # between the scan adding a customer to its batch and that customer's commit marking it held
+    # back; the customer is then held back in a released batch and must be placed, not re-held.
+    batch_released: Callable[[str], bool] | None = None
 
 
 def _entry(c: Commit, action: str, reason: str, **details: object) -> AuditEntry:
@@ -234,6 +238,12 @@ def commit_decision(repo: CustomerRepository, aggregate: CustomerAggregate, c: C
     new.next_review_at = decision.next_review_at
     places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
     hold_back = deferred = False
+    late = record.held_back_batch
+    if places_hold and not dry_run and c.approving_batch is None and late is not None:
+        if c.batch_released is not None and c.batch_released(late):
+            reason = f"suspension batch {late} was approved while this customer was being held back"
+            c = replace(c, approving_batch=late)
+            change.audit(_entry(c, "collections.batch_approved", reason, batch_id=late))
     if places_hold and not dry_run and c.approving_batch is None:
         if record.held_back_batch is not None:
             hold_back = True  # already waiting for approval in an earlier batch

@@ -203,6 +203,35 @@ def test_cap_holds_a_batch_back_and_approval_releases_it(env: Env) -> None:
     assert "collections.batch_approved" in [e["action"] for e in ledger.audit_trail(held)["entries"]]
 
 
+def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -> None:
+    # The race: the scan adds the customer to its batch, the batch is released (the customer is
+    # not marked held back yet, so the release skips it), then the scan's commit marks it held
+    # back. The next scan must place the hold instead of holding it back for ever.
+    cid = overdue_customer()
+    for day in (date(2026, 3, 5), date(2026, 3, 12)):
+        advance_to(env, day)
+        collections.run_scan()
+    advance_to(env, date(2026, 3, 23))
+    policy = collections.current_policy()
+    approvals.add_to_batch("late", cid, policy, env.clock.now())
+    released = approvals.release_batch("late", "bob", policy)
+    assert released.results[cid].startswith("not held back")
+    repo = CustomerRepository.of(runtime.table_store())
+    stored = repo.get_record(cid)
+    assert stored is not None
+    marked = stored.value.model_copy(update={"held_back_batch": "late"})
+    repo.update_record(cid, marked, stored.etag)  # the scan's commit landing after the release
+    env.reconciles()
+    collections.run_scan()
+    view = ledger.customer_view(cid)
+    assert [h.hold_id for h in view.holds] == ["non_payment"]
+    assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
+    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    assert "collections.batch_approved" in actions
+    record = repo.get_record(cid)
+    assert record is not None and record.value.held_back_batch is None
+
+
 def test_invalid_policy_stops_the_scan(env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     overdue_customer()
     bad = __import__("pathlib").Path(str(tmp_path)) / "bad.toml"

@@ -89,7 +89,8 @@ def customer_view(customer_id: str) -> CustomerView:
         ],
         next_action=next_action,
         next_action_at=next_at,
-        next_review_at=record.next_review_at,
+        # Live, not the state row's: a scan review that decides nothing leaves the row as it was.
+        next_review_at=decision.next_review_at,
         held_back_batch=record.held_back_batch,
         reasons=decision.reasons,
     )

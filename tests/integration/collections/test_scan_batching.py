@@ -44,6 +44,8 @@ def test_a_review_that_decides_nothing_writes_no_transaction(env: Env) -> None:
     assert _entries(cid, env.clock.now()) == []
     assert _entries(cid, opening + timedelta(days=30)) == [opening]
     assert env.notices() == []
+    # the customer view shows the live next review, not the state row's (left as it was)
+    assert ledger.customer_view(cid).next_review_at == opening
     # ... and nothing is lost: when the window opens, the reminder goes out once
     env.clock.set(opening + timedelta(hours=1))
     report = collections.run_scan()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -41,7 +42,7 @@ from azure.data.tables import (
     TableTransactionError,
     UpdateMode,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from shared.domain.money import Money
 from shared.errors import ValidationFailed
@@ -225,10 +226,18 @@ def check_entity_size(entity: Mapping[str, Any], what: str = "entity") -> None:
         )
 
 
-def _jsonable(annotation: Any, value: Any) -> Any:
-    from pydantic import TypeAdapter
+@lru_cache(maxsize=512)
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    # Building a TypeAdapter compiles a schema: once per field type, not once per write.
+    return TypeAdapter(annotation)
 
-    return TypeAdapter(annotation).dump_python(value, mode="json")
+
+def _jsonable(annotation: Any, value: Any) -> Any:
+    try:
+        adapter = _adapter(annotation)
+    except TypeError:  # an unhashable annotation: build it each time
+        adapter = TypeAdapter(annotation)
+    return adapter.dump_python(value, mode="json")
 
 
 def from_entity(model_type: type[M], entity: Mapping[str, Any]) -> M:

@@ -6,13 +6,11 @@ hold on a protected customer or on a dismissed case.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from shared import runtime
 from shared.adapters.idempotency import IdempotencyStore, Outcome
 from shared.adapters.layout import IDEMPOTENCY_TABLE, PROFILE_ROW
 from shared.adapters.tables import TableStore
@@ -23,33 +21,12 @@ from shared.services.fraud import FraudService
 from shared.services.fraud_cases import PC_OUTBOX_PARTITION, CaseDesk, ResolutionRequest
 from shared.services.fraud_cases import Outcome as Resolved
 from shared.services.fraud_config import current_triage
-from shared.settings import load_settings
 
 CUSTOMER = "c2222222-2222-4222-8222-222222222222"
 
 
 class Crash(RuntimeError):
     """The process dies here."""
-
-
-@pytest.fixture
-def store(storage_connection_string: str, unique_name: str) -> Iterator[TableStore]:
-    tables = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
-    yield tables
-    tables.close()
-
-
-@pytest.fixture
-def service(
-    store: TableStore, storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FraudService]:
-    monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
-    monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
-    monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
-    monkeypatch.setenv("ENFORCEMENT_MODE", "enforce")
-    runtime.reset()
-    yield FraudService(store, load_settings())
-    runtime.reset()
 
 
 def _report(severity: Severity = Severity.CRITICAL) -> FraudReport:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,26 +28,6 @@ from shared.settings import load_settings
 
 CUSTOMER = "c1111111-1111-4111-8111-111111111111"
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def store(storage_connection_string: str, unique_name: str) -> Iterator[TableStore]:
-    tables = TableStore.from_connection_string(storage_connection_string, prefix=unique_name)
-    yield tables
-    tables.close()
-
-
-@pytest.fixture
-def service(
-    store: TableStore, storage_connection_string: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FraudService]:
-    monkeypatch.setenv("AzureWebJobsStorage", storage_connection_string)
-    monkeypatch.setenv("QUEUE_TRANSPORT", "storage")
-    monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
-    monkeypatch.setenv("ENFORCEMENT_MODE", "enforce")
-    runtime.reset()
-    yield FraudService(store, load_settings())
-    runtime.reset()
 
 
 def _report(severity: Severity = Severity.LOW, customer: str = CUSTOMER) -> FraudReport:

@@ -34,7 +34,7 @@ from shared.adapters.queues import StorageQueuePublisher
 from shared.adapters.tables import TableStore
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile import ReconcileDeps, handle_reconcile_message
+from shared.services.reconcile.handler import ReconcileDeps, handle_reconcile_message
 from shared.settings import load_settings
 from tools.azurite import Azurite
 from tools.pcsim import Simulator

@@ -176,7 +176,7 @@ def floor_read(due_ids: list[str]) -> tuple[float, int]:
 def scenario(customers: int, due_percent: float, acting_percent: float) -> None:
     os.environ["TABLE_PREFIX"] = "b" + uuid.uuid4().hex[:8]
     runtime.reset()
-    from shared.services.collections import run_scan
+    from shared.services.collections.scan import run_scan
 
     started = time.perf_counter()
     due_ids = seed(customers, due_percent, acting_percent)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared.services import approvals, collections
+from shared.services.collections import approvals
+from shared.services.collections import scan as collections
 
 bp = func.Blueprint()
 

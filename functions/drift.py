@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.services.drift import run_drift_sweep
+from shared.services.reconcile.drift import run_drift_sweep
 
 bp = func.Blueprint()
 

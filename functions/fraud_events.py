@@ -13,8 +13,8 @@ import logging
 import azure.functions as func
 
 from shared.adapters.partner_center.client import client_for
-from shared.services.fraud import FraudService
-from shared.services.fraud_events import poll_fraud_events
+from shared.services.fraud.intake import FraudService
+from shared.services.fraud.pc_events import poll_fraud_events
 from shared.settings import get_settings
 
 bp = func.Blueprint()

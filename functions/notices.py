@@ -9,8 +9,8 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from functions.queue_support import message_body, queue_trigger
-from shared.services.enforcement import NoticeMessage
-from shared.services.notices import handle_notice
+from shared.services.collections.commit import NoticeMessage
+from shared.services.collections.notices import handle_notice
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)

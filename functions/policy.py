@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared.services.published_policy import published_policy
+from shared.services.collections.published_policy import published_policy
 
 bp = func.Blueprint()
 

@@ -7,7 +7,7 @@ from typing import Any
 import azure.functions as func
 
 from functions.queue_support import delivery_count, message_body, queue_trigger
-from shared.services.reconcile import handle_reconcile_message
+from shared.services.reconcile.handler import handle_reconcile_message
 
 bp = func.Blueprint()
 

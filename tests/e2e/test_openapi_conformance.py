@@ -22,8 +22,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from shared.services.approvals import add_to_batch
-from shared.services.collections import current_policy
+from shared.services.collections.approvals import add_to_batch
+from shared.services.collections.scan import current_policy
 from tests.e2e.fraud_host import KEY, FraudHost, fraud_host
 
 pytestmark = pytest.mark.slow

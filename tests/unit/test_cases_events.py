@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.adapters.partner_center.fraud_events import FraudEvent
 from shared.domain.fraud import Category, Severity
-from shared.services.fraud_events import event_ref, report_from_event
+from shared.services.fraud.pc_events import event_ref, report_from_event
 
 EVENT = {
     "EventId": "fe-9",

@@ -20,7 +20,7 @@ from shared.clock import FixedClock
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
-from shared.services import ledger
+from shared.services.collections import ledger
 
 # Monday 2 March 2026, 10:00 in Shanghai: inside the enforcement window.
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from shared.adapters.audit import AuditLog
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PARTNER_PARTITION
 from shared.errors import Conflict, ValidationFailed
-from shared.services import approvals, collections
+from shared.services.collections import approvals
+from shared.services.collections import scan as collections
 from tests.integration.collections.conftest import Env, new_customer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.services import ledger
+from shared.services.collections import ledger
 from tests.integration.collections.conftest import Env
 from tools import demo_ledger
 

@@ -12,8 +12,8 @@ from shared.adapters.audit import AuditEntry, AuditLog, HeadRef
 from shared.domain.ledger import InvoiceIn
 from shared.domain.money import Money
 from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from shared.services import ledger
-from shared.services.ledger_import import import_csv
+from shared.services.collections import ledger
+from shared.services.collections.ledger_import import import_csv
 from tests.integration.collections.conftest import Env, invoice, new_customer, payment
 
 

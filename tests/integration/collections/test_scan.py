@@ -11,7 +11,10 @@ import pytest
 from shared import runtime
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.schedule import ScheduleIndex
-from shared.services import approvals, collections, enforcement, ledger
+from shared.services.collections import approvals
+from shared.services.collections import scan as collections
+from shared.services.collections import commit as enforcement
+from shared.services.collections import ledger
 from tests.integration.collections.conftest import Env, invoice, new_customer, payment
 
 DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension from 22 March
@@ -296,7 +299,7 @@ def test_preview_writes_nothing_and_explains(env: Env) -> None:
 
 
 def test_cap_size(env: Env) -> None:
-    from shared.services.enforcement import CapGate
+    from shared.services.collections.commit import CapGate
 
     policy = collections.current_policy()  # 20 per scan, 5 percent
     assert CapGate.for_scan(policy, 3, "b").limit == 1

@@ -8,7 +8,7 @@ import pytest
 
 from shared import runtime
 from shared.adapters.tables import TableStore
-from shared.services.fraud import FraudService
+from shared.services.fraud.intake import FraudService
 from shared.settings import load_settings
 
 

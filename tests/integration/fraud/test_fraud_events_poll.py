@@ -16,10 +16,10 @@ import pytest
 from shared import runtime
 from shared.adapters.partner_center.errors import PartnerCenterError
 from shared.adapters.tables import TableStore
-from shared.services.fraud import FraudService
-from shared.services.fraud_cases import CaseDesk, ResolutionRequest
-from shared.services.fraud_cases import Outcome as Resolved
-from shared.services.fraud_events import poll_fraud_events
+from shared.services.fraud.intake import FraudService
+from shared.services.fraud.cases import CaseDesk, ResolutionRequest
+from shared.services.fraud.cases import Outcome as Resolved
+from shared.services.fraud.pc_events import poll_fraud_events
 from shared.settings import load_settings
 
 TENANT = "e1111111-1111-4111-8111-111111111111"

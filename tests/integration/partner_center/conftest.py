@@ -22,7 +22,7 @@ from shared.adapters.queues import StorageQueuePublisher
 from shared.adapters.tables import Table, TableStore
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile import ReconcileDeps, ReconcileResult, handle_reconcile_message
+from shared.services.reconcile.handler import ReconcileDeps, ReconcileResult, handle_reconcile_message
 from shared.settings import AppSettings, load_settings
 from tools.pcsim import DEMO_TENANT, Simulator
 

@@ -9,13 +9,13 @@ import pytest
 
 from shared.adapters.audit import AuditLog
 from shared.adapters.layout import PARTNER_PARTITION
-from shared.services.drift import enforced_customers, run_drift_sweep
+from shared.services.reconcile.drift import enforced_customers, run_drift_sweep
 from tests.integration.partner_center.conftest import C1, C1_BASE, C2, C3, C3_ACTIVE, Env
 
 
 @pytest.fixture
 def sweep(env: Env, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("shared.services.drift.get_settings", lambda: env.deps.settings)
+    monkeypatch.setattr("shared.services.reconcile.drift.get_settings", lambda: env.deps.settings)
     return lambda: run_drift_sweep(env.table, env.deps.partner_center, env.deps.publisher)
 
 
@@ -61,7 +61,7 @@ def test_suspended_by_us_after_the_hold_is_gone_is_drift_but_others_are_not(env:
 def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shared.services.drift.get_settings", lambda: env.deps.settings)
+    monkeypatch.setattr("shared.services.reconcile.drift.get_settings", lambda: env.deps.settings)
     env.place_hold(C1)
     env.place_hold(C3)
     report = run_drift_sweep(env.table, env.deps.partner_center, env.deps.publisher, time_budget_seconds=0)

@@ -9,7 +9,7 @@ import pytest
 
 from shared.adapters.layout import subscription_row
 from shared.domain.suspensions import SuspensionRecord, SuspensionState
-from shared.services.reconcile import Outcome
+from shared.services.reconcile.handler import Outcome
 from shared.settings import EnforcementMode
 from tests.integration.partner_center.conftest import (
     C1,
@@ -108,7 +108,7 @@ def test_response_lost_after_patch_then_next_attempt_patches_nothing(env: Env) -
 def test_crash_after_patch_before_record_then_next_attempt_patches_nothing(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.services import reconcile_executor as module
+    from shared.services.reconcile import executor as module
 
     env.place_hold(C3)
     original = module.Executor.commit

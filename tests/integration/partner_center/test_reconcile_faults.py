@@ -10,7 +10,7 @@ import pytest
 
 from shared.adapters.layout import RECONCILE_LEASE
 from shared.adapters.lease import Lease
-from shared.services.reconcile import Outcome
+from shared.services.reconcile.handler import Outcome
 from tests.integration.partner_center.conftest import C1, C1_BASE, C1_OTHER, C3, C3_ACTIVE, Env
 
 
@@ -138,7 +138,7 @@ def test_too_many_attempts_give_up_with_an_alert(env: Env) -> None:
     env.place_hold(C1)
     env.sim.add_fault("status", status=503)
     body = env.request(C1, attempt=env.deps.settings.reconcile_max_attempts)
-    from shared.services.reconcile import handle_reconcile_message
+    from shared.services.reconcile.handler import handle_reconcile_message
 
     result = handle_reconcile_message(body, 1, env.deps)
     assert result.outcome is Outcome.GAVE_UP
@@ -147,7 +147,7 @@ def test_too_many_attempts_give_up_with_an_alert(env: Env) -> None:
 
 
 def test_malformed_message_raises(env: Env) -> None:
-    from shared.services.reconcile import handle_reconcile_message
+    from shared.services.reconcile.handler import handle_reconcile_message
 
     with pytest.raises(ValueError):
         handle_reconcile_message(b'{"customer_id": "not-a-guid"}', 1, env.deps)
@@ -169,7 +169,7 @@ def test_a_long_run_keeps_its_lease_so_no_rival_takes_the_customer_over(
 
     from shared import clock
     from shared.adapters.lease import LeaseTaken
-    from shared.services import reconcile_executor as module
+    from shared.services.reconcile import executor as module
 
     fixed = clock.FixedClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
     previous = clock.set_clock(fixed)

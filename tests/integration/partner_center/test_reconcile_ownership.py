@@ -12,7 +12,7 @@ import pytest
 
 from shared.adapters.layout import subscription_row
 from shared.domain.suspensions import SuspensionRecord, SuspensionState
-from shared.services.reconcile import Outcome
+from shared.services.reconcile.handler import Outcome
 from tests.integration.partner_center.conftest import C1, C1_ADDON, C1_BASE, C3, C3_ACTIVE, Env
 
 
@@ -141,7 +141,7 @@ def test_the_messages_correlation_id_reaches_every_partner_center_call_audit_ent
     env.place_hold(C1)
     env.sim.renewal_window(C1_BASE, times=1)  # one subscription waits: a retry message follows
     body = env.request(C1, correlation_id="coll-scan-2026-11-25T02")
-    from shared.services.reconcile import handle_reconcile_message
+    from shared.services.reconcile.handler import handle_reconcile_message
 
     assert handle_reconcile_message(body, 1, env.deps).outcome is Outcome.RESCHEDULED
     calls = env.sim.calls()

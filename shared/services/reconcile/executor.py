@@ -38,7 +38,7 @@ from shared.domain.suspensions import (
     SuspensionState,
     plan_reconcile,
 )
-from shared.services.reconcile_common import (
+from shared.services.reconcile.common import (
     ACTOR,
     Outcome,
     ReconcileDeps,

@@ -25,7 +25,7 @@ from shared.adapters.layout import PARTNER_PARTITION
 from shared.adapters.tables import ConcurrencyConflict, Stored, Table, Transaction, decode
 from shared.domain.policy import Policy
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.enforcement import Commit, commit_decision, move_schedule, publish_outbox
+from shared.services.collections.commit import Commit, commit_decision, move_schedule, publish_outbox
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)

@@ -52,7 +52,7 @@ from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.policy import PolicyError
 from shared.domain.triage import CustomerFacts, TriageConfig, triage
 from shared.errors import BadRequest, Conflict, ServiceUnavailable
-from shared.services.fraud_config import current_policy, current_triage
+from shared.services.fraud.config import current_policy, current_triage
 from shared.settings import AppSettings, EnforcementMode, get_settings
 from shared.telemetry import metric
 
@@ -379,7 +379,7 @@ class FraudService:
         stored = self.cases.table.get(Case, case.customer_id, case.case_id)
         if stored is None or stored.value.status is not CaseStatus.DISMISSED:
             return False
-        from shared.services.fraud_cases import CaseDesk  # (it imports this module)
+        from shared.services.fraud.cases import CaseDesk  # (it imports this module)
 
         lifted = AuditEntry(
             at=clock.now(),

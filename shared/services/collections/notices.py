@@ -29,7 +29,7 @@ from shared.adapters.layout import NOTICE_PREFIX, PROFILE_ROW
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.customer import StoredProfile
 from shared.domain.notice_text import render_notice
-from shared.services.enforcement import NoticeMessage
+from shared.services.collections.commit import NoticeMessage
 from shared.settings import get_settings
 from shared.telemetry import metric
 

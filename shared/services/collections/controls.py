@@ -13,8 +13,8 @@ from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.ledger import LATEST_DATE
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections import policy_for_request
-from shared.services.customer_change import (
+from shared.services.collections.scan import policy_for_request
+from shared.services.collections.customer_change import (
     Mutation,
     Result,
     mutate_customer,

@@ -28,7 +28,7 @@ from shared.adapters.queues import Publisher
 from shared.adapters.tables import Table, prefix_range
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.suspensions import SuspensionState, plan_reconcile
-from shared.services.reconcile_common import read_hold_ids, read_records, view_of
+from shared.services.reconcile.common import read_hold_ids, read_records, view_of
 from shared.settings import get_settings
 from shared.telemetry import metric
 

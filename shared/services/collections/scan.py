@@ -26,8 +26,8 @@ from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.collections import ActionKind
 from shared.domain.policy import Policy, PolicyError, load_policy
 from shared.errors import ServiceUnavailable
-from shared.services import approvals
-from shared.services.enforcement import (
+from shared.services.collections import approvals
+from shared.services.collections.commit import (
     OUTBOX_GRACE,
     CapGate,
     Commit,

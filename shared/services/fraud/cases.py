@@ -34,7 +34,7 @@ from shared.domain.fraud import (
 )
 from shared.domain.service_request import EscalationRequest, ServiceRequestDraft, TicketUpdate, build_draft
 from shared.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
-from shared.services.fraud import ACTOR, FraudService
+from shared.services.fraud.intake import ACTOR, FraudService
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)

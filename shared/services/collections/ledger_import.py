@@ -25,8 +25,8 @@ from shared.adapters.layout import invoice_row, payment_row
 from shared.domain.customer import normalise_customer_id
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
-from shared.services.customer_change import Mutation, Result, mutate_customer
-from shared.services.ledger import stage_invoice, stage_payment
+from shared.services.collections.customer_change import Mutation, Result, mutate_customer
+from shared.services.collections.ledger import stage_invoice, stage_payment
 
 MAX_ROWS_PER_CUSTOMER = 80
 MAX_ROWS = 5000

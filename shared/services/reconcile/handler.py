@@ -19,8 +19,8 @@ from shared.adapters.layout import CUSTOMERS_TABLE
 from shared.adapters.partner_center import client_for
 from shared.domain.customer import CustomerId
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile_common import Outcome, ReconcileDeps, ReconcileResult, record_alert
-from shared.services.reconcile_executor import Executor
+from shared.services.reconcile.common import Outcome, ReconcileDeps, ReconcileResult, record_alert
+from shared.services.reconcile.executor import Executor
 from shared.settings import get_settings
 from shared.telemetry import metric
 

@@ -10,9 +10,9 @@ from functions.http_support import http_handler, json_response, read_body, read_
 from shared.domain.fraud import FraudReport
 from shared.domain.service_request import EscalationRequest, TicketUpdate
 from shared.errors import BadRequest
-from shared.services.fraud.intake import FraudService
 from shared.services.fraud.cases import CaseDesk, ResolutionRequest
 from shared.services.fraud.config import verify_signature
+from shared.services.fraud.intake import FraudService
 from shared.settings import get_settings
 
 bp = func.Blueprint()

@@ -11,8 +11,7 @@ from functions.http_support import http_handler, json_response, read_body, read_
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import UnsupportedMediaType, ValidationFailed
-from shared.services.collections import ledger
-from shared.services.collections import ledger_import
+from shared.services.collections import ledger, ledger_import
 
 bp = func.Blueprint()
 

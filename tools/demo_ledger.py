@@ -26,8 +26,8 @@ from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
 from shared.errors import Conflict
-from shared.services.collections import scan as collections
 from shared.services.collections import ledger
+from shared.services.collections import scan as collections
 
 log = logging.getLogger("demo_ledger")
 

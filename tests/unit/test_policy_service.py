@@ -9,8 +9,8 @@ import pytest
 
 from shared import runtime
 from shared.errors import BadRequest, ServiceUnavailable
-from shared.services.health import CHECKS, check_policy
 from shared.services.collections.published_policy import published_policy
+from shared.services.health import CHECKS, check_policy
 from shared.settings import REPO_ROOT
 
 

@@ -13,7 +13,6 @@ from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.ledger import LATEST_DATE
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.scan import policy_for_request
 from shared.services.collections.customer_change import (
     Mutation,
     Result,
@@ -21,6 +20,7 @@ from shared.services.collections.customer_change import (
     stage_in_memory,
     valid_customer_id,
 )
+from shared.services.collections.scan import policy_for_request
 
 
 class ManualHoldIn(BaseModel):

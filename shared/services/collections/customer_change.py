@@ -23,8 +23,8 @@ from shared.domain.customer import CustomerId, Exemption, StoredProfile
 from shared.domain.holds import Hold
 from shared.domain.ledger import Invoice, Payment
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.scan import policy_for_request
 from shared.services.collections.commit import Commit, commit_decision, move_schedule, publish_outbox
+from shared.services.collections.scan import policy_for_request
 
 MAX_ATTEMPTS = 5
 

@@ -12,9 +12,9 @@ from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PROFILE_ROW
 from shared.domain.customer import CustomerProfile, Exemption
 from shared.errors import NotFound
-from shared.services.collections.scan import policy_for_request
-from shared.services.collections.customer_change import valid_customer_id
 from shared.services.collections.commit import decide, ledger_summary
+from shared.services.collections.customer_change import valid_customer_id
+from shared.services.collections.scan import policy_for_request
 
 
 class HoldView(BaseModel):

@@ -27,19 +27,19 @@ from shared.domain.ledger import (
 )
 from shared.domain.money import DEFAULT_CURRENCY
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.customer_change import (
-    Mutation,
-    Result,
-    mutate_customer,
-    stage_in_memory,
-    valid_customer_id,
-)
 from shared.services.collections.controls import (
     ExemptionIn,
     ManualHoldIn,
     add_exemption,
     lift_manual_hold,
     place_manual_hold,
+)
+from shared.services.collections.customer_change import (
+    Mutation,
+    Result,
+    mutate_customer,
+    stage_in_memory,
+    valid_customer_id,
 )
 from shared.services.collections.customer_view import CustomerView, audit_trail, customer_view
 

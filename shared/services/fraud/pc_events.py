@@ -38,9 +38,9 @@ from shared.adapters.partner_center.fraud_events import (
 from shared.adapters.tables import ConcurrencyConflict, decode
 from shared.domain.fraud import Category, Evidence, FraudReport, Severity
 from shared.errors import AppError
-from shared.services.fraud.intake import FraudService
 from shared.services.fraud.cases import PC_OUTBOX_PARTITION, PcStatusUpdate
 from shared.services.fraud.config import current_triage
+from shared.services.fraud.intake import FraudService
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)

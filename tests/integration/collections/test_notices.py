@@ -17,9 +17,8 @@ from shared import runtime
 from shared.adapters.audit import AuditLog
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.tables import Table
+from shared.services.collections import ledger, notices
 from shared.services.collections import scan as collections
-from shared.services.collections import ledger
-from shared.services.collections import notices
 from shared.services.collections.commit import NoticeMessage
 from shared.services.collections.notices import NOTICE_OUTBOX_TABLE, OutboxMail, backoff, handle_notice, sign
 from tests.integration.collections.conftest import Env, invoice, new_customer

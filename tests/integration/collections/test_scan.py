@@ -11,10 +11,9 @@ import pytest
 from shared import runtime
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.schedule import ScheduleIndex
-from shared.services.collections import approvals
-from shared.services.collections import scan as collections
+from shared.services.collections import approvals, ledger
 from shared.services.collections import commit as enforcement
-from shared.services.collections import ledger
+from shared.services.collections import scan as collections
 from tests.integration.collections.conftest import Env, invoice, new_customer, payment
 
 DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension from 22 March

@@ -10,8 +10,8 @@ from unittest import mock
 from shared import runtime
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.schedule import ScheduleBatch, ScheduleIndex
-from shared.services.collections import scan as collections
 from shared.services.collections import ledger
+from shared.services.collections import scan as collections
 from tests.integration.collections.conftest import Env
 from tests.integration.collections.test_scan import advance_to, overdue_customer
 

@@ -17,10 +17,10 @@ from shared.adapters.tables import TableStore
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import Case, Category, FraudReport, Severity
 from shared.errors import Conflict
-from shared.services.fraud.intake import FraudService
 from shared.services.fraud.cases import PC_OUTBOX_PARTITION, CaseDesk, ResolutionRequest
 from shared.services.fraud.cases import Outcome as Resolved
 from shared.services.fraud.config import current_triage
+from shared.services.fraud.intake import FraudService
 
 CUSTOMER = "c2222222-2222-4222-8222-222222222222"
 

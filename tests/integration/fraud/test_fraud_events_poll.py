@@ -16,9 +16,9 @@ import pytest
 from shared import runtime
 from shared.adapters.partner_center.errors import PartnerCenterError
 from shared.adapters.tables import TableStore
-from shared.services.fraud.intake import FraudService
 from shared.services.fraud.cases import CaseDesk, ResolutionRequest
 from shared.services.fraud.cases import Outcome as Resolved
+from shared.services.fraud.intake import FraudService
 from shared.services.fraud.pc_events import poll_fraud_events
 from shared.settings import load_settings
 

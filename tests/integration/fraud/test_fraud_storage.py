@@ -21,9 +21,9 @@ from shared.adapters.tables import TableStore
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import Case, CaseStatus, Category, FraudReport, Severity
 from shared.errors import AppError
-from shared.services.fraud.intake import FraudService
 from shared.services.fraud.cases import CaseDesk, ResolutionRequest
 from shared.services.fraud.cases import Outcome as Resolved
+from shared.services.fraud.intake import FraudService
 from shared.settings import load_settings
 
 CUSTOMER = "c1111111-1111-4111-8111-111111111111"

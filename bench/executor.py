@@ -34,7 +34,8 @@ from shared.adapters.queues import StorageQueuePublisher
 from shared.adapters.tables import TableStore
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile.handler import ReconcileDeps, handle_reconcile_message
+from shared.services.reconcile.common import ReconcileDeps
+from shared.services.reconcile.handler import handle_reconcile_message
 from shared.settings import load_settings
 from tools.azurite import Azurite
 from tools.pcsim import Simulator
@@ -70,7 +71,7 @@ def drain(queue: QueueClient, deps: ReconcileDeps, workers: int, timeout: float)
                 continue
             message = messages[0]
             try:
-                handle_reconcile_message(base64.b64decode(message.content), message.dequeue_count, deps)
+                handle_reconcile_message(deps, base64.b64decode(message.content), message.dequeue_count)
             except Exception:  # noqa: BLE001 - counted; the message becomes visible again
                 with lock:
                     failures += 1

@@ -26,7 +26,7 @@ compare ratios of the same run; medians over interleaved before/after runs):
 Before: every due customer cost a partition query, an index put, a transaction, (acting) a
 publish and the outbox-clearing update, and an index delete. Now a review that decides nothing
 costs its partition query and a share of one index transaction per hour bucket; an acting one
-adds the transaction, the publish and the clearing update (see shared/services/enforcement.py:
+adds the transaction, the publish and the clearing update (see shared/services/collections/commit.py:
 why those stay). One worker at a time, 20 acting customers: partition query 4.9 ms, transaction
 9.4 ms, publish 3.9 ms, clearing update 4.0 ms, the index transactions 2 x 12 ms (before: 20
 puts + 20 deletes, 95 ms). So an acting customer costs about 5 x the floor's one query, and the
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import threading
 import time
@@ -50,7 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from shared import clock, runtime
+from shared import clock, runtime, wiring
 from shared.adapters.customers import CollectionsRecord, CustomerRepository, storable
 from shared.adapters.layout import PROFILE_ROW, STATE_ROW, invoice_row, payment_row
 from shared.adapters.schedule import ScheduleIndex
@@ -187,9 +188,10 @@ def scenario(customers: int, due_percent: float, acting_percent: float) -> None:
     floor_seconds, floor_rows = floor_read(due_ids)
     store = runtime.table_store()
     repo, index = CustomerRepository.of(store), ScheduleIndex.of(store)
+    deps = dataclasses.replace(wiring.collections(), customers=repo, schedule=index)
     with storage_calls() as calls:
         started = time.perf_counter()
-        report = run_scan(repo=repo, index=index)
+        report = run_scan(deps)
         scan_seconds = time.perf_counter() - started
     due = len(due_ids)
     unchanged = getattr(report, "unchanged", None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared.services.collections import approvals
-from shared.services.collections import scan as collections
+from shared import wiring
+from shared.services.collections import approvals, preview, scan
 
 bp = func.Blueprint()
 
@@ -15,18 +15,22 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="%COLLECTIONS_SCAN_SCHEDULE%", run_on_startup=False)
 def collections_scan(timer: func.TimerRequest) -> None:
     """Evaluate the customers whose review is due (an invalid policy stops it, logged)."""
-    collections.run_scan()
+    scan.run_scan(wiring.collections())
 
 
 @bp.route(route="collections/preview", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(collections.preview(collections.policy_for_request()))
+    deps = wiring.collections()
+    return json_response(preview.preview(deps, deps.policy_for_request()))
 
 
 @bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def approve_batch(req: func.HttpRequest) -> func.HttpResponse:
     actor = (req.headers.get("x-actor") or "api").strip()[:200] or "api"
-    policy = collections.policy_for_request()
-    return json_response(approvals.release_batch(req.route_params["batch_id"], actor, policy))
+    deps = wiring.collections()
+    batch = approvals.release_batch(
+        deps, req.route_params["batch_id"], actor=actor, policy=deps.policy_for_request()
+    )
+    return json_response(batch)

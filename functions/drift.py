@@ -1,9 +1,10 @@
-"""Timer: the daily drift sweep (shared/services/drift.py)."""
+"""Timer: the daily drift sweep (shared/services/reconcile/drift.py)."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
+from shared import wiring
 from shared.services.reconcile.drift import run_drift_sweep
 
 bp = func.Blueprint()
@@ -13,4 +14,4 @@ bp = func.Blueprint()
 @bp.timer_trigger(arg_name="timer", schedule="%DRIFT_SWEEP_SCHEDULE%", run_on_startup=False)
 def drift_sweep(timer: func.TimerRequest) -> None:
     """Compare Partner Center with the holds; enqueue a reconcile where they differ."""
-    run_drift_sweep()
+    run_drift_sweep(wiring.reconcile())

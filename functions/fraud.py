@@ -7,13 +7,12 @@ import re
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response, read_body, read_json
+from shared import wiring
 from shared.domain.fraud import FraudReport
 from shared.domain.service_request import EscalationRequest, TicketUpdate
 from shared.errors import BadRequest
-from shared.services.fraud.cases import CaseDesk, ResolutionRequest
-from shared.services.fraud.config import verify_signature
-from shared.services.fraud.intake import FraudService
-from shared.settings import get_settings
+from shared.services.fraud import cases, intake
+from shared.services.fraud.signatures import verify_signature
 
 bp = func.Blueprint()
 
@@ -21,27 +20,25 @@ MAX_REPORT_BYTES = 65_536
 _LIST_PARAMS = {"status", "limit", "continuation_token", "code"}
 
 
-def _desk() -> CaseDesk:
-    return CaseDesk(FraudService.from_runtime())
-
-
 @bp.route(route="fraud-reports", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
+    deps = wiring.fraud()
     body = read_body(req, MAX_REPORT_BYTES)
     verify_signature(
         body,
         req.headers.get("x-sender"),
         req.headers.get("x-signature"),
-        get_settings().signing_secrets(),
+        deps.settings.signing_secrets(),
     )
     report = read_json(req, FraudReport, max_bytes=MAX_REPORT_BYTES)
-    answer = FraudService.from_runtime().submit(
-        report, idempotency_key=req.headers.get("idempotency-key"), sender=req.headers.get("x-sender")
+    submitted = intake.submit(
+        deps, report, idempotency_key=req.headers.get("idempotency-key"), sender=req.headers.get("x-sender")
     )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
+    # 202: the report is accepted; the suspension it may cause happens asynchronously.
     return func.HttpResponse(
-        answer.body, status_code=answer.status, headers=headers, mimetype="application/json", charset="utf-8"
+        submitted.answer, status_code=202, headers=headers, mimetype="application/json", charset="utf-8"
     )
 
 
@@ -55,8 +52,11 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     limit_text = req.params.get("limit", "50")
     if not re.fullmatch(r"[0-9]{1,3}", limit_text):
         raise BadRequest("limit must be a whole number between 1 and 100")
-    page = _desk().list(
-        req.params.get("status", "open"), int(limit_text), req.params.get("continuation_token")
+    page = cases.list_cases(
+        wiring.fraud(),
+        req.params.get("status", "open"),
+        int(limit_text),
+        req.params.get("continuation_token"),
     )
     return json_response(page)
 
@@ -64,14 +64,14 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(_desk().view(req.route_params["case_id"]))
+    return json_response(cases.view_case(wiring.fraud(), req.route_params["case_id"]))
 
 
 @bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
-    request = read_json(req, ResolutionRequest, max_bytes=MAX_REPORT_BYTES)
-    return json_response(_desk().resolve(req.route_params["case_id"], request))
+    request = read_json(req, cases.ResolutionRequest, max_bytes=MAX_REPORT_BYTES)
+    return json_response(cases.resolve_case(wiring.fraud(), req.route_params["case_id"], request))
 
 
 @bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -79,11 +79,11 @@ def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
 def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
     body = read_body(req, MAX_REPORT_BYTES)
     request = read_json(req, EscalationRequest, MAX_REPORT_BYTES) if body.strip() else EscalationRequest()
-    return json_response(_desk().escalate(req.route_params["case_id"], request))
+    return json_response(cases.escalate_case(wiring.fraud(), req.route_params["case_id"], request))
 
 
 @bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_ticket(req: func.HttpRequest) -> func.HttpResponse:
     request = read_json(req, TicketUpdate, max_bytes=MAX_REPORT_BYTES)
-    return json_response(_desk().record_ticket(req.route_params["case_id"], request))
+    return json_response(cases.record_ticket(wiring.fraud(), req.route_params["case_id"], request))

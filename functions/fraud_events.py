@@ -1,9 +1,9 @@
-"""Timer: the Partner Center fraud events poll (shared/services/fraud_events.py).
+"""Timer: the Partner Center fraud events poll (shared/services/fraud/pc_events.py).
 
 Always registered, so turning it on is one app setting (FRAUD_EVENTS_ENABLED=true) and no
 redeploy; while off, each run logs that it is off and returns without calling Partner Center.
 Every run, on or off, first places the holds that fraud cases decided but never got (an intake
-interrupted between its case write and its hold): see FraudService.repair_holds.
+interrupted between its case write and its hold): see shared/services/fraud/repair.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import logging
 
 import azure.functions as func
 
-from shared.adapters.partner_center.client import client_for
-from shared.services.fraud.intake import FraudService
+from shared import wiring
 from shared.services.fraud.pc_events import poll_fraud_events
-from shared.settings import get_settings
+from shared.services.fraud.repair import repair_holds
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -25,15 +24,14 @@ log = logging.getLogger(__name__)
 @bp.timer_trigger(arg_name="timer", schedule="%FRAUD_EVENTS_SCHEDULE%", run_on_startup=False)
 def fraud_events_poll(timer: func.TimerRequest) -> None:
     """Active Partner Center fraud events -> cases; resolved cases -> event statuses."""
-    settings = get_settings()
-    fraud = FraudService.from_runtime()
-    repaired = fraud.repair_holds()
+    fraud = wiring.fraud()
+    repaired = repair_holds(fraud)
     if repaired:
         log.warning("fraud holds repaired", extra={"holds_placed": repaired})
-    if not settings.fraud_events_enabled:
+    if not fraud.settings.fraud_events_enabled:
         log.info("fraud events poll is off (FRAUD_EVENTS_ENABLED=false)")
         return
-    result = poll_fraud_events(fraud, client_for(settings))
+    result = poll_fraud_events(fraud, wiring.partner_center())
     log.info(
         "fraud events poll done",
         extra={

@@ -5,6 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
+from shared import wiring
 from shared.services.health import health_report
 
 bp = func.Blueprint()
@@ -13,5 +14,6 @@ bp = func.Blueprint()
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    report = health_report()
+    report = health_report(wiring.health_probes())
+    # 200 when every check passes; 503 names what stops the app.
     return json_response(report, status=200 if report.status == "ok" else 503)

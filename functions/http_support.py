@@ -12,13 +12,57 @@ from typing import Any, TypeVar
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import AppError, BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.adapters.tables import ConcurrencyConflict
+from shared.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Contended,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from shared.services.outcomes import Effect, Written
 from shared.settings import SettingsError, get_settings
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_TYPE_BASE = "https://collections-guard.dev/problems/"
+
+# The HTTP answer of each refusal `shared/` raises: status, title, problem type slug. The most
+# specific class wins (a subclass not listed answers as its nearest listed base).
+ANSWERS: dict[type[AppError], tuple[int, str, str]] = {
+    BadRequest: (400, "Bad request", "bad-request"),
+    Unauthorized: (401, "Unauthorized", "unauthorized"),
+    NotFound: (404, "Not found", "not-found"),
+    Conflict: (409, "Conflict", "conflict"),
+    Contended: (409, "Conflict", "contended"),
+    PayloadTooLarge: (413, "Payload too large", "payload-too-large"),
+    UnsupportedMediaType: (415, "Unsupported media type", "unsupported-media-type"),
+    ValidationFailed: (422, "Validation failed", "validation-failed"),
+    ServiceUnavailable: (503, "Service unavailable", "service-unavailable"),
+}
+
+
+def answer_for(exc: AppError) -> tuple[int, str, str]:
+    """(status, title, slug) of a refusal."""
+    for cls in type(exc).__mro__:
+        if cls in ANSWERS:
+            return ANSWERS[cls]  # type: ignore[index]
+    return ANSWERS[BadRequest]
+
+
+def refusal(exc: AppError) -> func.HttpResponse:
+    """The problem+json answer of a refusal; a contended write also says when to retry."""
+    status, title, slug = answer_for(exc)
+    headers = None
+    if isinstance(exc, Contended):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    return problem(status, title, exc.detail, slug=slug, errors=exc.errors, headers=headers)
 
 
 def problem(
@@ -61,6 +105,18 @@ def json_response(
     return func.HttpResponse(
         text, status_code=status, headers=headers, mimetype="application/json", charset="utf-8"
     )
+
+
+# The status of each effect a use case reports (`shared.services.outcomes`).
+EFFECT_STATUS = {Effect.CREATED: 201, Effect.UPDATED: 200, Effect.UNCHANGED: 200, Effect.REMOVED: 204}
+
+
+def written_response(written: Written[Any]) -> func.HttpResponse:
+    """201 created, 204 removed (no body), 200 updated or unchanged, with the stored value."""
+    status = EFFECT_STATUS[written.effect]
+    if status == 204:
+        return func.HttpResponse(status_code=204)
+    return json_response(written.value, status=status)
 
 
 def _json_default(value: Any) -> Any:
@@ -129,7 +185,11 @@ def http_handler(fn: Handler) -> Handler:
         try:
             return fn(req)
         except AppError as exc:
-            return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors)
+            return refusal(exc)
+        except ConcurrencyConflict:
+            # A write that lost an ETag race outside `retry_on_conflict`: still not a 500.
+            log.warning("unretried write conflict in %s", fn.__name__)
+            return refusal(Contended("the records changed while this request was applied; send it again"))
         except ValidationError as exc:
             return problem(
                 422,

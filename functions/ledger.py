@@ -1,5 +1,5 @@
 """Ledger and customer HTTP API: customers, invoices, payments, CSV import, holds, exemptions,
-audit. Thin: parse the request, call `shared.services.ledger`, shape the response."""
+audit. Thin: parse the request, call the collections use case, shape the response."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import uuid
 
 import azure.functions as func
 
-from functions.http_support import http_handler, json_response, read_body, read_json
+from functions.http_support import http_handler, json_response, read_body, read_json, written_response
+from shared import wiring
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import UnsupportedMediaType, ValidationFailed
-from shared.services.collections import ledger, ledger_import
+from shared.services.collections import controls, customer_view, ledger, ledger_import
 
 bp = func.Blueprint()
 
@@ -27,48 +28,44 @@ def _correlation(req: func.HttpRequest) -> str:
     return value[:100] if value else uuid.uuid4().hex
 
 
-def _respond(result: ledger.Result) -> func.HttpResponse:
-    if result.status == 204:
-        return func.HttpResponse(status_code=204)
-    return json_response(result.body, status=result.status)
+def _who(req: func.HttpRequest) -> dict[str, str]:
+    return {"actor": _actor(req), "correlation_id": _correlation(req)}
 
 
 @bp.route(route="customers/{customer_id}", methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def put_customer(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, CustomerProfile)
-    return _respond(
-        ledger.put_customer(req.route_params["customer_id"], body, _actor(req), _correlation(req))
-    )
+    customer_id = req.route_params["customer_id"]
+    return written_response(ledger.put_customer(wiring.collections(), customer_id, body, **_who(req)))
 
 
 @bp.route(route="customers/{customer_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def get_customer(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(ledger.customer_view(req.route_params["customer_id"]))
+    return json_response(customer_view.customer_view(wiring.collections(), req.route_params["customer_id"]))
 
 
 @bp.route(route="invoices", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, InvoiceIn)
-    return _respond(ledger.post_invoice(body, _actor(req), _correlation(req)))
+    return written_response(ledger.post_invoice(wiring.collections(), body, **_who(req)))
 
 
 @bp.route(route="invoices/{invoice_id}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, ledger.InvoicePatch)
-    return _respond(
-        ledger.patch_invoice(req.route_params["invoice_id"], body, _actor(req), _correlation(req))
-    )
+    invoice_id = req.route_params["invoice_id"]
+    return written_response(ledger.patch_invoice(wiring.collections(), invoice_id, body, **_who(req)))
 
 
 @bp.route(route="payments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def post_payment(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, PaymentIn)
-    return _respond(ledger.post_payment(body, _actor(req), _correlation(req)))
+    return written_response(ledger.post_payment(wiring.collections(), body, **_who(req)))
 
 
 @bp.route(route="ledger/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -77,7 +74,8 @@ def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "text/csv":
         raise UnsupportedMediaType(f"send text/csv, not {content_type or 'no content type'}")
-    report = ledger_import.import_csv(read_body(req), _actor(req), _correlation(req))
+    report = ledger_import.import_csv(wiring.collections(), read_body(req), **_who(req))
+    # All rows applied: 200; some customers applied, others not: 207; none applied: 422.
     status = 200 if report.failed == 0 else 207 if report.customers_applied else 422
     return json_response(report, status=status)
 
@@ -85,10 +83,9 @@ def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="customers/{customer_id}/holds", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def place_hold(req: func.HttpRequest) -> func.HttpResponse:
-    body = read_json(req, ledger.ManualHoldIn)
-    return _respond(
-        ledger.place_manual_hold(req.route_params["customer_id"], body, _actor(req), _correlation(req))
-    )
+    body = read_json(req, controls.ManualHoldIn)
+    customer_id = req.route_params["customer_id"]
+    return written_response(controls.place_manual_hold(wiring.collections(), customer_id, body, **_who(req)))
 
 
 @bp.route(
@@ -97,18 +94,18 @@ def place_hold(req: func.HttpRequest) -> func.HttpResponse:
 @http_handler
 def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
     params = req.route_params
-    return _respond(
-        ledger.lift_manual_hold(params["customer_id"], params["hold_id"], _actor(req), _correlation(req))
+    deps = wiring.collections()
+    return written_response(
+        controls.lift_manual_hold(deps, params["customer_id"], params["hold_id"], **_who(req))
     )
 
 
 @bp.route(route="customers/{customer_id}/exemptions", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
-    body = read_json(req, ledger.ExemptionIn)
-    return _respond(
-        ledger.add_exemption(req.route_params["customer_id"], body, _actor(req), _correlation(req))
-    )
+    body = read_json(req, controls.ExemptionIn)
+    customer_id = req.route_params["customer_id"]
+    return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **_who(req)))
 
 
 @bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -120,4 +117,5 @@ def customer_audit(req: func.HttpRequest) -> func.HttpResponse:
         if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
             raise ValidationFailed("limit must be an integer from 1 to 1000")
         limit = int(raw)
-    return json_response(ledger.audit_trail(req.route_params["customer_id"], limit))
+    customer_id = req.route_params["customer_id"]
+    return json_response(customer_view.audit_trail(wiring.collections(), customer_id, limit))

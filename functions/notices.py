@@ -1,4 +1,5 @@
-"""Queue trigger: deliver one customer notice (webhook + outbox table), see shared/services/notices."""
+"""Queue trigger: deliver one customer notice (webhook + outbox table); the use case is
+shared/services/collections/notices.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from functions.queue_support import message_body, queue_trigger
-from shared.services.collections.commit import NoticeMessage
+from shared import wiring
 from shared.services.collections.notices import handle_notice
+from shared.services.collections.outbox import NoticeMessage
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -25,4 +27,4 @@ def notice_sender(msg: Any) -> None:
     except ValidationError:
         log.error("notice message malformed: dropped")
         return
-    handle_notice(message)
+    handle_notice(wiring.collections(), message)

@@ -1,4 +1,4 @@
-"""Queue trigger: `reconcile customer X` -> the reconcile executor (shared/services/reconcile.py)."""
+"""Queue trigger: `reconcile customer X` -> the reconcile executor (shared/services/reconcile/)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import azure.functions as func
 
 from functions.queue_support import delivery_count, message_body, queue_trigger
+from shared import wiring
 from shared.services.reconcile.handler import handle_reconcile_message
 
 bp = func.Blueprint()
@@ -16,4 +17,4 @@ bp = func.Blueprint()
 @queue_trigger(bp, arg_name="msg", queue_setting="RECONCILE_QUEUE_NAME")
 def reconcile(msg: Any) -> None:
     """Converge one customer; an unexpected error raises so the host redelivers (then poison)."""
-    handle_reconcile_message(message_body(msg), delivery_count(msg))
+    handle_reconcile_message(wiring.reconcile(), message_body(msg), delivery_count(msg))

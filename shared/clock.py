@@ -42,6 +42,17 @@ class FixedClock:
 _clock: Clock = SystemClock()
 
 
+class ProcessClock:
+    """The process clock as a dependency: asks `now()` each time, so a test or the demo seed
+    that replaces the process clock (`set_clock`) moves every use case that holds this one."""
+
+    def now(self) -> datetime:
+        return _clock.now()
+
+
+PROCESS_CLOCK = ProcessClock()
+
+
 def now() -> datetime:
     """The app's current time (UTC, aware)."""
     return _clock.now()

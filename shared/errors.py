@@ -1,5 +1,6 @@
-"""Errors a use case raises for bad input or state; the HTTP layer turns them into
-`application/problem+json` (RFC 9457). No azure.functions here."""
+"""Why a use case refuses: typed refusals with a reason, raised by `shared/` and answered by
+`functions/` (which alone choose the HTTP status, in `functions/http_support.py`). No HTTP here.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +8,7 @@ from typing import Any
 
 
 class AppError(Exception):
-    """A failure the caller can act on: carries an HTTP status and a reason."""
-
-    status = 400
-    title = "Bad request"
-    slug = "bad-request"
+    """A refusal the caller can act on: a reason (`detail`) and, for bad fields, their paths."""
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
@@ -20,46 +17,42 @@ class AppError(Exception):
 
 
 class BadRequest(AppError):
-    pass
+    """The request cannot be read (malformed JSON, an unknown query parameter, a bad header)."""
 
 
 class ValidationFailed(AppError):
-    status = 422
-    title = "Validation failed"
-    slug = "validation-failed"
+    """The request was read but its content is not acceptable (a field out of range, ...)."""
 
 
 class Unauthorized(AppError):
-    status = 401
-    title = "Unauthorized"
-    slug = "unauthorized"
+    """The caller did not prove who it is (a missing or wrong signature)."""
 
 
 class NotFound(AppError):
-    status = 404
-    title = "Not found"
-    slug = "not-found"
+    """What the request names does not exist."""
 
 
 class Conflict(AppError):
-    status = 409
-    title = "Conflict"
-    slug = "conflict"
+    """The request contradicts what is stored (same id, other content; a case already closed)."""
+
+
+class Contended(AppError):
+    """Others kept changing the same records while this request was applied: nothing was
+    written, and the same request may simply be sent again after `retry_after_seconds`."""
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class PayloadTooLarge(AppError):
-    status = 413
-    title = "Payload too large"
-    slug = "payload-too-large"
+    """The request body is larger than the limit."""
 
 
 class UnsupportedMediaType(AppError):
-    status = 415
-    title = "Unsupported media type"
-    slug = "unsupported-media-type"
+    """The request body is not in a format this operation reads."""
 
 
 class ServiceUnavailable(AppError):
-    status = 503
-    title = "Service unavailable"
-    slug = "service-unavailable"
+    """The app cannot decide right now (an invalid policy or triage file, a store that does
+    not answer); nothing was written."""

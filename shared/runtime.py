@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.adapters.queues import Publisher, ServiceBusPublisher, StorageQueuePublisher
 from shared.adapters.tables import TableStore
 from shared.settings import AppSettings, QueueTransport, get_settings
 
+T = TypeVar("T")
+
 _lock = threading.Lock()
 _publishers: dict[str, Publisher] = {}
+_wired: dict[str, Any] = {}
 
 
 @lru_cache(maxsize=1)
@@ -60,9 +64,20 @@ def publisher(queue_name: str) -> Publisher:
         return existing
 
 
+def wired(name: str, build: Callable[[], T]) -> T:
+    """The process-wide dependencies object `name` (see `shared/wiring.py`), built once."""
+    with _lock:
+        if name in _wired:
+            return _wired[name]  # type: ignore[no-any-return]
+    value = build()  # outside the lock: building takes other runtime clients
+    with _lock:
+        return _wired.setdefault(name, value)  # type: ignore[no-any-return]
+
+
 def reset() -> None:
     """Forget every client and the settings (tests that change the environment call this)."""
     with _lock:
+        _wired.clear()
         for pub in _publishers.values():
             with contextlib.suppress(Exception):
                 pub.close()

@@ -19,8 +19,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from shared import clock, runtime
-from shared.adapters.customers import CustomerRepository
+from shared import clock, wiring
 from shared.clock import FixedClock
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
@@ -43,10 +42,11 @@ REPLAY_DAYS = 35  # more than the oldest demo invoice is overdue, so the walk st
 
 def seed(today: date) -> None:
     """Create (or find) the demo customers and their ledgers, due dates relative to `today`."""
+    deps = wiring.collections()
     for customer_id, (name, locale, amount, days_overdue) in CUSTOMERS.items():
         contacts = [{"name": "Billing", "email": "billing@example.com"}]
         profile = CustomerProfile.model_validate({"name": name, "locale": locale, "contacts": contacts})
-        ledger.put_customer(customer_id, profile, ACTOR, "demo-seed")
+        ledger.put_customer(deps, customer_id, profile, actor=ACTOR, correlation_id="demo-seed")
         due = today - timedelta(days=days_overdue)
         invoice = InvoiceIn(
             invoice_id=f"DEMO-{customer_id[:4]}-1",
@@ -57,7 +57,7 @@ def seed(today: date) -> None:
             due_date=due,
         )
         try:
-            ledger.post_invoice(invoice, ACTOR, "demo-seed")
+            ledger.post_invoice(deps, invoice, actor=ACTOR, correlation_id="demo-seed")
         except Conflict:
             log.info("demo invoice of %s already seeded on an earlier day", customer_id)
         if customer_id in PAID:
@@ -68,7 +68,7 @@ def seed(today: date) -> None:
                 received_at=datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1),
             )
             try:
-                ledger.post_payment(payment, ACTOR, "demo-seed")
+                ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
             except Conflict:
                 log.info("demo payment of %s already seeded on an earlier day", customer_id)
     log.info("demo ledger seeded: %d customers", len(CUSTOMERS))
@@ -76,8 +76,9 @@ def seed(today: date) -> None:
 
 def seed_with_history() -> None:
     """On a fresh store: seed with the clock set back, then one scan a day up to today."""
+    deps = wiring.collections()
     now = clock.now()
-    if CustomerRepository.of(runtime.table_store()).load(next(iter(CUSTOMERS))).exists:
+    if deps.customers.load(next(iter(CUSTOMERS))).exists:
         seed(now.date())  # seeded before: finds everything, changes nothing
         return
     start = datetime(now.year, now.month, now.day, 2, 0, tzinfo=UTC) - timedelta(days=REPLAY_DAYS)
@@ -87,7 +88,7 @@ def seed_with_history() -> None:
         seed(now.date())
         for day in range(REPLAY_DAYS + 1):
             replay.set(min(start + timedelta(days=day), now))
-            report = collections.run_scan()
+            report = collections.run_scan(deps)
             if report.actions:
                 log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)
     finally:

@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.adapters.conflicts import DEFAULT_ATTEMPTS, retry_on_conflict
 from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, audit_row
-from shared.adapters.tables import ConcurrencyConflict, Table, Transaction, decode
+from shared.adapters.tables import Table, Transaction, decode
 
 GENESIS_HASH = "0" * 64
 
@@ -117,17 +118,15 @@ class AuditLog:
             tx.update(new_head, AUDIT_HEAD_ROW, head.etag)
         return new_head
 
-    def append(self, partition_key: str, entries: list[AuditEntry], attempts: int = 10) -> None:
+    def append(self, partition_key: str, entries: list[AuditEntry], attempts: int = DEFAULT_ATTEMPTS) -> None:
         """Append on their own (no other change to go with them), retrying head conflicts."""
-        for _ in range(attempts):
+
+        def attempt() -> None:
             tx = self.table.transaction(partition_key)
             self.stage(tx, self.read_head(partition_key), entries)
-            try:
-                tx.submit()
-                return
-            except ConcurrencyConflict:
-                continue
-        raise ConcurrencyConflict(f"audit head of {partition_key!r} kept changing")
+            tx.submit()
+
+        retry_on_conflict(attempt, what=f"the audit trail of {partition_key!r}", attempts=attempts)
 
     def read(self, partition_key: str, limit: int | None = None) -> AuditTrail:
         """Newest first; verifies the links between the records read and the head.

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.tables import ConcurrencyConflict, Table
 
 ROW = "k"
@@ -35,7 +36,7 @@ class IdempotencyRecord(BaseModel):
     request_hash: str
     state: IdempotencyState
     created_at: datetime
-    status: int | None = None
+    status: int | None = None  # written by earlier versions; not read
     response: str | None = Field(default=None, max_length=30_000)
     report_id: str
 
@@ -49,7 +50,7 @@ def request_hash(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-class Outcome(StrEnum):
+class ReservationOutcome(StrEnum):
     RESERVED = "reserved"  # go ahead; call `complete` when done
     REPLAY = "replay"  # the same request finished before: answer with the stored response
     MISMATCH = "mismatch"  # the key was used with another body
@@ -58,7 +59,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Reservation:
-    outcome: Outcome
+    outcome: ReservationOutcome
     record: IdempotencyRecord
     etag: str
     pk: str
@@ -69,7 +70,7 @@ class IdempotencyStore:
         self.table = table
 
     def reserve(self, scope: str, key: str, body_hash: str, report_id: str, at: datetime) -> Reservation:
-        """Reserve `key` for this request, or say why not (see `Outcome`)."""
+        """Reserve `key` for this request, or say why not (see `ReservationOutcome`)."""
         pk = key_hash(scope, key)
         fresh = IdempotencyRecord(
             scope=scope,
@@ -78,39 +79,36 @@ class IdempotencyStore:
             created_at=at,
             report_id=report_id,
         )
-        for _ in range(5):
+
+        def attempt() -> Reservation:
             try:
                 etag = self.table.insert(fresh, pk, ROW)
-                return Reservation(Outcome.RESERVED, fresh, etag, pk)
+                return Reservation(ReservationOutcome.RESERVED, fresh, etag, pk)
             except ConcurrencyConflict:
                 pass
             stored = self.table.get(IdempotencyRecord, pk, ROW)
             if stored is None:
-                continue  # released meanwhile: try the insert again
+                raise ConcurrencyConflict("released meanwhile: try the insert again")
             record = stored.value
             if record.request_hash != body_hash:
-                return Reservation(Outcome.MISMATCH, record, stored.etag, pk)
+                return Reservation(ReservationOutcome.MISMATCH, record, stored.etag, pk)
             if record.state is IdempotencyState.DONE:
-                return Reservation(Outcome.REPLAY, record, stored.etag, pk)
+                return Reservation(ReservationOutcome.REPLAY, record, stored.etag, pk)
             if record.state is IdempotencyState.PENDING and at - record.created_at < TAKEOVER_AFTER:
-                return Reservation(Outcome.IN_PROGRESS, record, stored.etag, pk)
+                return Reservation(ReservationOutcome.IN_PROGRESS, record, stored.etag, pk)
             # The first writer died or failed: take over, keeping its report id so the retry
             # joins its work.
             taken = record.model_copy(update={"created_at": at, "state": IdempotencyState.PENDING})
-            try:
-                etag = self.table.update(taken, pk, ROW, stored.etag)
-            except ConcurrencyConflict:
-                continue
-            return Reservation(Outcome.RESERVED, taken, etag, pk)
-        raise ConcurrencyConflict("idempotency record kept changing")
+            etag = self.table.update(taken, pk, ROW, stored.etag)
+            return Reservation(ReservationOutcome.RESERVED, taken, etag, pk)
 
-    def complete(self, reservation: Reservation, status: int, response: str) -> bool:
+        return retry_on_conflict(attempt, what="this Idempotency-Key's record")
+
+    def complete(self, reservation: Reservation, response: str) -> bool:
         """Store the answer; False if another request took the key over meanwhile (this one was
         slower than the takeover age): that request stores its own answer, and this one's work
         is done all the same, so it is not an error."""
-        done = reservation.record.model_copy(
-            update={"state": IdempotencyState.DONE, "status": status, "response": response}
-        )
+        done = reservation.record.model_copy(update={"state": IdempotencyState.DONE, "response": response})
         try:
             self.table.update(done, reservation.pk, ROW, reservation.etag)
         except ConcurrencyConflict:

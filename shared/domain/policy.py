@@ -2,7 +2,7 @@
 
 The policy is data, not code: ordered stages with days past due, the notice period, the minimum
 overdue balance per currency, the enforcement window, the blast-radius cap, protected customers
-and per-segment overrides. `load_policy` validates the whole file or raises `PolicyError`; a
+and per-segment overrides. `parse_policy` validates the whole file or raises `PolicyError`; a
 policy is never applied in part. Its version is a short SHA-256 of the file's bytes.
 """
 
@@ -14,7 +14,6 @@ import tomllib
 from datetime import date, time
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -228,7 +227,7 @@ class BlastRadius(_Strict):
 
 
 class Policy(_Strict):
-    """The whole collections policy. `version` is computed by `load_policy`, never written in the file."""
+    """The whole collections policy. `version` is computed by `parse_policy`, never written in the file."""
 
     version: str = Field(default="unversioned", exclude=True)
     time_zone: str = "Asia/Shanghai"
@@ -337,13 +336,3 @@ def parse_policy(content: bytes, source: str = "<policy>") -> Policy:
             problems.append(f"{_field_path(err.get('loc', ())) or '(top level)'}: {message}")
         raise PolicyError(f"{source}: invalid policy: " + "; ".join(problems)) from None
     return policy.model_copy(update={"version": policy_version(content)})
-
-
-def load_policy(path: Path | str) -> Policy:
-    """Read and validate the policy file; raise PolicyError (file, field path, reason) if invalid."""
-    path = Path(path)
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror or exc}") from None
-    return parse_policy(content, source=str(path))

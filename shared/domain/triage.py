@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from datetime import date, datetime
-from pathlib import Path
 
 from pydantic import (
     BaseModel,
@@ -89,14 +88,6 @@ def parse_triage(text: str, source: str = "triage file") -> TriageConfig:
         raise TriageConfigError(f"{source}: " + "; ".join(problems)) from None
     config._digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return config
-
-
-def load_triage(path: Path) -> TriageConfig:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TriageConfigError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_triage(text, str(path))
 
 
 class CustomerFacts(BaseModel):

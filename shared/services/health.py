@@ -1,16 +1,21 @@
-"""Health: can the app do its job right now? Each check answers ok or a reason."""
+"""Health: can the app do its job right now? Each check answers ok or a reason.
+
+The checks are given their probes (`HealthProbes`, wired in `shared/wiring.py`): the settings,
+which may themselves be what is broken, the storage account, and the rule files.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 import shared
-from shared import runtime
-from shared.domain.policy import PolicyError, load_policy
-from shared.domain.triage import TriageConfigError, load_triage
-from shared.settings import SettingsError, get_settings
+from shared.adapters.policy_files import PolicyFiles
+from shared.domain.policy import PolicyError
+from shared.domain.triage import TriageConfigError
+from shared.settings import AppSettings, SettingsError
 
 
 class CheckResult(BaseModel):
@@ -26,42 +31,51 @@ class HealthReport(BaseModel):
     checks: dict[str, CheckResult]
 
 
-def check_settings() -> CheckResult:
+@dataclass(frozen=True)
+class HealthProbes:
+    """How to reach what the checks look at."""
+
+    settings: Callable[[], AppSettings]  # raises SettingsError when a setting is invalid
+    ping_storage: Callable[[], None]  # raises when Table storage does not answer
+    policy_files: Callable[[], PolicyFiles]
+
+
+def check_settings(probes: HealthProbes) -> CheckResult:
     try:
-        get_settings()
+        probes.settings()
     except SettingsError as exc:
         return CheckResult(ok=False, detail=str(exc))
     return CheckResult(ok=True)
 
 
-def check_table_storage() -> CheckResult:
+def check_table_storage(probes: HealthProbes) -> CheckResult:
     try:
-        runtime.table_store().ping()
+        probes.ping_storage()
     except Exception as exc:  # noqa: BLE001 - any failure means "does not answer"
         return CheckResult(ok=False, detail=f"Table storage does not answer: {type(exc).__name__}")
     return CheckResult(ok=True)
 
 
-def check_policy() -> CheckResult:
+def check_policy(probes: HealthProbes) -> CheckResult:
     """The collections policy file loads and validates; else the PolicyError text."""
     try:
-        policy = load_policy(get_settings().resolved_policy_file())
+        policy = probes.policy_files().policy()
     except PolicyError as exc:
         return CheckResult(ok=False, detail=str(exc))
     return CheckResult(ok=True, detail=f"version {policy.version}")
 
 
-def check_triage() -> CheckResult:
+def check_triage(probes: HealthProbes) -> CheckResult:
     """The fraud triage rules load and validate (else fraud reports are refused with 503)."""
     try:
-        triage = load_triage(get_settings().resolved_triage_file())
+        triage = probes.policy_files().triage()
     except TriageConfigError as exc:
         return CheckResult(ok=False, detail=str(exc))
     return CheckResult(ok=True, detail=f"version {triage.label}")
 
 
-# Checks in order; a later issue adds its own (e.g. the policy file) to this list.
-CHECKS: dict[str, Callable[[], CheckResult]] = {
+# Checks in order; each later issue adds its own to this list.
+CHECKS: dict[str, Callable[[HealthProbes], CheckResult]] = {
     "settings": check_settings,
     "table_storage": check_table_storage,
     "policy": check_policy,
@@ -69,10 +83,10 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
 }
 
 
-def health_report() -> HealthReport:
+def health_report(probes: HealthProbes) -> HealthReport:
     """Run every check; a check whose prerequisites failed is reported as skipped."""
     results: dict[str, CheckResult] = {}
-    settings_result = check_settings()
+    settings_result = check_settings(probes)
     results["settings"] = settings_result
     for name, check in CHECKS.items():
         if name == "settings":
@@ -80,11 +94,11 @@ def health_report() -> HealthReport:
         if not settings_result.ok:
             results[name] = CheckResult(ok=False, detail="skipped: settings are invalid")
             continue
-        results[name] = check()
+        results[name] = check(probes)
     ok = all(r.ok for r in results.values())
     transport = mode = None
     if settings_result.ok:
-        settings = get_settings()
+        settings = probes.settings()
         transport, mode = settings.queue_transport.value, settings.enforcement_mode.value
     return HealthReport(
         status="ok" if ok else "unavailable",

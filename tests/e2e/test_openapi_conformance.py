@@ -22,8 +22,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from shared import wiring
 from shared.services.collections.approvals import add_to_batch
-from shared.services.collections.scan import current_policy
 from tests.e2e.fraud_host import KEY, FraudHost, fraud_host
 
 pytestmark = pytest.mark.slow
@@ -98,7 +98,8 @@ def _call(
 
 def _seed_batch(batch_id: str) -> None:
     """A batch held back by the cap, as the scan records it (the host runs in this process)."""
-    add_to_batch(batch_id, CUSTOMER, current_policy(), datetime.now(UTC))
+    deps = wiring.collections()
+    add_to_batch(deps, batch_id, CUSTOMER, deps.policy(), datetime.now(UTC))
 
 
 def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.adapters.policy_files import load_policy
 from shared.domain.calendar import WorkCalendar
-from shared.domain.policy import load_policy
 from shared.settings import REPO_ROOT
 from tests.unit.collections_builders import local
 

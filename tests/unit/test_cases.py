@@ -33,7 +33,7 @@ from shared.domain.fraud import (
 from shared.domain.holds import NON_PAYMENT_HOLD_ID, Hold, HoldReason, fraud_hold_id
 from shared.domain.service_request import build_draft
 from shared.errors import Unauthorized
-from shared.services.fraud.config import verify_signature
+from shared.services.fraud.signatures import verify_signature
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 CUSTOMER = "11111111-1111-4111-8111-111111111111"

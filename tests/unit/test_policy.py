@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.domain.policy import Policy, PolicyError, Stage, load_policy, parse_policy
+from shared.adapters.policy_files import load_policy
+from shared.domain.policy import Policy, PolicyError, Stage, parse_policy
 from shared.settings import REPO_ROOT
 from tests.unit.collections_builders import policy_data
 

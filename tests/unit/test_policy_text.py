@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.policy import load_policy
+from shared.adapters.policy_files import load_policy
 from shared.domain.policy_text import render_policy
 from shared.settings import REPO_ROOT
 from tests.unit.collections_builders import make_policy

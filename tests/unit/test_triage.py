@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.adapters.policy_files import load_triage
 from shared.domain.fraud import (
     Case,
     CaseStatus,
@@ -19,7 +20,7 @@ from shared.domain.fraud import (
     TriageAction,
     open_case,
 )
-from shared.domain.triage import CustomerFacts, TriageConfigError, load_triage, parse_triage, triage
+from shared.domain.triage import CustomerFacts, TriageConfigError, parse_triage, triage
 
 REPO = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

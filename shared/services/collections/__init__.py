@@ -1,1 +1,15 @@
-"""placeholder"""
+"""Collections: non-payment, from the ledger feed to a `non_payment` hold.
+
+- `ledger`, `ledger_import`: customer profiles, invoices, payments, the CSV feed;
+- `controls`: manual holds and exemptions;
+- `customer_change`: the one path every change takes (read, stage, re-evaluate, commit);
+- `customer_view`: what a customer's page and audit trail show;
+- `scan`, `preview`: the timer scan of the due index, and what it would do now;
+- `decision` (the evaluation of a stored customer), `commit` (the one-transaction commit and
+  its ordering rules), `actions` (the rows a decided action stages), `outbox` (messages
+  published after a commit), `cap` (the blast-radius cap);
+- `approvals`: suspension batches held back by the cap, released by a person;
+- `notices`: the notice sender (queue-triggered);
+- `published_policy`: the policy text customers read;
+- `deps`: what these use cases are given (storage, queues, the policy, the clock).
+"""

@@ -18,14 +18,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared import clock, runtime
 from shared.adapters.audit import AuditEntry, AuditLog
-from shared.adapters.customers import CustomerRepository
+from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import PARTNER_PARTITION
 from shared.adapters.tables import ConcurrencyConflict, Stored, Table, Transaction, decode
 from shared.domain.policy import Policy
-from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.commit import Commit, commit_decision, move_schedule, publish_outbox
+from shared.errors import Conflict, Contended, NotFound, ValidationFailed
+from shared.services.collections.actions import CommitContext
+from shared.services.collections.commit import commit_approval, move_schedule
+from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.outbox import publish_outbox
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 BATCH_PREFIX = "batch:"
 MEMBER_PREFIX = "batchmember:"
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # no ':' (it separates the member row key)
-MAX_ATTEMPTS = 5
+MAX_SWEEPS = 5  # looks for members a running scan added while the batch was being released
 
 
 class BatchStatus(StrEnum):
@@ -63,10 +65,6 @@ class BatchMember(BaseModel):
     result: str | None = None
 
 
-def _table() -> Table:
-    return CustomerRepository.of(runtime.table_store()).table
-
-
 def _member_prefix(batch_id: str) -> str:
     return f"{MEMBER_PREFIX}{batch_id}:"
 
@@ -86,26 +84,24 @@ def _assembled(header: SuspensionBatch, members: list[Stored[BatchMember]]) -> S
     return batch
 
 
-def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime) -> None:
+def add_to_batch(
+    deps: CollectionsDeps, batch_id: str, customer_id: str, policy: Policy, now: datetime
+) -> None:
     """Record a held-back customer in the scan's batch (the batch's first member also writes the
     batch row and the alert in the partner audit, in one transaction)."""
-    table = _table()
-    for _ in range(MAX_ATTEMPTS):
+    table = deps.customers.table
+
+    def create_batch() -> None:
         if table.get_raw(PARTNER_PARTITION, BATCH_PREFIX + batch_id) is not None:
-            break
+            return  # another worker created it
         batch = SuspensionBatch(batch_id=batch_id, created_at=now, policy_version=policy.version)
         tx = table.transaction(PARTNER_PARTITION)
         tx.create(batch, BATCH_PREFIX + batch_id)
-        _stage_partner_audit(
-            tx, now, "collections.cap_reached", f"suspensions held back in batch {batch_id}", batch_id
-        )
-        try:
-            tx.submit()  # the batch and its alert entry together
-            break
-        except ConcurrencyConflict:
-            continue  # another worker created it (or the audit head moved): look again
-    else:
-        raise ConcurrencyConflict(f"batch {batch_id} could not be created")
+        reason = f"suspensions held back in batch {batch_id}"
+        _stage_partner_audit(table, tx, now, "collections.cap_reached", reason, batch_id)
+        tx.submit()  # the batch and its alert entry together
+
+    retry_on_conflict(create_batch, what=f"suspension batch {batch_id}")
     try:
         table.insert(
             BatchMember(customer_id=customer_id, added_at=now),
@@ -117,45 +113,52 @@ def add_to_batch(batch_id: str, customer_id: str, policy: Policy, now: datetime)
 
 
 def _stage_partner_audit(
-    tx: Transaction, now: datetime, action: str, reason: str, batch_id: str, actor: str = "collections-scan"
+    table: Table,
+    tx: Transaction,
+    now: datetime,
+    action: str,
+    reason: str,
+    batch_id: str,
+    actor: str = "collections-scan",
 ) -> None:
     """The partner audit entry, in the same transaction as the batch row it explains."""
-    log_ = AuditLog(_table())
+    log_ = AuditLog(table)
     entry = AuditEntry(at=now, actor=actor, action=action, reason=reason, correlation_id=f"batch-{batch_id}")
     log_.stage(tx, log_.read_head(PARTNER_PARTITION), [entry])
 
 
-def get_batch(batch_id: str) -> SuspensionBatch:
-    table = _table()
+def get_batch(deps: CollectionsDeps, batch_id: str) -> SuspensionBatch:
+    table = deps.customers.table
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:
         raise NotFound(f"no suspension batch {batch_id!r}")
     return _assembled(stored.value, _members(table, batch_id))
 
 
-def is_released(batch_id: str) -> bool:
+def is_released(deps: CollectionsDeps, batch_id: str) -> bool:
     """Whether the batch exists and was released."""
-    stored = _table().get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+    stored = deps.customers.table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     return stored is not None and stored.value.status is BatchStatus.RELEASED
 
 
-def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
+def release_batch(deps: CollectionsDeps, batch_id: str, *, actor: str, policy: Policy) -> SuspensionBatch:
     """Place the held-back holds now, each customer re-evaluated in its own transaction.
 
-    Releasing a released batch returns it unchanged (idempotent).
+    Releasing a released batch returns it unchanged (idempotent). The members are released,
+    the batch is marked released, and members a running scan added meanwhile are released too.
     """
     if not _BATCH_ID.fullmatch(batch_id):
         # Also keeps characters Table storage refuses in a key (/ \\ # ? control) out of the read.
         raise ValidationFailed(
             "batch_id is not a valid batch id (letters, digits, '-', '_', '.'; at most 100)"
         )
-    table = _table()
+    table = deps.customers.table
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:
         raise NotFound(f"no suspension batch {batch_id!r}")
     if stored.value.status is BatchStatus.RELEASED:
         return _assembled(stored.value, _members(table, batch_id))
-    now = clock.now()
+    now = deps.clock.now()
     calendar = policy.calendar()
     if not calendar.is_open(now):
         # Outside the window the evaluation places no hold, and releasing would only clear the
@@ -165,85 +168,98 @@ def release_batch(batch_id: str, actor: str, policy: Policy) -> SuspensionBatch:
             f"the enforcement window is closed, so no suspension can be placed now: approve batch "
             f"{batch_id} again once it opens ({opening:%Y-%m-%d %H:%M} {policy.time_zone})"
         )
-    repo = CustomerRepository.of(runtime.table_store())
-    released = False
-    legacy_results: dict[str, str] = {}
-    for _ in range(MAX_ATTEMPTS):
-        # Release every member without a result (rows from an earlier, interrupted approval keep
-        # theirs); a scan still running may add members meanwhile, so look again after marking
-        # the batch released, until no member is left without a result.
-        pending = [m for m in _members(table, batch_id) if m.value.result is None]
-        legacy = [c for c in stored.value.customer_ids if c not in stored.value.results]
-        legacy = [c for c in legacy if c not in legacy_results]
-        for member in pending:
-            result = _release_one(repo, member.value.customer_id, batch_id, actor, policy, now)
-            done = member.value.model_copy(update={"result": result})
-            table.upsert(done, PARTNER_PARTITION, member.row_key)
-        for customer_id in legacy:  # batches written before member rows existed
-            legacy_results[customer_id] = _release_one(repo, customer_id, batch_id, actor, policy, now)
-        stored.value.results.update(legacy_results)
-        if released and not pending:
+    release = _Release(deps, batch_id, actor, policy, now)
+    header = release.legacy(stored.value)
+    release.sweep()
+    marked = retry_on_conflict(release.mark, what=f"suspension batch {batch_id}")
+    if marked is None:  # another approval released it first
+        fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
+        assert fresh is not None
+        return _assembled(fresh.value, _members(table, batch_id))
+    for _ in range(MAX_SWEEPS):
+        if not release.sweep():
             break
-        if not released:
-            header = stored.value.model_copy(
-                update={"status": BatchStatus.RELEASED, "released_at": now, "released_by": actor}
-            )
-            tx = table.transaction(PARTNER_PARTITION)
-            tx.update(header, BATCH_PREFIX + batch_id, stored.etag)
-            reason = f"batch {batch_id} released by {actor}"
-            _stage_partner_audit(tx, now, "collections.batch_released", reason, batch_id, actor)
-            try:
-                tx.submit()  # the released batch and its audit entry together
-            except ConcurrencyConflict:  # another approval, or the audit head moved
-                fresh = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
-                if fresh is None:
-                    raise NotFound(f"no suspension batch {batch_id!r}") from None
-                if fresh.value.status is BatchStatus.RELEASED:
-                    return _assembled(fresh.value, _members(table, batch_id))
-                stored = fresh
-                continue
-            released = True
-            stored = Stored(header, PARTNER_PARTITION, BATCH_PREFIX + batch_id, "")
-    if not released:
-        raise Conflict(f"batch {batch_id} kept changing while it was released; approve it again")
-    batch = _assembled(stored.value, _members(table, batch_id))
+    header = marked.model_copy(update={"results": {**marked.results, **header.results}})
+    batch = _assembled(header, _members(table, batch_id))
     metric("collections.batch_released", len(batch.customer_ids))
     return batch
 
 
-def _release_one(
-    repo: CustomerRepository, customer_id: str, batch_id: str, actor: str, policy: Policy, now: datetime
-) -> str:
-    for _ in range(MAX_ATTEMPTS):
-        aggregate = repo.load(customer_id)
-        if not aggregate.exists:
-            return "customer not found"
-        if aggregate.collections.held_back_batch != batch_id:
-            return "not held back in this batch (re-evaluated since): nothing to release"
-        entry = AuditEntry(
-            at=now,
-            actor=actor,
-            action="collections.batch_approved",
-            reason=f"suspension batch {batch_id} approved",
-            correlation_id=f"batch-{batch_id}",
-            policy_version=policy.version,
+class _Release:
+    """One approval of one batch: releases members, marks the batch."""
+
+    def __init__(
+        self, deps: CollectionsDeps, batch_id: str, actor: str, policy: Policy, now: datetime
+    ) -> None:
+        self.deps, self.batch_id, self.actor, self.policy, self.now = deps, batch_id, actor, policy, now
+        self.table = deps.customers.table
+
+    def legacy(self, header: SuspensionBatch) -> SuspensionBatch:
+        """Batches written before member rows existed list their customers in the header."""
+        results = dict(header.results)
+        for customer_id in header.customer_ids:
+            if customer_id not in results:
+                results[customer_id] = self.one(customer_id)
+        return header.model_copy(update={"results": results})
+
+    def sweep(self) -> int:
+        """Release every member without a result (rows from an earlier, interrupted approval
+        keep theirs); how many were released."""
+        pending = [m for m in _members(self.table, self.batch_id) if m.value.result is None]
+        for member in pending:
+            done = member.value.model_copy(update={"result": self.one(member.value.customer_id)})
+            self.table.upsert(done, PARTNER_PARTITION, member.row_key)
+        return len(pending)
+
+    def mark(self) -> SuspensionBatch | None:
+        """The released batch and its audit entry, in one transaction; None if it was released
+        by another approval meanwhile."""
+        current = self.table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + self.batch_id)
+        if current is None:
+            raise NotFound(f"no suspension batch {self.batch_id!r}")
+        if current.value.status is BatchStatus.RELEASED:
+            return None
+        header = current.value.model_copy(
+            update={"status": BatchStatus.RELEASED, "released_at": self.now, "released_by": self.actor}
         )
-        commit = Commit(
-            policy=policy,
-            now=now,
-            actor=actor,
-            correlation_id=f"batch-{batch_id}",
-            entries=[entry],
-            approving_batch=batch_id,
+        tx = self.table.transaction(PARTNER_PARTITION)
+        tx.update(header, BATCH_PREFIX + self.batch_id, current.etag)
+        reason = f"batch {self.batch_id} released by {self.actor}"
+        _stage_partner_audit(
+            self.table, tx, self.now, "collections.batch_released", reason, self.batch_id, self.actor
         )
+        tx.submit()
+        return header
+
+    def one(self, customer_id: str) -> str:
+        """Re-evaluate one held-back customer as approved; what happened, in words."""
+        deps = self.deps
+
+        def attempt() -> str:
+            aggregate = deps.customers.load(customer_id)
+            if not aggregate.exists:
+                return "customer not found"
+            if aggregate.collections.held_back_batch != self.batch_id:
+                return "not held back in this batch (re-evaluated since): nothing to release"
+            correlation_id = f"batch-{self.batch_id}"
+            entry = AuditEntry(
+                at=self.now,
+                actor=self.actor,
+                action="collections.batch_approved",
+                reason=f"suspension batch {self.batch_id} approved",
+                correlation_id=correlation_id,
+                policy_version=self.policy.version,
+            )
+            ctx = CommitContext(
+                policy=self.policy, now=self.now, actor=self.actor, correlation_id=correlation_id
+            )
+            result = commit_approval(deps, aggregate, ctx, batch_id=self.batch_id, entries=[entry])
+            publish_outbox(deps, result)
+            old = aggregate.collections.next_review_at
+            move_schedule(deps, customer_id, old, result.next_review_at, new_written=True)
+            return ", ".join(result.actions_applied) or "no action due any more"
+
         try:
-            outcome = commit_decision(repo, aggregate, commit)
-        except ConcurrencyConflict:
-            continue
-        publish_outbox(repo, outcome)
-        move_schedule(
-            customer_id, aggregate.collections.next_review_at, outcome.next_review_at, new_written=True
-        )
-        applied = ", ".join(outcome.actions_applied) or "no action due any more"
-        return applied
-    return "the customer kept changing; run the approval again"
+            return retry_on_conflict(attempt, what=f"customer {customer_id}")
+        except Contended:
+            return "the customer kept changing; run the approval again"

@@ -14,13 +14,16 @@ from shared.domain.holds import Hold, HoldReason
 from shared.domain.ledger import LATEST_DATE
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections.customer_change import (
+    AuditNote,
     Mutation,
-    Result,
+    RowDelete,
+    RowWrite,
     mutate_customer,
     stage_in_memory,
-    valid_customer_id,
 )
-from shared.services.collections.scan import policy_for_request
+from shared.services.collections.customer_view import valid_customer_id
+from shared.services.collections.deps import CollectionsDeps
+from shared.services.outcomes import Effect, Written
 
 
 class ManualHoldIn(BaseModel):
@@ -30,17 +33,18 @@ class ManualHoldIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-def place_manual_hold(customer_id: str, body: ManualHoldIn, actor: str, correlation_id: str) -> Result:
-    """A manual hold (201); only `manual` can be placed here. A reconcile message follows."""
+def place_manual_hold(
+    deps: CollectionsDeps, customer_id: str, body: ManualHoldIn, *, actor: str, correlation_id: str
+) -> Written[Hold]:
+    """A manual hold (created); only `manual` can be placed here. A reconcile message follows."""
     if body.kind is not HoldReason.MANUAL:
         raise ValidationFailed(
             "only manual holds are placed here (non_payment comes from the policy, fraud from a case)",
             errors=[{"field": "kind", "message": "must be manual"}],
         )
     customer_id = valid_customer_id(customer_id)
-    holder: list[Hold] = []
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Hold]:
         hold = Hold(
             hold_id=f"manual-{uuid.uuid4().hex[:12]}",
             reason=HoldReason.MANUAL,
@@ -49,24 +53,25 @@ def place_manual_hold(customer_id: str, body: ManualHoldIn, actor: str, correlat
             note=body.reason,
             correlation_id=correlation_id,
         )
-        holder[:] = [hold]
         stage_in_memory(hold, agg)
         return Mutation(
-            rows=[(hold, hold_row(hold.hold_id), None)],
-            entries=[("hold.placed", body.reason, {"hold_id": hold.hold_id, "reason": "manual"})],
+            hold,
+            Effect.CREATED,
+            rows=[RowWrite(hold, hold_row(hold.hold_id))],
+            notes=[AuditNote("hold.placed", body.reason, {"hold_id": hold.hold_id, "reason": "manual"})],
             reconcile_reason="manual hold placed",
         )
 
-    return mutate_customer(
-        customer_id, prepare, lambda a, m: Result(201, holder[0]), actor=actor, correlation_id=correlation_id
-    )
+    return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
 
 
-def lift_manual_hold(customer_id: str, hold_id: str, actor: str, correlation_id: str) -> Result:
-    """Lift a manual hold (204); other holds are lifted by payment or by resolving their case."""
+def lift_manual_hold(
+    deps: CollectionsDeps, customer_id: str, hold_id: str, *, actor: str, correlation_id: str
+) -> Written[None]:
+    """Lift a manual hold (removed); other holds are lifted by payment or by resolving their case."""
     customer_id = valid_customer_id(customer_id)
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
         stored = agg.holds.get(hold_id)
         if stored is None:
             raise NotFound(f"customer {customer_id} has no hold {hold_id}")
@@ -75,17 +80,18 @@ def lift_manual_hold(customer_id: str, hold_id: str, actor: str, correlation_id:
                 f"hold {hold_id} is a {stored.value.reason.value} hold; only manual holds are lifted here"
             )
         del agg.holds[hold_id]
+        note = AuditNote(
+            "hold.lifted", f"manual hold {hold_id} lifted", {"hold_id": hold_id, "reason": "manual"}
+        )
         return Mutation(
-            deletes=[(hold_row(hold_id), stored.etag)],
-            entries=[
-                ("hold.lifted", f"manual hold {hold_id} lifted", {"hold_id": hold_id, "reason": "manual"})
-            ],
+            None,
+            Effect.REMOVED,
+            deletes=[RowDelete(hold_row(hold_id), stored.etag)],
+            notes=[note],
             reconcile_reason="manual hold lifted",
         )
 
-    return mutate_customer(
-        customer_id, prepare, lambda a, m: Result(204, None), actor=actor, correlation_id=correlation_id
-    )
+    return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
 
 
 class ExemptionIn(BaseModel):
@@ -96,13 +102,14 @@ class ExemptionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-def add_exemption(customer_id: str, body: ExemptionIn, actor: str, correlation_id: str) -> Result:
-    """Promise to pay / enforcement off until a date (201); may lift the non_payment hold at once."""
+def add_exemption(
+    deps: CollectionsDeps, customer_id: str, body: ExemptionIn, *, actor: str, correlation_id: str
+) -> Written[Exemption]:
+    """Promise to pay / enforcement off until a date (created); may lift the non_payment hold at once."""
     customer_id = valid_customer_id(customer_id)
-    calendar = policy_for_request().calendar()
-    holder: list[Exemption] = []
+    calendar = deps.policy_for_request().calendar()
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Exemption]:
         # `until` is a local date of the policy's time zone, as the evaluation reads it.
         if body.until < calendar.local_date(now):
             raise ValidationFailed(
@@ -116,15 +123,13 @@ def add_exemption(customer_id: str, body: ExemptionIn, actor: str, correlation_i
             created_at=now,
             created_by=actor,
         )
-        holder[:] = [exemption]
         stage_in_memory(exemption, agg)
+        details = {"kind": body.kind.value, "until": body.until.isoformat()}
         return Mutation(
-            rows=[(exemption, exemption_row(exemption.exemption_id), None)],
-            entries=[
-                ("exemption.added", body.reason, {"kind": body.kind.value, "until": body.until.isoformat()})
-            ],
+            exemption,
+            Effect.CREATED,
+            rows=[RowWrite(exemption, exemption_row(exemption.exemption_id))],
+            notes=[AuditNote("exemption.added", body.reason, details)],
         )
 
-    return mutate_customer(
-        customer_id, prepare, lambda a, m: Result(201, holder[0]), actor=actor, correlation_id=correlation_id
-    )
+    return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)

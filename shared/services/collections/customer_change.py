@@ -10,113 +10,118 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from shared import clock, runtime
 from shared.adapters.audit import AuditEntry
-from shared.adapters.customers import CustomerAggregate, CustomerChange, CustomerRepository
+from shared.adapters.conflicts import retry_on_conflict
+from shared.adapters.customers import CustomerAggregate, CustomerChange
 from shared.adapters.layout import PROFILE_ROW
-from shared.adapters.tables import ConcurrencyConflict, Stored
-from shared.domain.customer import CustomerId, Exemption, StoredProfile
+from shared.adapters.tables import Stored
+from shared.domain.customer import Exemption, StoredProfile
 from shared.domain.holds import Hold
 from shared.domain.ledger import Invoice, Payment
-from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.commit import Commit, commit_decision, move_schedule, publish_outbox
-from shared.services.collections.scan import policy_for_request
+from shared.errors import NotFound
+from shared.services.collections.actions import CommitContext
+from shared.services.collections.commit import StagedChange, commit_change, move_schedule
+from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.outbox import publish_outbox
+from shared.services.outcomes import Effect, Written
 
-MAX_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """An audit entry a change asks for; the commit adds who, when, the policy and correlation."""
+
+    action: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowWrite:
+    """Create the row (etag None: it must not exist yet) or replace it under its ETag."""
+
+    model: BaseModel
+    row_key: str
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class RowDelete:
+    row_key: str
+    etag: str
 
 
 @dataclass
-class Mutation:
-    """What a use case wants written (rows + audit), or `replay` when nothing changes."""
+class Mutation(Generic[T]):
+    """What a use case wants written, and the value it answers with. `UNCHANGED`: the same
+    request was applied before, nothing is written."""
 
-    rows: list[tuple[BaseModel, str, str | None]] = field(default_factory=list)  # model, row, etag
-    deletes: list[tuple[str, str]] = field(default_factory=list)  # row, etag
-    entries: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # action, reason, details
-    reconcile_reason: str | None = None
-    replay: bool = False
-
-
-@dataclass
-class Result:
-    status: int
-    body: Any
-
-
-def valid_customer_id(value: str) -> str:
-    try:
-        return _CustomerIdModel(customer_id=value).customer_id
-    except ValueError:
-        raise ValidationFailed(
-            "customer_id must be a GUID", errors=[{"field": "customer_id", "message": "not a GUID"}]
-        ) from None
-
-
-class _CustomerIdModel(BaseModel):
-    customer_id: CustomerId
+    value: T
+    effect: Effect
+    rows: list[RowWrite] = field(default_factory=list)
+    deletes: list[RowDelete] = field(default_factory=list)
+    notes: list[AuditNote] = field(default_factory=list)
+    reconcile_reason: str | None = None  # a hold changed: a reconcile must follow
 
 
 def mutate_customer(
+    deps: CollectionsDeps,
     customer_id: str,
-    prepare: Callable[[CustomerAggregate, datetime], Mutation],
-    respond: Callable[[CustomerAggregate, Mutation], Result],
+    prepare: Callable[[CustomerAggregate, datetime], Mutation[T]],
     *,
     actor: str,
     correlation_id: str,
     require_customer: bool = True,
-) -> Result:
-    """Read, prepare, evaluate and commit in one transaction; retry from the read on a conflict."""
-    policy = policy_for_request()
-    repo = CustomerRepository.of(runtime.table_store())
-    for _ in range(MAX_ATTEMPTS):
-        now = clock.now()
-        aggregate = repo.load(customer_id)
+) -> Written[T]:
+    """Read, prepare, evaluate and commit in one transaction; retry from the read on a conflict
+    (`Contended` when it keeps losing). `prepare` may raise a refusal: nothing is written."""
+    policy = deps.policy_for_request()
+
+    def attempt() -> Written[T]:
+        now = deps.clock.now()
+        aggregate = deps.customers.load(customer_id)
         if require_customer and not aggregate.exists:
             raise NotFound(f"customer {customer_id} is unknown: PUT /api/customers/{customer_id} first")
         old_review = aggregate.collections.next_review_at
         mutation = prepare(aggregate, now)
-        if mutation.replay:
-            return respond(aggregate, mutation)
-
-        def stage(change: CustomerChange, m: Mutation = mutation) -> None:
-            for model, row, etag in m.rows:
-                change.put(model, row, etag)
-            for row, etag in m.deletes:
-                change.delete(row, etag)
-
+        if mutation.effect is Effect.UNCHANGED:
+            return Written(mutation.value, Effect.UNCHANGED)
+        ctx = CommitContext(policy=policy, now=now, actor=actor, correlation_id=correlation_id)
         entries = [
             AuditEntry(
                 at=now,
                 actor=actor,
-                action=action,
-                reason=reason,
+                action=note.action,
+                reason=note.reason,
                 correlation_id=correlation_id,
                 policy_version=policy.version,
-                details=details,
+                details=note.details,
             )
-            for action, reason, details in mutation.entries
+            for note in mutation.notes
         ]
-        commit = Commit(
-            policy=policy,
-            now=now,
-            actor=actor,
-            correlation_id=correlation_id,
-            stage_rows=stage,
+        staged = StagedChange(
+            stage_rows=lambda change: _stage(change, mutation),
             entries=entries,
             reconcile_reason=mutation.reconcile_reason,
-            defer_suspension=True,
         )
-        try:
-            outcome = commit_decision(repo, aggregate, commit)
-        except ConcurrencyConflict:
-            continue
-        publish_outbox(repo, outcome)
-        move_schedule(customer_id, old_review, outcome.next_review_at, new_written=True)
-        return respond(aggregate, mutation)
-    raise Conflict("the customer changed repeatedly while this request was applied; retry it")
+        result = commit_change(deps, aggregate, ctx, staged)
+        publish_outbox(deps, result)
+        move_schedule(deps, customer_id, old_review, result.next_review_at, new_written=True)
+        return Written(mutation.value, mutation.effect)
+
+    return retry_on_conflict(attempt, what=f"customer {customer_id}")
+
+
+def _stage(change: CustomerChange, mutation: Mutation[Any]) -> None:
+    for write in mutation.rows:
+        change.put(write.model, write.row_key, write.etag)
+    for delete in mutation.deletes:
+        change.delete(delete.row_key, delete.etag)
 
 
 def stage_in_memory(model: BaseModel, aggregate: CustomerAggregate) -> None:

@@ -7,14 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared import clock, runtime
-from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PROFILE_ROW
-from shared.domain.customer import CustomerProfile, Exemption
-from shared.errors import NotFound
-from shared.services.collections.commit import decide, ledger_summary
-from shared.services.collections.customer_change import valid_customer_id
-from shared.services.collections.scan import policy_for_request
+from shared.domain.customer import CustomerId, CustomerProfile, Exemption
+from shared.errors import NotFound, ValidationFailed
+from shared.services.collections.decision import decide, ledger_summary
+from shared.services.collections.deps import CollectionsDeps
 
 
 class HoldView(BaseModel):
@@ -49,12 +46,26 @@ class CustomerView(BaseModel):
     reasons: list[str]
 
 
-def customer_view(customer_id: str) -> CustomerView:
+def valid_customer_id(value: str) -> str:
+    """The customer id as stored (a GUID in lower case); ValidationFailed otherwise."""
+    try:
+        return _CustomerIdModel(customer_id=value).customer_id
+    except ValueError:
+        raise ValidationFailed(
+            "customer_id must be a GUID", errors=[{"field": "customer_id", "message": "not a GUID"}]
+        ) from None
+
+
+class _CustomerIdModel(BaseModel):
+    customer_id: CustomerId
+
+
+def customer_view(deps: CollectionsDeps, customer_id: str) -> CustomerView:
     """Profile, balances, stage, holds, exemptions, our suspensions and the next action (no writes)."""
     customer_id = valid_customer_id(customer_id)
-    policy = policy_for_request()
-    now = clock.now()
-    aggregate = CustomerRepository.of(runtime.table_store()).load(customer_id)
+    policy = deps.policy_for_request()
+    now = deps.clock.now()
+    aggregate = deps.customers.load(customer_id)
     if aggregate.profile is None:
         raise NotFound(f"customer {customer_id} is unknown")
     summary = ledger_summary(aggregate, policy, now)
@@ -99,10 +110,10 @@ def customer_view(customer_id: str) -> CustomerView:
 _HEAD_AHEAD = "the newest entry does not match the chain head"
 
 
-def audit_trail(customer_id: str, limit: int | None = None) -> dict[str, Any]:
+def audit_trail(deps: CollectionsDeps, customer_id: str, limit: int | None = None) -> dict[str, Any]:
     """The customer's audit entries, newest first, and whether the chain verifies."""
     customer_id = valid_customer_id(customer_id)
-    repo = CustomerRepository.of(runtime.table_store())
+    repo = deps.customers
     trail = repo.audit_log.read(customer_id, limit=limit)
     for _ in range(3):
         # The entries and the head are two reads: an entry appended between them makes the head

@@ -1,9 +1,5 @@
 """Ledger use cases: customer profiles, invoices and payments. Each change re-evaluates the
-customer in the SAME transaction (see `customer_change`) and reschedules its next review.
-
-This module is also the one entry point of the ledger API for the HTTP layer: it re-exports the
-customer view and the hold and exemption use cases.
-"""
+customer in the SAME transaction (see `customer_change`) and reschedules its next review."""
 
 from __future__ import annotations
 
@@ -27,53 +23,28 @@ from shared.domain.ledger import (
 )
 from shared.domain.money import DEFAULT_CURRENCY
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.services.collections.controls import (
-    ExemptionIn,
-    ManualHoldIn,
-    add_exemption,
-    lift_manual_hold,
-    place_manual_hold,
-)
 from shared.services.collections.customer_change import (
+    AuditNote,
     Mutation,
-    Result,
+    RowWrite,
     mutate_customer,
     stage_in_memory,
-    valid_customer_id,
 )
-from shared.services.collections.customer_view import CustomerView, audit_trail, customer_view
-
-__all__ = [
-    "CustomerView",
-    "ExemptionIn",
-    "InvoicePatch",
-    "ManualHoldIn",
-    "Mutation",
-    "Result",
-    "add_exemption",
-    "audit_trail",
-    "customer_view",
-    "lift_manual_hold",
-    "patch_invoice",
-    "place_manual_hold",
-    "post_invoice",
-    "post_payment",
-    "put_customer",
-    "stage_invoice",
-    "stage_payment",
-]
+from shared.services.collections.customer_view import CustomerView, customer_view, valid_customer_id
+from shared.services.collections.deps import CollectionsDeps
+from shared.services.outcomes import Effect, Written
 
 # --- customers --------------------------------------------------------------------------------
 
 
-def put_customer(customer_id: str, profile: CustomerProfile, actor: str, correlation_id: str) -> Result:
-    """Create (201) or replace (200) a customer's profile; re-evaluates (protected, segment)."""
+def put_customer(
+    deps: CollectionsDeps, customer_id: str, profile: CustomerProfile, *, actor: str, correlation_id: str
+) -> Written[CustomerView]:
+    """Create or replace a customer's profile; re-evaluates (protected, segment)."""
     customer_id = valid_customer_id(customer_id)
-    created = [False]
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
         existing = agg.profile
-        created[0] = existing is None
         created_at = existing.value.created_at if existing else now
         stored = StoredProfile(
             **profile.model_dump(), customer_id=customer_id, created_at=created_at, updated_at=now
@@ -89,22 +60,23 @@ def put_customer(customer_id: str, profile: CustomerProfile, actor: str, correla
         if existing is not None and existing.value.model_dump(exclude={"created_at", "updated_at"}) == (
             stored.model_dump(exclude={"created_at", "updated_at"})
         ):
-            return Mutation(replay=True)
-        mutation = Mutation(
-            rows=[(stored, PROFILE_ROW, existing.etag if existing else None)],
-            entries=[
-                ("customer.profile_saved", "profile created" if existing is None else "profile updated", {})
+            return Mutation(None, Effect.UNCHANGED)
+        stage_in_memory(stored, agg)
+        return Mutation(
+            None,
+            Effect.CREATED if existing is None else Effect.UPDATED,
+            rows=[RowWrite(stored, PROFILE_ROW, existing.etag if existing else None)],
+            notes=[
+                AuditNote(
+                    "customer.profile_saved", "profile created" if existing is None else "profile updated"
+                )
             ],
         )
-        stage_in_memory(stored, agg)
-        return mutation
 
-    def respond(agg: CustomerAggregate, m: Mutation) -> Result:
-        return Result(201 if created[0] else 200, customer_view(customer_id))
-
-    return mutate_customer(
-        customer_id, prepare, respond, actor=actor, correlation_id=correlation_id, require_customer=False
+    written = mutate_customer(
+        deps, customer_id, prepare, actor=actor, correlation_id=correlation_id, require_customer=False
     )
+    return Written(customer_view(deps, customer_id), written.effect)
 
 
 # --- invoices and payments --------------------------------------------------------------------
@@ -166,33 +138,23 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
     return payment, True
 
 
-def post_invoice(body: InvoiceIn, actor: str, correlation_id: str) -> Result:
-    """201 new, 200 same content as stored, 409 different content."""
-    holder: list[Invoice] = []
+def post_invoice(
+    deps: CollectionsDeps, body: InvoiceIn, *, actor: str, correlation_id: str
+) -> Written[Invoice]:
+    """Created, or unchanged (same content as stored); Conflict for different content."""
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Invoice]:
         invoice, new = stage_invoice(agg, body, now)
-        holder[:] = [invoice]
         if not new:
-            return Mutation(replay=True)
+            return Mutation(invoice, Effect.UNCHANGED)
+        note = AuditNote(
+            "ledger.invoice_added", f"invoice {invoice.number} {invoice.amount}", {"id": invoice.invoice_id}
+        )
         return Mutation(
-            rows=[(invoice, invoice_row(invoice.invoice_id), None)],
-            entries=[
-                (
-                    "ledger.invoice_added",
-                    f"invoice {invoice.number} {invoice.amount}",
-                    {"id": invoice.invoice_id},
-                )
-            ],
+            invoice, Effect.CREATED, rows=[RowWrite(invoice, invoice_row(invoice.invoice_id))], notes=[note]
         )
 
-    return mutate_customer(
-        body.customer_id,
-        prepare,
-        lambda agg, m: Result(200 if m.replay else 201, holder[0]),
-        actor=actor,
-        correlation_id=correlation_id,
-    )
+    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
 
 
 class InvoicePatch(BaseModel):
@@ -205,53 +167,44 @@ class InvoicePatch(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
-def patch_invoice(invoice_id: str, body: InvoicePatch, actor: str, correlation_id: str) -> Result:
+def patch_invoice(
+    deps: CollectionsDeps, invoice_id: str, body: InvoicePatch, *, actor: str, correlation_id: str
+) -> Written[Invoice]:
     """Set an invoice's status (open, disputed, void); a void or dispute may reinstate at once."""
-    holder: list[Invoice] = []
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Invoice]:
         stored = agg.invoices.get(invoice_id)
         if stored is None:
             raise NotFound(f"customer {body.customer_id} has no invoice {invoice_id}")
         if stored.value.status is body.status:
-            holder[:] = [stored.value]
-            return Mutation(replay=True)
+            return Mutation(stored.value, Effect.UNCHANGED)
         invoice = stored.value.model_copy(update={"status": body.status, "updated_at": now})
-        holder[:] = [invoice]
         agg.invoices[invoice_id] = Stored(invoice, agg.customer_id, stored.row_key, stored.etag)
         reason = f"invoice {invoice.number}: {stored.value.status.value} -> {body.status.value}"
+        note = AuditNote("ledger.invoice_status", (reason + ". " + body.reason).strip(), {"id": invoice_id})
         return Mutation(
-            rows=[(invoice, invoice_row(invoice_id), stored.etag)],
-            entries=[("ledger.invoice_status", (reason + ". " + body.reason).strip(), {"id": invoice_id})],
+            invoice,
+            Effect.UPDATED,
+            rows=[RowWrite(invoice, invoice_row(invoice_id), stored.etag)],
+            notes=[note],
         )
 
-    return mutate_customer(
-        body.customer_id,
-        prepare,
-        lambda agg, m: Result(200, holder[0]),
-        actor=actor,
-        correlation_id=correlation_id,
-    )
+    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
 
 
-def post_payment(body: PaymentIn, actor: str, correlation_id: str) -> Result:
-    """201 new, 200 same content as stored, 409 different content or another currency."""
-    holder: list[Payment] = []
+def post_payment(
+    deps: CollectionsDeps, body: PaymentIn, *, actor: str, correlation_id: str
+) -> Written[Payment]:
+    """Created, or unchanged (same content as stored); Conflict for different content or another
+    currency."""
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Payment]:
         payment, new = stage_payment(agg, body, now)
-        holder[:] = [payment]
         if not new:
-            return Mutation(replay=True)
+            return Mutation(payment, Effect.UNCHANGED)
+        note = AuditNote("ledger.payment_added", f"payment {payment.amount}", {"id": payment.payment_id})
         return Mutation(
-            rows=[(payment, payment_row(payment.payment_id), None)],
-            entries=[("ledger.payment_added", f"payment {payment.amount}", {"id": payment.payment_id})],
+            payment, Effect.CREATED, rows=[RowWrite(payment, payment_row(payment.payment_id))], notes=[note]
         )
 
-    return mutate_customer(
-        body.customer_id,
-        prepare,
-        lambda agg, m: Result(200 if m.replay else 201, holder[0]),
-        actor=actor,
-        correlation_id=correlation_id,
-    )
+    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)

@@ -25,8 +25,10 @@ from shared.adapters.layout import invoice_row, payment_row
 from shared.domain.customer import normalise_customer_id
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
-from shared.services.collections.customer_change import Mutation, Result, mutate_customer
+from shared.services.collections.customer_change import AuditNote, Mutation, RowWrite, mutate_customer
+from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.ledger import stage_invoice, stage_payment
+from shared.services.outcomes import Effect
 
 MAX_ROWS_PER_CUSTOMER = 80
 MAX_ROWS = 5000
@@ -121,7 +123,7 @@ def _field_of(exc: ValidationError) -> tuple[str, str]:
     return name, message
 
 
-def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
+def import_csv(deps: CollectionsDeps, body: bytes, *, actor: str, correlation_id: str) -> ImportReport:
     """Parse, validate and apply a CSV ledger feed; per-row results in input order."""
     try:
         text = body.decode("utf-8-sig")
@@ -201,7 +203,7 @@ def import_csv(body: bytes, actor: str, correlation_id: str) -> ImportReport:
             )
             rejected += 1
             continue
-        outcome = _apply_customer(customer_id, rows, actor, correlation_id, index)
+        outcome = _apply_customer(deps, customer_id, rows, actor, correlation_id, index)
         applied += outcome
         rejected += 1 - outcome
     final = [index[r.line] for r in results]
@@ -224,17 +226,18 @@ def _reject(index: dict[int, RowResult], rows: list[tuple[int, Any]], message: s
 
 
 def _apply_customer(
+    deps: CollectionsDeps,
     customer_id: str,
     rows: list[tuple[int, InvoiceIn | PaymentIn]],
     actor: str,
     correlation_id: str,
     index: dict[int, RowResult],
 ) -> int:
-    statuses: dict[int, str] = {}
+    """Apply one customer's rows in one transaction; 1 if applied, 0 if rejected (all its rows)."""
 
-    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation:
-        statuses.clear()
-        mutation = Mutation()
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[dict[int, str]]:
+        statuses: dict[int, str] = {}  # line -> created | unchanged
+        writes: list[RowWrite] = []
         # Invoices before payments, so a payment in the same file may name them.
         ordered = sorted(rows, key=lambda r: 0 if isinstance(r[1], InvoiceIn) else 1)
         for line, entry in ordered:
@@ -242,26 +245,23 @@ def _apply_customer(
                 if isinstance(entry, InvoiceIn):
                     invoice, new = stage_invoice(agg, entry, now)
                     if new:
-                        mutation.rows.append((invoice, invoice_row(invoice.invoice_id), None))
+                        writes.append(RowWrite(invoice, invoice_row(invoice.invoice_id)))
                 else:
                     payment, new = stage_payment(agg, entry, now)
                     if new:
-                        mutation.rows.append((payment, payment_row(payment.payment_id), None))
+                        writes.append(RowWrite(payment, payment_row(payment.payment_id)))
             except AppError as exc:
                 raise _RowFailed(line, exc) from None
             statuses[line] = "created" if new else "unchanged"
-        if not mutation.rows:
-            mutation.replay = True
-        else:
-            mutation.entries.append(
-                ("ledger.imported", f"{len(mutation.rows)} ledger rows imported", {"lines": sorted(statuses)})
-            )
-        return mutation
+        if not writes:
+            return Mutation(statuses, Effect.UNCHANGED)
+        note = AuditNote(
+            "ledger.imported", f"{len(writes)} ledger rows imported", {"lines": sorted(statuses)}
+        )
+        return Mutation(statuses, Effect.UPDATED, rows=writes, notes=[note])
 
     try:
-        mutate_customer(
-            customer_id, prepare, lambda a, m: Result(200, None), actor=actor, correlation_id=correlation_id
-        )
+        written = mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
     except _RowFailed as failed:
         row = index[failed.line]
         row.result, row.field, row.message = "error", _error_field(failed.error), failed.error.detail
@@ -270,7 +270,7 @@ def _apply_customer(
     except AppError as exc:
         _reject(index, rows, exc.detail)
         return 0
-    for line, status in statuses.items():
+    for line, status in written.value.items():
         index[line].result = status
     return 1
 

@@ -22,15 +22,16 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from shared import clock, runtime
 from shared.adapters.audit import AuditEntry
-from shared.adapters.customers import CustomerRepository, NoticeRecord
+from shared.adapters.conflicts import retry_on_conflict
+from shared.adapters.customers import NoticeRecord
 from shared.adapters.layout import NOTICE_PREFIX, PROFILE_ROW
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.customer import StoredProfile
 from shared.domain.notice_text import render_notice
-from shared.services.collections.commit import NoticeMessage
-from shared.settings import get_settings
+from shared.errors import Contended
+from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.outbox import NoticeMessage
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -67,15 +68,15 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**attempt, 3600))
 
 
-def handle_notice(message: NoticeMessage) -> str:
+def handle_notice(deps: CollectionsDeps, message: NoticeMessage) -> str:
     """Deliver one notice; returns what happened (for logs and tests)."""
-    repo = CustomerRepository.of(runtime.table_store())
+    repo = deps.customers
     stored = repo.get_notice(message.customer_id, message.notice_id)
     if stored is None:
         log.warning("notice row missing", extra={"notice": message.notice_id})
         return "missing"
     notice = stored.value
-    now = clock.now()
+    now = deps.clock.now()
     if notice.delivered:
         return "already delivered"
     if notice.claimed_at is not None and now - notice.claimed_at < CLAIM_LEASE:
@@ -84,7 +85,7 @@ def handle_notice(message: NoticeMessage) -> str:
         if message.attempt < MAX_ATTEMPTS:
             wait = notice.claimed_at + CLAIM_LEASE - now + timedelta(seconds=1)
             later = message.model_copy(update={"attempt": message.attempt + 1})
-            _republish(later, f"{notice.notice_id}:wait:{notice.attempts}", wait)
+            _republish(deps, later, f"{notice.notice_id}:wait:{notice.attempts}", wait)
         return "being delivered by another sender"
     notice.claimed_at = now
     notice.attempts += 1
@@ -98,7 +99,7 @@ def handle_notice(message: NoticeMessage) -> str:
     profile = profile_stored.value
     try:
         rendered = render_notice(notice.content, profile.locale)
-        error = _deliver(message, notice, profile, rendered.subject, rendered.body_text, now)
+        error = _deliver(deps, message, notice, profile, rendered.subject, rendered.body_text, now)
     except Exception as exc:  # e.g. a storage error writing the outbox row: retry, never lose it
         log.exception("notice delivery failed", extra={"notice": notice.notice_id})
         error = f"delivery failed: {type(exc).__name__}"
@@ -108,11 +109,11 @@ def handle_notice(message: NoticeMessage) -> str:
     else:
         notice.last_error = error
     outcome = "delivered" if error is None else "failed"
-    _record(repo, message, notice, etag, outcome, error or f"notice {notice.stage} delivered", now)
+    _record(deps, message, notice, etag, outcome, error or f"notice {notice.stage} delivered", now)
     if error is not None:
         if notice.attempts < MAX_ATTEMPTS:
             retry = message.model_copy(update={"attempt": message.attempt + 1})
-            _republish(retry, f"{notice.notice_id}:{notice.attempts}", backoff(notice.attempts))
+            _republish(deps, retry, f"{notice.notice_id}:{notice.attempts}", backoff(notice.attempts))
             metric("notices.retry_scheduled")
             return "retry scheduled"
         metric("notices.failed")
@@ -122,11 +123,12 @@ def handle_notice(message: NoticeMessage) -> str:
     return outcome
 
 
-def _republish(message: NoticeMessage, message_id: str, delay: timedelta) -> None:
-    runtime.publisher(get_settings().notice_queue_name).publish(message, message_id=message_id, delay=delay)
+def _republish(deps: CollectionsDeps, message: NoticeMessage, message_id: str, delay: timedelta) -> None:
+    deps.notice_queue.publish(message, message_id=message_id, delay=delay)
 
 
 def _deliver(
+    deps: CollectionsDeps,
     message: NoticeMessage,
     notice: NoticeRecord,
     profile: StoredProfile,
@@ -148,11 +150,11 @@ def _deliver(
             recipients=recipients,
             created_at=now,
         )
-        runtime.table_store().table(NOTICE_OUTBOX_TABLE).upsert(mail, message.customer_id, notice.notice_id)
+        deps.notice_outbox.upsert(mail, message.customer_id, notice.notice_id)
         notice.outbox_written = True
     if notice.audience != "customer" or profile.notice_webhook_url is None or notice.webhook_delivered:
         return None
-    secret = get_settings().notice_webhook_secret
+    secret = deps.settings.notice_webhook_secret
     if not secret:
         # Unsigned notices would let anyone forge them at the receiver: refuse and say so.
         return "NOTICE_WEBHOOK_SECRET is not set: webhook notices are not sent unsigned"
@@ -190,7 +192,7 @@ def _deliver(
 
 
 def _record(
-    repo: CustomerRepository,
+    deps: CollectionsDeps,
     message: NoticeMessage,
     notice: NoticeRecord,
     etag: str,
@@ -200,6 +202,7 @@ def _record(
 ) -> None:
     """The notice row's outcome and its audit entry in ONE transaction (the row under the ETag of
     our claim, the audit head under its own), so neither is written without the other."""
+    repo = deps.customers
     entry = AuditEntry(
         at=now,
         actor=ACTOR,
@@ -208,16 +211,26 @@ def _record(
         correlation_id=message.correlation_id,
         details={"notice_id": notice.notice_id, "attempt": notice.attempts},
     )
-    for _ in range(10):
+
+    def attempt() -> bool:
+        """True when written; False when the row itself changed (not just the audit head)."""
         tx = repo.table.transaction(message.customer_id)
         tx.update(notice, NOTICE_PREFIX + notice.notice_id, etag)
         repo.audit_log.stage(tx, repo.audit_log.read_head(message.customer_id), [entry])
         try:
             tx.submit()
-            return
         except ConcurrencyConflict:
             current = repo.get_notice(message.customer_id, notice.notice_id)
             if current is None or current.etag != etag:
-                break  # the row itself changed (not the audit head): record what happened anyway
-    log.warning("notice row changed while delivering", extra={"notice": notice.notice_id})
-    repo.audit_log.append(message.customer_id, [entry])
+                return False
+            raise  # the audit head moved: read it again
+        return True
+
+    try:
+        written = retry_on_conflict(attempt, what=f"notice {notice.notice_id}")
+    except Contended:
+        written = False
+    if not written:
+        # Record what happened anyway, on its own.
+        log.warning("notice row changed while delivering", extra={"notice": notice.notice_id})
+        repo.audit_log.append(message.customer_id, [entry])

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ValidationError
 
-from shared import clock
 from shared.adapters.audit import AuditEntry
 from shared.adapters.partner_center.client import PartnerCenterClient
 from shared.adapters.partner_center.errors import PartnerCenterError
@@ -39,8 +38,8 @@ from shared.adapters.tables import ConcurrencyConflict, decode
 from shared.domain.fraud import Category, Evidence, FraudReport, Severity
 from shared.errors import AppError
 from shared.services.fraud.cases import PC_OUTBOX_PARTITION, PcStatusUpdate
-from shared.services.fraud.config import current_triage
-from shared.services.fraud.intake import FraudService
+from shared.services.fraud.deps import FraudDeps
+from shared.services.fraud.intake import intake
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -134,14 +133,14 @@ def _report_id(event: FraudEvent) -> str:
     return "E" + hashlib.sha256(event.event_id.encode("utf-8")).hexdigest()[:25].upper()
 
 
-def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollResult:
+def poll_fraud_events(fraud: FraudDeps, client: PartnerCenterClient) -> PollResult:
     """One run of the fraud events poll (see the module docstring)."""
     settings = fraud.settings
     if not settings.fraud_events_enabled:
         log.info("fraud events poll is off (FRAUD_EVENTS_ENABLED=false)")
         return PollResult(enabled=False)
     result = PollResult(enabled=True)
-    config = current_triage(settings)
+    config = fraud.triage()
     correlation = "fraud-events"
     try:
         for event in list_active_events(client, correlation_id=correlation):
@@ -158,8 +157,8 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
                 if fraud.dry_run and fraud.cases.table.get_raw(DRY_RUN_SEEN_PARTITION, report_id) is not None:
                     result.events_skipped += 1
                     continue
-                accepted = fraud.intake(
-                    report, report_id, actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
+                accepted = intake(
+                    fraud, report, report_id, actor=ACTOR, config=config, pc_event_ids=[event_ref(event)]
                 )
                 if accepted.joined_existing_case:
                     result.cases_joined += 1
@@ -176,6 +175,7 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
                             report.customer_id,
                             [
                                 _pc_call_entry(
+                                    fraud,
                                     accepted.case_id,
                                     DRY_RUN_INVESTIGATING,
                                     [event_ref(event)],
@@ -194,7 +194,11 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
                 result.statuses_sent += 1
                 fraud.audit.append(
                     report.customer_id,
-                    [_pc_call_entry(accepted.case_id, "event marked Investigating", [event_ref(event)])],
+                    [
+                        _pc_call_entry(
+                            fraud, accepted.case_id, "event marked Investigating", [event_ref(event)]
+                        )
+                    ],
                 )
             except (PartnerCenterError, ConcurrencyConflict, ValidationError, AppError) as exc:
                 result.failures.append(f"event {event.event_id}: {type(exc).__name__}")
@@ -215,7 +219,7 @@ def poll_fraud_events(fraud: FraudService, client: PartnerCenterClient) -> PollR
     return result
 
 
-def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollResult) -> int:
+def _send_outbox(fraud: FraudDeps, client: PartnerCenterClient, result: PollResult) -> int:
     """Mark the events of resolved cases `Resolved`; a row is deleted once all its calls succeed."""
     sent = 0
     if fraud.dry_run:
@@ -252,6 +256,7 @@ def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollR
             row.customer_id,
             [
                 _pc_call_entry(
+                    fraud,
                     row.case_id,
                     f"events marked Resolved ({reason.value}) after the case was resolved",
                     row.event_refs,
@@ -262,10 +267,15 @@ def _send_outbox(fraud: FraudService, client: PartnerCenterClient, result: PollR
 
 
 def _pc_call_entry(
-    case_id: str, reason: str, refs: list[str], *, action: str = "partner_center.fraud_event_status"
+    fraud: FraudDeps,
+    case_id: str,
+    reason: str,
+    refs: list[str],
+    *,
+    action: str = "partner_center.fraud_event_status",
 ) -> AuditEntry:
     return AuditEntry(
-        at=clock.now(),
+        at=fraud.clock.now(),
         actor=ACTOR,
         action=action,
         reason=reason,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared import clock
 from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
 from shared.adapters.lease import LeaseStore
 from shared.adapters.partner_center import PartnerCenterClient, Subscription
 from shared.adapters.queues import Publisher
 from shared.adapters.tables import Table, decode
+from shared.clock import PROCESS_CLOCK, Clock
 from shared.domain.messages import ReconcileRequest
 from shared.domain.suspensions import SubscriptionView, SuspensionRecord
 from shared.settings import AppSettings
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 ACTOR = "reconcile-executor"
 
 
-class Outcome(StrEnum):
+class ReconcileOutcome(StrEnum):
     CONVERGED = "converged"
     DRY_RUN = "dry_run"
     RESCHEDULED = "rescheduled"
@@ -33,19 +33,23 @@ class Outcome(StrEnum):
 
 @dataclass
 class ReconcileResult:
-    outcome: Outcome
+    outcome: ReconcileOutcome
     customer_id: str
     patches: int = 0
     delay_seconds: float | None = None
     detail: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReconcileDeps:
+    """The customers table (holds, records, audit, leases), Partner Center, the reconcile queue
+    (reschedules), the settings and the clock (wired in `shared/wiring.py`)."""
+
     table: Table
     partner_center: PartnerCenterClient
     publisher: Publisher
     settings: AppSettings
+    clock: Clock = field(default=PROCESS_CLOCK)
 
     @property
     def audit(self) -> AuditLog:
@@ -87,7 +91,7 @@ def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: 
     """An alert in the audit (the customer's partition, else `_partner`) and a metric."""
     partition = request.customer_id if request else PARTNER_PARTITION
     entry = AuditEntry(
-        at=clock.now(),
+        at=deps.clock.now(),
         actor=ACTOR,
         action="alert.reconcile_failed",
         reason=reason,

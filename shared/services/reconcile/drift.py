@@ -20,16 +20,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from shared import clock, runtime
 from shared.adapters.audit import AuditEntry, AuditLog
-from shared.adapters.layout import CUSTOMERS_TABLE, HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
-from shared.adapters.partner_center import PartnerCenterClient, PartnerCenterError, client_for
-from shared.adapters.queues import Publisher
+from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
+from shared.adapters.partner_center import PartnerCenterError
 from shared.adapters.tables import Table, prefix_range
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.suspensions import SuspensionState, plan_reconcile
-from shared.services.reconcile.common import read_hold_ids, read_records, view_of
-from shared.settings import get_settings
+from shared.services.reconcile.common import ReconcileDeps, read_hold_ids, read_records, view_of
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -66,24 +63,16 @@ def enforced_customers(table: Table) -> list[str]:
     return sorted(found)
 
 
-def run_drift_sweep(
-    table: Table | None = None,
-    partner_center: PartnerCenterClient | None = None,
-    publisher: Publisher | None = None,
-    time_budget_seconds: float = TIME_BUDGET_SECONDS,
-) -> DriftReport:
+def run_drift_sweep(deps: ReconcileDeps, time_budget_seconds: float = TIME_BUDGET_SECONDS) -> DriftReport:
     """Check each enforced customer; enqueue a reconcile for each that drifted (and, once the
     time budget is spent, for each not yet checked)."""
-    settings = get_settings()
-    table = table or runtime.table_store().table(CUSTOMERS_TABLE)
-    partner_center = partner_center or client_for(settings)
-    publisher = publisher or runtime.publisher(settings.reconcile_queue_name)
+    table, partner_center = deps.table, deps.partner_center
     report = DriftReport(correlation_id=str(uuid.uuid4()))
     deadline = time.monotonic() + time_budget_seconds
     for customer_id in enforced_customers(table):
         if time.monotonic() >= deadline:
             report.not_checked.append(customer_id)
-            _enqueue(publisher, customer_id, report.correlation_id)
+            _enqueue(deps, customer_id, report.correlation_id)
             continue
         report.checked += 1
         holds = read_hold_ids(table, customer_id)
@@ -101,22 +90,22 @@ def run_drift_sweep(
             if not plan_reconcile(holds, [view_of(s) for s in subscriptions], records):
                 continue
             report.drifted.append(customer_id)
-        _enqueue(publisher, customer_id, report.correlation_id)
-    _record(table, report)
+        _enqueue(deps, customer_id, report.correlation_id)
+    _record(deps, report)
     return report
 
 
-def _enqueue(publisher: Publisher, customer_id: str, correlation_id: str) -> None:
+def _enqueue(deps: ReconcileDeps, customer_id: str, correlation_id: str) -> None:
     message = ReconcileRequest(
         customer_id=customer_id,
         reason="drift sweep",
         correlation_id=correlation_id,
-        requested_at=clock.now(),
+        requested_at=deps.clock.now(),
     )
-    publisher.publish(message, message_id=derived_message_id(customer_id, correlation_id))
+    deps.publisher.publish(message, message_id=derived_message_id(customer_id, correlation_id))
 
 
-def _record(table: Table, report: DriftReport) -> None:
+def _record(deps: ReconcileDeps, report: DriftReport) -> None:
     log.info(
         "drift sweep done",
         extra={
@@ -129,7 +118,7 @@ def _record(table: Table, report: DriftReport) -> None:
     metric("drift.customers_drifted", len(report.drifted))
     metric("drift.customers_checked", report.checked)
     entry = AuditEntry(
-        at=clock.now(),
+        at=deps.clock.now(),
         actor=ACTOR,
         action="drift.sweep",
         reason=f"{len(report.drifted)} of {report.checked} customers drifted",
@@ -141,4 +130,4 @@ def _record(table: Table, report: DriftReport) -> None:
             "not_checked": len(report.not_checked),
         },
     )
-    AuditLog(table).append(PARTNER_PARTITION, [entry])
+    AuditLog(deps.table).append(PARTNER_PARTITION, [entry])

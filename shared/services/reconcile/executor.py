@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import clock
 from shared.adapters.audit import AuditEntry
+from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import RECONCILE_LEASE, subscription_row
 from shared.adapters.lease import Lease, LeaseTaken
 from shared.adapters.partner_center import (
@@ -40,8 +40,8 @@ from shared.domain.suspensions import (
 )
 from shared.services.reconcile.common import (
     ACTOR,
-    Outcome,
     ReconcileDeps,
+    ReconcileOutcome,
     ReconcileResult,
     read_hold_ids,
     read_records,
@@ -88,7 +88,7 @@ class Executor:
     def audit(self, action: str, reason: str = "", **details: Any) -> None:
         self.pending.append(
             AuditEntry(
-                at=clock.now(),
+                at=self.deps.clock.now(),
                 actor=ACTOR,
                 action=action,
                 reason=reason,
@@ -101,7 +101,8 @@ class Executor:
         """Write the records (ETag-guarded) and the pending audit entries in one transaction."""
         if not records and not self.pending:
             return
-        for _ in range(10):
+
+        def attempt() -> dict[str, str]:
             tx = self.deps.table.transaction(self.customer_id)
             for record in records:
                 row = subscription_row(record.subscription_id)
@@ -114,8 +115,7 @@ class Executor:
             if self.pending:
                 audit.stage(tx, audit.read_head(self.customer_id), self.pending)
             try:
-                written = tx.submit()
-                break
+                return tx.submit()
             except ConcurrencyConflict:
                 # Usually the audit head moved (someone else audited this customer); the records
                 # are ours alone while we hold the lease, so refresh their ETags and try again.
@@ -125,8 +125,9 @@ class Executor:
                     self.etags.pop(row, None)
                     if stored is not None:
                         self.etags[row] = stored.etag
-        else:
-            raise ConcurrencyConflict(f"customer {self.customer_id}: records kept changing")
+                raise
+
+        written = retry_on_conflict(attempt, what=f"customer {self.customer_id}'s suspension records")
         for record in records:
             row = subscription_row(record.subscription_id)
             self.etags[row] = written.get(row, self.etags.get(row, ""))
@@ -182,14 +183,16 @@ class Executor:
                         f"dry_run.would_{action.kind.value}", "ENFORCEMENT_MODE=dry_run", **_describe(action)
                     )
                 self.commit([])
-                return ReconcileResult(Outcome.DRY_RUN, self.customer_id, detail=f"{len(actions)} action(s)")
+                return ReconcileResult(
+                    ReconcileOutcome.DRY_RUN, self.customer_id, detail=f"{len(actions)} action(s)"
+                )
             failure = self._execute_all(actions, holds)
             if failure is not None:
                 return self._reschedule_after(failure)
             holds_changed = bool(read_hold_ids(self.deps.table, self.customer_id)) != bool(holds)
             if not holds_changed and not self.recheck:
                 self.commit([])
-                return ReconcileResult(Outcome.CONVERGED, self.customer_id, patches=self.patches)
+                return ReconcileResult(ReconcileOutcome.CONVERGED, self.customer_id, patches=self.patches)
             if holds_changed:
                 self.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
             self.recheck = False
@@ -223,7 +226,7 @@ class Executor:
         assert self.lease is not None
         ttl = timedelta(seconds=self.deps.settings.reconcile_lease_seconds)
         slack = min(timedelta(seconds=LEASE_RENEW_SECONDS), ttl / 2)
-        if self.lease.expires_at - clock.now() > ttl - slack:
+        if self.lease.expires_at - self.deps.clock.now() > ttl - slack:
             return
         if not self.deps.leases.renew(self.lease, ttl):
             self.commit([])
@@ -231,7 +234,7 @@ class Executor:
 
     def _execute(self, action: PlannedAction, holds: list[str]) -> None:
         subs = [action.subscription, *action.add_ons]
-        now = clock.now()
+        now = self.deps.clock.now()
         if action.kind is ActionKind.SUSPEND:
             intents = [self._intent(view, holds, now) for view in subs]
             self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **_describe(action))
@@ -426,29 +429,33 @@ class Executor:
             record_alert(
                 self.deps, self.request, f"gave up after {self.request.attempt} attempts; last: {why}"
             )
-            return ReconcileResult(Outcome.GAVE_UP, self.customer_id, patches=self.patches, detail=why)
+            return ReconcileResult(
+                ReconcileOutcome.GAVE_UP, self.customer_id, patches=self.patches, detail=why
+            )
         self._publish(attempt, delay, f"retry: {why}"[:200])
         self.audit("reconcile.rescheduled", why, attempt=attempt, delay_seconds=delay)
         self.commit([])
         metric("reconcile.rescheduled", 1)
-        return ReconcileResult(Outcome.RESCHEDULED, self.customer_id, self.patches, delay, why)
+        return ReconcileResult(ReconcileOutcome.RESCHEDULED, self.customer_id, self.patches, delay, why)
 
     def _busy(self, lease: LeaseTaken) -> ReconcileResult:
         """Another executor works on this customer: try again once it is likely done (no attempt
         is used up; the lease expires, so this cannot go on for ever)."""
-        remaining = (lease.expires_at - clock.now()).total_seconds()
+        remaining = (lease.expires_at - self.deps.clock.now()).total_seconds()
         delay = max(1.0, min(remaining, 2 * self.deps.settings.reconcile_retry_base_seconds + 1))
         # A fresh message id each time: Service Bus must not drop a second "busy" retry as a
         # duplicate of the first (duplicates are harmless here; a lost retry is not).
         self._publish(self.request.attempt, delay, "retry: customer busy", tag=uuid.uuid4().hex)
-        return ReconcileResult(Outcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held")
+        return ReconcileResult(
+            ReconcileOutcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held"
+        )
 
     def _publish(self, attempt: int, delay: float, reason: str, tag: str = "") -> None:
         message = ReconcileRequest(
             customer_id=self.customer_id,
             reason=reason,
             correlation_id=self.correlation_id,
-            requested_at=clock.now(),
+            requested_at=self.deps.clock.now(),
             attempt=attempt,
         )
         message_id = derived_message_id(self.customer_id, self.correlation_id, str(attempt), tag)

@@ -14,40 +14,20 @@ import logging
 
 from pydantic import TypeAdapter
 
-from shared import runtime
-from shared.adapters.layout import CUSTOMERS_TABLE
-from shared.adapters.partner_center import client_for
 from shared.domain.customer import CustomerId
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile.common import Outcome, ReconcileDeps, ReconcileResult, record_alert
+from shared.services.reconcile.common import ReconcileDeps, ReconcileResult, record_alert
 from shared.services.reconcile.executor import Executor
-from shared.settings import get_settings
 from shared.telemetry import metric
-
-__all__ = ["Outcome", "ReconcileDeps", "ReconcileResult", "handle_reconcile_message", "reconcile_customer"]
 
 log = logging.getLogger(__name__)
 
 _customer_id = TypeAdapter(CustomerId)
 
 
-def default_deps() -> ReconcileDeps:
-    """The process-wide clients, from the app settings."""
-    settings = get_settings()
-    return ReconcileDeps(
-        table=runtime.table_store().table(CUSTOMERS_TABLE),
-        partner_center=client_for(settings),
-        publisher=runtime.publisher(settings.reconcile_queue_name),
-        settings=settings,
-    )
-
-
-def handle_reconcile_message(
-    body: bytes | str, delivery_count: int, deps: ReconcileDeps | None = None
-) -> ReconcileResult:
+def handle_reconcile_message(deps: ReconcileDeps, body: bytes | str, delivery_count: int) -> ReconcileResult:
     """Queue entry point: parse, reconcile; on an unexpected error raise (the host redelivers),
     recording an alert first when this was the last delivery before the poison queue."""
-    deps = deps or default_deps()
     request: ReconcileRequest | None = None
     try:
         request = ReconcileRequest.model_validate_json(body)

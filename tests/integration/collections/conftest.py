@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from azure.storage.queue import QueueClient
 
-from shared import clock, runtime
+from shared import clock, runtime, wiring
 from shared.clock import FixedClock
 from shared.domain.customer import CustomerProfile
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
 from shared.services.collections import ledger
+from shared.services.collections.deps import CollectionsDeps
 
 # Monday 2 March 2026, 10:00 in Shanghai: inside the enforcement window.
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -79,10 +80,15 @@ def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         runtime.reset()
 
 
+def deps() -> CollectionsDeps:
+    """The collections dependencies of this test's settings (its tables, queues and clock)."""
+    return wiring.collections()
+
+
 def new_customer(name: str = "Contoso", locale: str = "en", **extra: Any) -> str:
     customer_id = str(uuid.uuid4())
     profile = CustomerProfile.model_validate({"name": name, "locale": locale, **extra})
-    ledger.put_customer(customer_id, profile, "test", "c1")
+    ledger.put_customer(deps(), customer_id, profile, actor="test", correlation_id="c1")
     return customer_id
 
 

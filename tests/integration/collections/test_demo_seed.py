@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.services.collections import ledger
-from tests.integration.collections.conftest import Env
+from shared.services.collections import customer_view
+from tests.integration.collections.conftest import Env, deps
 from tools import demo_ledger
 
 FIRST = "11111111-1111-4111-8111-111111111111"
@@ -21,15 +21,15 @@ TODAY = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 def test_demo_seed_replays_history_so_the_demo_shows_a_suspension(env: Env) -> None:
     env.clock.set(TODAY)
     demo_ledger.seed_with_history()
-    first = ledger.customer_view(FIRST)
-    paid = ledger.customer_view(PAID)
-    third = ledger.customer_view(THIRD)
+    first = customer_view.customer_view(deps(), FIRST)
+    paid = customer_view.customer_view(deps(), PAID)
+    third = customer_view.customer_view(deps(), THIRD)
     assert first.overdue_balance == "12800.00 CNY" and first.days_past_due == 25
     assert paid.balance == "0 CNY" and paid.overdue_balance == "0 CNY"
     assert third.overdue_balance == "5400.00 CNY"
     assert first.profile.locale == "zh-CN" and paid.profile.locale == "en"
     # 25 days overdue: reminder and warning sent in the replayed weeks, notice period over, held.
-    actions = [e["action"] for e in ledger.audit_trail(FIRST)["entries"]]
+    actions = [e["action"] for e in customer_view.audit_trail(deps(), FIRST)["entries"]]
     assert "notice.send_notice" in actions and "hold.placed" in actions
     assert [h.reason for h in first.holds] == ["non_payment"]
     assert any(m["customer_id"] == FIRST for m in env.reconciles())  # waiting for the executor
@@ -40,9 +40,9 @@ def test_demo_seed_replays_history_so_the_demo_shows_a_suspension(env: Env) -> N
 def test_demo_seed_is_idempotent(env: Env) -> None:
     env.clock.set(TODAY)
     demo_ledger.seed_with_history()
-    before = ledger.audit_trail(FIRST)["entries"]
+    before = customer_view.audit_trail(deps(), FIRST)["entries"]
     env.reconciles()
     demo_ledger.seed_with_history()
-    assert ledger.audit_trail(FIRST)["entries"] == before
+    assert customer_view.audit_trail(deps(), FIRST)["entries"] == before
     assert env.reconciles() == []
     assert sum(e["action"] == "ledger.invoice_added" for e in before) == 1

@@ -17,11 +17,11 @@ from shared import runtime
 from shared.adapters.audit import AuditLog
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.tables import Table
-from shared.services.collections import ledger, notices
+from shared.services.collections import customer_view, ledger, notices
 from shared.services.collections import scan as collections
-from shared.services.collections.commit import NoticeMessage
 from shared.services.collections.notices import NOTICE_OUTBOX_TABLE, OutboxMail, backoff, handle_notice, sign
-from tests.integration.collections.conftest import Env, invoice, new_customer
+from shared.services.collections.outbox import NoticeMessage
+from tests.integration.collections.conftest import Env, deps, invoice, new_customer
 
 
 class Hook:
@@ -57,16 +57,16 @@ def reminder(env: Env, hook: Hook, locale: str = "zh-CN") -> NoticeMessage:
     from datetime import date
 
     cid = new_customer("上海示例科技有限公司", locale, notice_webhook_url=hook.url)
-    ledger.post_invoice(invoice(cid, "i1", "1000", date(2026, 3, 2)), "t", "c")
+    ledger.post_invoice(deps(), invoice(cid, "i1", "1000", date(2026, 3, 2)), actor="t", correlation_id="c")
     env.clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
-    collections.run_scan()
+    collections.run_scan(deps())
     (message,) = env.notices()
     return NoticeMessage.model_validate(message)
 
 
 def test_signed_webhook_and_outbox_in_the_customer_language_at_most_once(env: Env, hook: Hook) -> None:
     message = reminder(env, hook)
-    assert handle_notice(message) == "delivered"
+    assert handle_notice(deps(), message) == "delivered"
     ((signature, body),) = hook.received
     assert signature == sign(body, "test-secret")
     assert signature == "sha256=" + hmac.new(b"test-secret", body, hashlib.sha256).hexdigest()
@@ -78,23 +78,23 @@ def test_signed_webhook_and_outbox_in_the_customer_language_at_most_once(env: En
         .get(OutboxMail, message.customer_id, message.notice_id)
     )
     assert mail is not None and mail.value.locale == "zh-CN" and "INV-i1" in mail.value.body_text
-    assert handle_notice(message) == "already delivered"
+    assert handle_notice(deps(), message) == "already delivered"
     assert len(hook.received) == 1
-    actions = [e["action"] for e in ledger.audit_trail(message.customer_id)["entries"]]
+    actions = [e["action"] for e in customer_view.audit_trail(deps(), message.customer_id)["entries"]]
     assert actions.count("notice.delivered") == 1
 
 
 def test_failed_webhook_is_retried_later_without_blocking(env: Env, hook: Hook) -> None:
     message = reminder(env, hook, locale="en")
     hook.status = 500
-    assert handle_notice(message) == "retry scheduled"
+    assert handle_notice(deps(), message) == "retry scheduled"
     stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
     assert stored is not None
     assert not stored.value.delivered and stored.value.last_error == "webhook answered 500"
     assert stored.value.outbox_written  # the e-mail channel is not held up by the webhook
     assert env.notices() == []  # the retry is delayed (invisible for now)
     hook.status = 200
-    assert handle_notice(message.model_copy(update={"attempt": 1})) == "delivered"
+    assert handle_notice(deps(), message.model_copy(update={"attempt": 1})) == "delivered"
     assert len(hook.received) == 2
 
 
@@ -102,9 +102,9 @@ def test_no_secret_means_no_unsigned_webhook(env: Env, hook: Hook, monkeypatch: 
     message = reminder(env, hook)
     monkeypatch.setenv("NOTICE_WEBHOOK_SECRET", "")
     runtime.reset()
-    assert handle_notice(message) == "retry scheduled"
+    assert handle_notice(deps(), message) == "retry scheduled"
     assert hook.received == []
-    entries = ledger.audit_trail(message.customer_id)["entries"]
+    entries = customer_view.audit_trail(deps(), message.customer_id)["entries"]
     assert entries[0]["action"] == "notice.failed" and "NOTICE_WEBHOOK_SECRET" in entries[0]["reason"]
 
 
@@ -124,10 +124,10 @@ def test_delivery_and_its_audit_entry_are_one_transaction(
         raise RuntimeError("audit append outside the notice's transaction")
 
     monkeypatch.setattr(AuditLog, "append", no_standalone_append)
-    assert handle_notice(message) == "delivered"
+    assert handle_notice(deps(), message) == "delivered"
     stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
     assert stored is not None and stored.value.delivered
-    trail = ledger.audit_trail(message.customer_id)
+    trail = customer_view.audit_trail(deps(), message.customer_id)
     assert trail["verified"] and trail["entries"][0]["action"] == "notice.delivered"
 
 
@@ -145,10 +145,10 @@ def test_a_storage_error_while_delivering_is_retried_not_lost(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Table, "upsert", flaky_upsert)
-    assert handle_notice(message) == "retry scheduled"
+    assert handle_notice(deps(), message) == "retry scheduled"
     stored = CustomerRepository.of(runtime.table_store()).get_notice(message.customer_id, message.notice_id)
     assert stored is not None and stored.value.claimed_at is None and not stored.value.delivered
-    assert handle_notice(message.model_copy(update={"attempt": 1})) == "delivered"
+    assert handle_notice(deps(), message.model_copy(update={"attempt": 1})) == "delivered"
     assert len(hook.received) == 1
 
 
@@ -162,10 +162,10 @@ def test_a_notice_claimed_by_a_sender_that_died_is_looked_at_again_after_the_lea
     claimed = stored.value.model_copy(update={"claimed_at": env.clock.now(), "attempts": 1})
     repo.update_notice(message.customer_id, claimed, stored.etag)  # a sender claimed it, then died
     later: list[tuple[NoticeMessage, timedelta]] = []
-    monkeypatch.setattr(notices, "_republish", lambda m, mid, delay: later.append((m, delay)))
-    assert handle_notice(message) == "being delivered by another sender"
+    monkeypatch.setattr(notices, "_republish", lambda deps, m, mid, delay: later.append((m, delay)))
+    assert handle_notice(deps(), message) == "being delivered by another sender"
     ((again, delay),) = later
     assert notices.CLAIM_LEASE <= delay <= notices.CLAIM_LEASE + timedelta(seconds=5)
     env.clock.advance(delay)
-    assert handle_notice(again) == "delivered"
+    assert handle_notice(deps(), again) == "delivered"
     assert len(hook.received) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import date, timedelta
 from unittest import mock
@@ -11,17 +12,17 @@ import pytest
 from shared import runtime
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.schedule import ScheduleIndex
-from shared.services.collections import approvals, ledger
-from shared.services.collections import commit as enforcement
+from shared.services.collections import approvals, controls, customer_view, ledger, preview
 from shared.services.collections import scan as collections
-from tests.integration.collections.conftest import Env, invoice, new_customer, payment
+from shared.services.outcomes import Effect
+from tests.integration.collections.conftest import Env, deps, invoice, new_customer, payment
 
 DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension from 22 March
 
 
 def overdue_customer(amount: str = "1000") -> str:
     cid = new_customer()
-    ledger.post_invoice(invoice(cid, "i1", amount, DUE), "t", "c")
+    ledger.post_invoice(deps(), invoice(cid, "i1", amount, DUE), actor="t", correlation_id="c")
     return cid
 
 
@@ -35,35 +36,35 @@ def advance_to(env: Env, day: date) -> None:
 def walk_to_suspension(env: Env) -> None:
     for day in (date(2026, 3, 5), date(2026, 3, 12), date(2026, 3, 23)):
         advance_to(env, day)
-        collections.run_scan()
+        collections.run_scan(deps())
 
 
 def test_stage_walk_reminder_warning_suspension_then_payment_reinstates(env: Env) -> None:
     cid = overdue_customer()
     advance_to(env, date(2026, 3, 4))
-    assert collections.run_scan().actions == 0  # nothing to do before the reminder day
+    assert collections.run_scan(deps()).actions == 0  # nothing to do before the reminder day
     assert env.notices() == []
     advance_to(env, date(2026, 3, 5))
-    report = collections.run_scan()
+    report = collections.run_scan(deps())
     assert report.evaluated == 1
     assert [n["notice_id"] for n in env.notices()] == [f"{_episode(cid)}:reminder"]
     advance_to(env, date(2026, 3, 12))
-    collections.run_scan()
+    collections.run_scan(deps())
     assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["warning"]
     assert env.reconciles() == []
     advance_to(env, date(2026, 3, 23))
-    collections.run_scan()
+    collections.run_scan(deps())
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
     assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["suspension"]
-    view = ledger.customer_view(cid)
+    view = customer_view.customer_view(deps(), cid)
     assert view.stage == "suspension" and [h.hold_id for h in view.holds] == ["non_payment"]
     # a second scan the same day does nothing more
-    assert collections.run_scan().actions == 0
+    assert collections.run_scan(deps()).actions == 0
     assert env.reconciles() == [] and env.notices() == []
-    ledger.post_payment(payment(cid, "p1", "1000"), "t", "c")
+    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor="t", correlation_id="c")
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
-    assert ledger.customer_view(cid).holds == []
-    assert ledger.audit_trail(cid)["verified"]
+    assert customer_view.customer_view(deps(), cid).holds == []
+    assert customer_view.audit_trail(deps(), cid)["verified"]
 
 
 def _episode(cid: str) -> str:
@@ -75,10 +76,12 @@ def _episode(cid: str) -> str:
 def test_payment_keeps_other_holds(env: Env) -> None:
     cid = overdue_customer()
     walk_to_suspension(env)
-    ledger.place_manual_hold(cid, ledger.ManualHoldIn(reason="keep"), "t", "c")
+    controls.place_manual_hold(
+        deps(), cid, controls.ManualHoldIn(reason="keep"), actor="t", correlation_id="c"
+    )
     env.reconciles()
-    ledger.post_payment(payment(cid, "p1", "1000"), "t", "c")
-    assert [h.reason for h in ledger.customer_view(cid).holds] == ["manual"]
+    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor="t", correlation_id="c")
+    assert [h.reason for h in customer_view.customer_view(deps(), cid).holds] == ["manual"]
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
 
@@ -87,8 +90,10 @@ def test_void_or_disputed_invoice_reinstates(env: Env, status: str) -> None:
     cid = overdue_customer()
     walk_to_suspension(env)
     env.reconciles()
-    ledger.patch_invoice("i1", ledger.InvoicePatch(customer_id=cid, status=status), "t", "c")
-    assert ledger.customer_view(cid).holds == []
+    ledger.patch_invoice(
+        deps(), "i1", ledger.InvoicePatch(customer_id=cid, status=status), actor="t", correlation_id="c"
+    )
+    assert customer_view.customer_view(deps(), cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
 
@@ -97,7 +102,7 @@ def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
         cid = overdue_customer()
         for day in (date(2026, 3, 5), date(2026, 3, 12)):
             advance_to(env, day)
-            collections.run_scan()
+            collections.run_scan(deps())
         env.notices()
         env.reconciles()
         advance_to(env, date(2026, 3, 23))
@@ -112,10 +117,15 @@ def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
                 errors.append(exc)
 
         threads = [
-            threading.Thread(target=run, args=(collections.run_scan,)),
-            threading.Thread(target=run, args=(collections.run_scan,)),
+            threading.Thread(target=run, args=(lambda: collections.run_scan(deps()),)),
+            threading.Thread(target=run, args=(lambda: collections.run_scan(deps()),)),
             threading.Thread(
-                target=run, args=(lambda c=cid: ledger.post_payment(payment(c, "p1", "1000"), "t", "c"),)
+                target=run,
+                args=(
+                    lambda c=cid: ledger.post_payment(
+                        deps(), payment(c, "p1", "1000"), actor="t", correlation_id="c"
+                    ),
+                ),
             ),
         ]
         for t in threads:
@@ -123,8 +133,10 @@ def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
         for t in threads:
             t.join()
         assert errors == []
-        assert ledger.customer_view(cid).holds == []  # paid: whatever the order, no hold remains
-        trail = ledger.audit_trail(cid)
+        assert (
+            customer_view.customer_view(deps(), cid).holds == []
+        )  # paid: whatever the order, no hold remains
+        trail = customer_view.audit_trail(deps(), cid)
         placed = [e for e in trail["entries"] if e["action"] == "hold.placed"]
         lifted = [e for e in trail["entries"] if e["action"] == "hold.lifted"]
         assert len(placed) <= 1 and len(lifted) == len(placed)
@@ -139,20 +151,20 @@ def test_crash_after_commit_before_publish_converges(env: Env) -> None:
     cid = overdue_customer()
     advance_to(env, date(2026, 3, 5))
     with mock.patch.object(collections, "publish_outbox", side_effect=RuntimeError("crash")):
-        report = collections.run_scan()
+        report = collections.run_scan(deps())
     assert report.errors and env.notices() == []
     record = CustomerRepository.of(runtime.table_store()).get_record(cid)
     assert record is not None and len(record.value.outbox) == 1
     # Within the grace period the committing writer is presumed to be publishing: hands off.
-    assert collections.run_scan().published == 0
+    assert collections.run_scan(deps()).published == 0
     assert env.notices() == []
     env.clock.advance(timedelta(minutes=3))
-    report = collections.run_scan()  # the old index entry is still there: the next scan finishes
+    report = collections.run_scan(deps())  # the old index entry is still there: the next scan finishes
     assert report.published == 1
     assert [n["notice_id"].split(":")[1] for n in env.notices()] == ["reminder"]
     record = CustomerRepository.of(runtime.table_store()).get_record(cid)
     assert record is not None and record.value.outbox == []
-    assert collections.run_scan().due == 0
+    assert collections.run_scan(deps()).due == 0
     assert env.notices() == []
 
 
@@ -164,13 +176,13 @@ def test_dry_run_changes_nothing_outside_the_audit(env: Env, monkeypatch: pytest
     before = repo.load(cid)
     for day in (date(2026, 3, 5), date(2026, 3, 12), date(2026, 3, 23)):
         advance_to(env, day)
-        collections.run_scan()
+        collections.run_scan(deps())
     after = repo.load(cid)
     assert after.record is not None and before.record is not None
     assert after.record.etag == before.record.etag
     assert after.holds == {} and after.notices == {}
     assert env.notices() == [] and env.reconciles() == []
-    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    actions = [e["action"] for e in customer_view.audit_trail(deps(), cid)["entries"]]
     assert "would.send_notice" in actions
 
 
@@ -178,31 +190,32 @@ def test_cap_holds_a_batch_back_and_approval_releases_it(env: Env) -> None:
     customers = [overdue_customer() for _ in range(3)]
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
-        collections.run_scan()
+        collections.run_scan(deps())
     env.notices()
     advance_to(env, date(2026, 3, 23))
-    policy = collections.current_policy()
+    policy = deps().policy()
     capped = policy.model_copy(
         update={"blast_radius": policy.blast_radius.model_copy(update={"max_suspensions_per_scan": 1})}
     )
-    with mock.patch.object(collections, "current_policy", return_value=capped):
-        report = collections.run_scan()
+    capped_deps = dataclasses.replace(deps(), policy_source=lambda: capped)
+    report = collections.run_scan(capped_deps)
     assert report.batch_id is not None and len(report.held_back) == 2
-    holds = {cid: [h.hold_id for h in ledger.customer_view(cid).holds] for cid in customers}
+    holds = {cid: [h.hold_id for h in customer_view.customer_view(deps(), cid).holds] for cid in customers}
     assert sorted(len(v) for v in holds.values()) == [0, 0, 1]
     assert len(env.reconciles()) == 1
-    batch = approvals.get_batch(report.batch_id)
+    batch = approvals.get_batch(deps(), report.batch_id)
     assert sorted(batch.customer_ids) == sorted(report.held_back)
     # held-back customers are not re-batched by the next scan
     advance_to(env, date(2026, 3, 24))
-    with mock.patch.object(collections, "current_policy", return_value=capped):
-        assert collections.run_scan().held_back == []
-    released = approvals.release_batch(report.batch_id, "bob", collections.current_policy())
+    assert collections.run_scan(capped_deps).held_back == []
+    released = approvals.release_batch(deps(), report.batch_id, actor="bob", policy=deps().policy())
     assert released.status == "released"
-    assert all(ledger.customer_view(cid).holds for cid in customers)
+    assert all(customer_view.customer_view(deps(), cid).holds for cid in customers)
     assert len(env.reconciles()) == 2
     held = report.held_back[0]
-    assert "collections.batch_approved" in [e["action"] for e in ledger.audit_trail(held)["entries"]]
+    assert "collections.batch_approved" in [
+        e["action"] for e in customer_view.audit_trail(deps(), held)["entries"]
+    ]
 
 
 def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -> None:
@@ -212,11 +225,11 @@ def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -
     cid = overdue_customer()
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
-        collections.run_scan()
+        collections.run_scan(deps())
     advance_to(env, date(2026, 3, 23))
-    policy = collections.current_policy()
-    approvals.add_to_batch("late", cid, policy, env.clock.now())
-    released = approvals.release_batch("late", "bob", policy)
+    policy = deps().policy()
+    approvals.add_to_batch(deps(), "late", cid, policy, env.clock.now())
+    released = approvals.release_batch(deps(), "late", actor="bob", policy=policy)
     assert released.results[cid].startswith("not held back")
     repo = CustomerRepository.of(runtime.table_store())
     stored = repo.get_record(cid)
@@ -224,11 +237,11 @@ def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -
     marked = stored.value.model_copy(update={"held_back_batch": "late"})
     repo.update_record(cid, marked, stored.etag)  # the scan's commit landing after the release
     env.reconciles()
-    collections.run_scan()
-    view = ledger.customer_view(cid)
+    collections.run_scan(deps())
+    view = customer_view.customer_view(deps(), cid)
     assert [h.hold_id for h in view.holds] == ["non_payment"]
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
-    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    actions = [e["action"] for e in customer_view.audit_trail(deps(), cid)["entries"]]
     assert "collections.batch_approved" in actions
     record = repo.get_record(cid)
     assert record is not None and record.value.held_back_batch is None
@@ -241,7 +254,7 @@ def test_invalid_policy_stops_the_scan(env: Env, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("POLICY_FILE", str(bad))
     runtime.reset()
     advance_to(env, date(2026, 3, 5))
-    report = collections.run_scan()
+    report = collections.run_scan(deps())
     assert report.policy_error and "invalid policy" in report.policy_error
     assert report.due == 0 and env.notices() == []
 
@@ -250,24 +263,23 @@ def test_stale_index_entry_is_tolerated(env: Env) -> None:
     cid = overdue_customer()
     index = ScheduleIndex.of(runtime.table_store())
     index.put(cid, env.clock.now() - timedelta(hours=1))  # stale: the state says 5 March
-    report = collections.run_scan()
+    report = collections.run_scan(deps())
     assert report.stale == 1 and report.evaluated == 0
     assert list(index.due(env.clock.now())) == []
-    assert enforcement is not None
 
 
 def test_a_ledger_change_leaves_a_due_suspension_to_the_scan(env: Env) -> None:
     cid = overdue_customer()
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
-        collections.run_scan()
+        collections.run_scan(deps())
     env.notices()
     advance_to(env, date(2026, 3, 23))
-    ledger.post_invoice(invoice(cid, "i2", "50", date(2026, 4, 30)), "t", "c")
-    assert ledger.customer_view(cid).holds == [] and env.reconciles() == []
-    actions = [e["action"] for e in ledger.audit_trail(cid)["entries"]]
+    ledger.post_invoice(deps(), invoice(cid, "i2", "50", date(2026, 4, 30)), actor="t", correlation_id="c")
+    assert customer_view.customer_view(deps(), cid).holds == [] and env.reconciles() == []
+    actions = [e["action"] for e in customer_view.audit_trail(deps(), cid)["entries"]]
     assert "collections.suspension_deferred" in actions
-    report = collections.run_scan()
+    report = collections.run_scan(deps())
     assert report.evaluated == 1
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold placed"]
 
@@ -276,9 +288,11 @@ def test_exemption_reinstates(env: Env) -> None:
     cid = overdue_customer()
     walk_to_suspension(env)
     env.reconciles()
-    body = ledger.ExemptionIn(kind="promise_to_pay", until=date(2026, 4, 10), reason="CFO promised")
-    assert ledger.add_exemption(cid, body, "alice", "c").status == 201
-    assert ledger.customer_view(cid).holds == []
+    body = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 4, 10), reason="CFO promised")
+    assert (
+        controls.add_exemption(deps(), cid, body, actor="alice", correlation_id="c").effect is Effect.CREATED
+    )
+    assert customer_view.customer_view(deps(), cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
 
@@ -287,7 +301,7 @@ def test_preview_writes_nothing_and_explains(env: Env) -> None:
     advance_to(env, date(2026, 3, 5))
     repo = CustomerRepository.of(runtime.table_store())
     before = repo.load(cid)
-    result = collections.preview()
+    result = preview.preview(deps(), deps().policy())
     (item,) = result.customers
     assert item.customer_id == cid and item.actions == ["send_notice:reminder"]
     assert any("3 days past due" in r for r in item.reasons)
@@ -298,9 +312,9 @@ def test_preview_writes_nothing_and_explains(env: Env) -> None:
 
 
 def test_cap_size(env: Env) -> None:
-    from shared.services.collections.commit import CapGate
+    from shared.services.collections.cap import CapGate
 
-    policy = collections.current_policy()  # 20 per scan, 5 percent
+    policy = deps().policy()  # 20 per scan, 5 percent
     assert CapGate.for_scan(policy, 3, "b").limit == 1
     assert CapGate.for_scan(policy, 100, "b").limit == 5
     assert CapGate.for_scan(policy, 10000, "b").limit == 20

@@ -16,11 +16,11 @@ import pytest
 from shared import runtime
 from shared.adapters.partner_center.errors import PartnerCenterError
 from shared.adapters.tables import TableStore
-from shared.services.fraud.cases import CaseDesk, ResolutionRequest
-from shared.services.fraud.cases import Outcome as Resolved
-from shared.services.fraud.intake import FraudService
+from shared.services.fraud import cases, holds
+from shared.services.fraud.cases import ResolutionOutcome, ResolutionRequest
+from shared.services.fraud.deps import FraudDeps
 from shared.services.fraud.pc_events import poll_fraud_events
-from shared.settings import load_settings
+from tests.integration.fraud.conftest import make_fraud
 
 TENANT = "e1111111-1111-4111-8111-111111111111"
 OTHER = "e2222222-2222-4222-8222-222222222222"
@@ -65,11 +65,11 @@ def tables(
 
 
 @pytest.fixture
-def service(tables: TableStore) -> FraudService:
-    return FraudService(tables, load_settings())
+def fraud(tables: TableStore) -> FraudDeps:
+    return make_fraud(tables)
 
 
-def test_odd_events_do_not_stop_the_run(service: FraudService) -> None:
+def test_odd_events_do_not_stop_the_run(fraud: FraudDeps) -> None:
     good = {
         "eventId": "ev-good",
         "customerTenantId": TENANT,
@@ -86,23 +86,25 @@ def test_odd_events_do_not_stop_the_run(service: FraudService) -> None:
     }
     no_id = {"customerTenantId": TENANT, "subscriptionId": SUB}
     pc = ScriptedPartnerCenter([no_id, naive, good])
-    result = poll_fraud_events(service, pc)  # type: ignore[arg-type]
+    result = poll_fraud_events(fraud, pc)  # type: ignore[arg-type]
     assert result.failures == []
     assert result.cases_opened == 2
-    assert [c.customer_id for c in service.cases.iter_customer_cases(OTHER)] == [OTHER]
-    opened = next(service.cases.iter_customer_cases(OTHER))
+    assert [c.customer_id for c in fraud.cases.iter_customer_cases(OTHER)] == [OTHER]
+    opened = next(fraud.cases.iter_customer_cases(OTHER))
     assert opened.reports[0].occurred_at is not None and opened.reports[0].occurred_at.tzinfo is not None
     assert len(pc.status_calls) == 2 and all(c["EventStatus"] == "Investigating" for c in pc.status_calls)
 
 
-def test_a_listing_failure_still_sends_the_resolved_events(service: FraudService) -> None:
+def test_a_listing_failure_still_sends_the_resolved_events(fraud: FraudDeps) -> None:
     event = {"eventId": "ev-1", "customerTenantId": TENANT, "subscriptionId": SUB, "severity": "Low"}
-    first = poll_fraud_events(service, ScriptedPartnerCenter([event]))  # type: ignore[arg-type]
+    first = poll_fraud_events(fraud, ScriptedPartnerCenter([event]))  # type: ignore[arg-type]
     assert first.cases_opened == 1
-    (case,) = service.cases.iter_customer_cases(TENANT)
-    CaseDesk(service).resolve(case.case_id, ResolutionRequest(outcome=Resolved.DISMISSED, note="benign"))
+    (case,) = fraud.cases.iter_customer_cases(TENANT)
+    cases.resolve_case(
+        fraud, case.case_id, ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="benign")
+    )
     pc = ScriptedPartnerCenter([], listing_fails=True)
-    result = poll_fraud_events(service, pc)  # type: ignore[arg-type]
+    result = poll_fraud_events(fraud, pc)  # type: ignore[arg-type]
     assert result.failures == ["listing events: PartnerCenterError"]
     assert pc.status_calls == [{"EventIds": ["ev-1"], "EventStatus": "Resolved", "ResolvedReason": "Ignore"}]
 
@@ -111,15 +113,15 @@ def test_dry_run_makes_no_partner_center_status_call(
     tables: TableStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENFORCEMENT_MODE", "dry_run")
-    dry = FraudService(tables, load_settings())
+    dry = make_fraud(tables)
     event = {"eventId": "ev-d", "customerTenantId": TENANT, "subscriptionId": SUB, "severity": "Critical"}
     pc = ScriptedPartnerCenter([event])
     assert poll_fraud_events(dry, pc).cases_opened == 1  # type: ignore[arg-type]
     (case,) = dry.cases.iter_customer_cases(TENANT)
-    CaseDesk(dry).resolve(case.case_id, ResolutionRequest(outcome=Resolved.CONFIRMED, note="x"))
+    cases.resolve_case(dry, case.case_id, ResolutionRequest(outcome=ResolutionOutcome.CONFIRMED, note="x"))
     again = poll_fraud_events(dry, pc)  # type: ignore[arg-type]  # the event is still Active
     assert again.failures == [] and again.events_skipped == 1 and pc.status_calls == []
-    assert dry.customer_holds(TENANT) == []
+    assert holds.customer_holds(dry, TENANT) == []
     trail = [r.action for r in dry.audit.read(TENANT).records]
     assert trail.count("partner_center.fraud_event_status_dry_run") == 1
     assert "partner_center.fraud_event_status" not in trail

@@ -13,18 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from functions.http_support import answer_for
 from shared import clock, runtime
 from shared.adapters.cases import CaseStore, status_partition
-from shared.adapters.idempotency import IdempotencyStore, Outcome
+from shared.adapters.idempotency import IdempotencyStore, ReservationOutcome
 from shared.adapters.layout import CASES_TABLE, IDEMPOTENCY_TABLE, PROFILE_ROW
 from shared.adapters.tables import TableStore
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import Case, CaseStatus, Category, FraudReport, Severity
 from shared.errors import AppError
-from shared.services.fraud.cases import CaseDesk, ResolutionRequest
-from shared.services.fraud.cases import Outcome as Resolved
-from shared.services.fraud.intake import FraudService
-from shared.settings import load_settings
+from shared.services.fraud import cases, holds, intake
+from shared.services.fraud.cases import ResolutionOutcome, ResolutionRequest
+from shared.services.fraud.deps import FraudDeps
+from tests.integration.fraud.conftest import make_fraud
 
 CUSTOMER = "c1111111-1111-4111-8111-111111111111"
 REPO = Path(__file__).resolve().parents[3]
@@ -41,35 +42,35 @@ def _report(severity: Severity = Severity.LOW, customer: str = CUSTOMER) -> Frau
     )
 
 
-def test_concurrent_first_reports_open_exactly_one_case(service: FraudService) -> None:
+def test_concurrent_first_reports_open_exactly_one_case(fraud: FraudDeps) -> None:
     answers: list[str] = []
     lock = threading.Lock()
 
     def send() -> None:
-        accepted = service.submit(_report(), idempotency_key=None, sender=None)
+        accepted = intake.submit(fraud, _report(), idempotency_key=None, sender=None)
         with lock:
-            answers.append(accepted.body)
+            answers.append(accepted.answer)
 
     threads = [threading.Thread(target=send) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    cases = list(service.cases.iter_customer_cases(CUSTOMER))
+    cases = list(fraud.cases.iter_customer_cases(CUSTOMER))
     assert len(cases) == 1
     assert cases[0].hit_count == 6
 
 
-def test_concurrent_requests_with_one_idempotency_key_create_one_report(service: FraudService) -> None:
+def test_concurrent_requests_with_one_idempotency_key_create_one_report(fraud: FraudDeps) -> None:
     statuses: list[int] = []
     lock = threading.Lock()
 
     def send() -> None:
         try:
-            answer = service.submit(_report(), idempotency_key="same-key", sender=None)
-            code = answer.status
+            intake.submit(fraud, _report(), idempotency_key="same-key", sender=None)
+            code = 202
         except AppError as exc:  # the loser while the winner is still working: 409
-            code = exc.status
+            code = answer_for(exc)[0]
         with lock:
             statuses.append(code)
 
@@ -79,7 +80,7 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_report(service:
     for t in threads:
         t.join()
     assert set(statuses) <= {202, 409} and 202 in statuses
-    cases = list(service.cases.iter_customer_cases(CUSTOMER))
+    cases = list(fraud.cases.iter_customer_cases(CUSTOMER))
     assert len(cases) == 1 and cases[0].hit_count == 1
 
 
@@ -87,52 +88,49 @@ def test_idempotency_takeover_after_a_crash(store: TableStore) -> None:
     records = IdempotencyStore(store.table(IDEMPOTENCY_TABLE))
     at = datetime(2026, 11, 25, tzinfo=UTC)
     first = records.reserve("s", "k", "h1", "R1", at)
-    assert first.outcome is Outcome.RESERVED
-    assert records.reserve("s", "k", "h1", "R2", at).outcome is Outcome.IN_PROGRESS
-    assert records.reserve("s", "k", "h2", "R2", at).outcome is Outcome.MISMATCH
+    assert first.outcome is ReservationOutcome.RESERVED
+    assert records.reserve("s", "k", "h1", "R2", at).outcome is ReservationOutcome.IN_PROGRESS
+    assert records.reserve("s", "k", "h2", "R2", at).outcome is ReservationOutcome.MISMATCH
     taken = records.reserve("s", "k", "h1", "R2", at + timedelta(minutes=5))
-    assert taken.outcome is Outcome.RESERVED
+    assert taken.outcome is ReservationOutcome.RESERVED
     assert taken.record.report_id == "R1"  # the retry carries on the crashed request's report
-    records.complete(taken, 202, '{"ok":true}')
+    records.complete(taken, '{"ok":true}')
     replay = records.reserve("s", "k", "h1", "R3", at + timedelta(minutes=6))
-    assert replay.outcome is Outcome.REPLAY and replay.record.response == '{"ok":true}'
+    assert replay.outcome is ReservationOutcome.REPLAY and replay.record.response == '{"ok":true}'
 
 
-def test_status_index_follows_the_case_and_drops_stale_entries(
-    service: FraudService, store: TableStore
-) -> None:
-    body = service.submit(_report(), idempotency_key=None, sender=None).body
+def test_status_index_follows_the_case_and_drops_stale_entries(fraud: FraudDeps, store: TableStore) -> None:
+    body = intake.submit(fraud, _report(), idempotency_key=None, sender=None).answer
     case_id = json.loads(body)["case_id"]
-    cases = CaseStore(store.table(CASES_TABLE))
-    assert [c.case_id for c in cases.list_by_status(CaseStatus.OPEN, 10, None).cases] == [case_id]
-    CaseDesk(service).resolve(case_id, ResolutionRequest(outcome=Resolved.DISMISSED, note="noise"))
-    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
-    assert [c.case_id for c in cases.list_by_status(CaseStatus.DISMISSED, 10, None).cases] == [case_id]
+    case_store = CaseStore(store.table(CASES_TABLE))
+    assert [c.case_id for c in case_store.list_by_status(CaseStatus.OPEN, 10, None).cases] == [case_id]
+    cases.resolve_case(fraud, case_id, ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="noise"))
+    assert case_store.list_by_status(CaseStatus.OPEN, 10, None).cases == []
+    assert [c.case_id for c in case_store.list_by_status(CaseStatus.DISMISSED, 10, None).cases] == [case_id]
     # A stale entry (as a crash between the index and the case write would leave) is never listed.
     from shared.adapters.cases import CaseRef
 
-    cases.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), case_id)
-    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
-    assert cases.table.get_raw(status_partition(CaseStatus.OPEN), case_id) is None
+    case_store.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), case_id)
+    assert case_store.list_by_status(CaseStatus.OPEN, 10, None).cases == []
+    assert case_store.table.get_raw(status_partition(CaseStatus.OPEN), case_id) is None
     # An entry whose case does not exist (a creation that died) is skipped, never listed.
-    cases.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), "0" * 26)
-    assert cases.list_by_status(CaseStatus.OPEN, 10, None).cases == []
+    case_store.table.upsert(CaseRef(customer_id=CUSTOMER), status_partition(CaseStatus.OPEN), "0" * 26)
+    assert case_store.list_by_status(CaseStatus.OPEN, 10, None).cases == []
 
 
-def test_listing_pages_with_a_continuation_token(service: FraudService, store: TableStore) -> None:
+def test_listing_pages_with_a_continuation_token(fraud: FraudDeps, store: TableStore) -> None:
     ids = []
     for n in range(5):
         customer = f"c222222{n}-2222-4222-8222-222222222222"
         ids.append(
-            json.loads(service.submit(_report(customer=customer), idempotency_key=None, sender=None).body)[
-                "case_id"
-            ]
+            json.loads(
+                intake.submit(fraud, _report(customer=customer), idempotency_key=None, sender=None).answer
+            )["case_id"]
         )
-    desk = CaseDesk(service)
     seen: list[str] = []
     token = None
     for _ in range(5):
-        page = desk.list("open", 2, token)
+        page = cases.list_cases(fraud, "open", 2, token)
         seen += [item.case_id for item in page.items]
         token = page.continuation_token
         if token is None:
@@ -140,27 +138,29 @@ def test_listing_pages_with_a_continuation_token(service: FraudService, store: T
     assert seen == sorted(ids)
 
 
-def test_escalation_after_reports_in_window_raises_severity(service: FraudService, store: TableStore) -> None:
+def test_escalation_after_reports_in_window_raises_severity(fraud: FraudDeps, store: TableStore) -> None:
     previous = clock.set_clock(clock.FixedClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
     try:
         for _ in range(3):  # FRAUD_ESCALATE_AFTER_REPORTS defaults to 3
-            service.submit(_report(Severity.MEDIUM), idempotency_key=None, sender=None)
+            intake.submit(fraud, _report(Severity.MEDIUM), idempotency_key=None, sender=None)
     finally:
         clock.set_clock(previous)
-    (case,) = service.cases.iter_customer_cases(CUSTOMER)
+    (case,) = fraud.cases.iter_customer_cases(CUSTOMER)
     assert case.severity is Severity.HIGH and case.hit_count == 3
 
 
-def test_protected_customer_gets_no_hold_but_an_alert(service: FraudService, store: TableStore) -> None:
+def test_protected_customer_gets_no_hold_but_an_alert(fraud: FraudDeps, store: TableStore) -> None:
     now = datetime.now(UTC)
     profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
     store.table("customers").insert(profile, CUSTOMER, PROFILE_ROW)
-    body = json.loads(service.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    body = json.loads(
+        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+    )
     assert body["customer_known"] is True
     assert body["decision"]["action"] == "alert"
     assert "alert_protected_customer" in body["actions"]
-    assert service.customer_holds(CUSTOMER) == []
-    trail = service.audit.read(CUSTOMER)
+    assert holds.customer_holds(fraud, CUSTOMER) == []
+    trail = fraud.audit.read(CUSTOMER)
     assert trail.verified
     assert {"fraud.triage", "fraud.alert_protected_customer"} <= {r.action for r in trail.records}
 
@@ -172,50 +172,56 @@ def test_dry_run_records_would_hold_and_places_none(
     monkeypatch.setenv("ENFORCEMENT_MODE", "dry_run")
     monkeypatch.setenv("RECONCILE_QUEUE_NAME", f"{unique_name}-rq")
     runtime.reset()
-    dry = FraudService(store, load_settings())
-    body = json.loads(dry.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    dry = make_fraud(store)
+    body = json.loads(
+        intake.submit(dry, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+    )
     assert body["decision"]["dry_run"] is True
     assert body["actions"] == ["case_opened", "would_place_fraud_hold"]
-    assert dry.customer_holds(CUSTOMER) == []
+    assert holds.customer_holds(dry, CUSTOMER) == []
     stored = dry.cases.table.get(Case, CUSTOMER, body["case_id"])
     assert stored is not None and stored.value.hold_decided is False
 
 
-def _service_with_policy(
-    store: TableStore, monkeypatch: pytest.MonkeyPatch, policy_file: Path
-) -> FraudService:
+def _service_with_policy(store: TableStore, monkeypatch: pytest.MonkeyPatch, policy_file: Path) -> FraudDeps:
     monkeypatch.setenv("POLICY_FILE", str(policy_file))
     runtime.reset()
-    return FraudService(store, load_settings())
+    return make_fraud(store)
 
 
 def test_customer_on_the_policy_protected_list_gets_an_alert(
-    service: FraudService, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fraud: FraudDeps, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = (REPO / "policy" / "collections.toml").read_text(encoding="utf-8")
     listed = tmp_path / "collections.toml"
     listed.write_text(text.replace("protected_customers = []", f'protected_customers = ["{CUSTOMER}"]'))
     fraud = _service_with_policy(store, monkeypatch, listed)
-    body = json.loads(fraud.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    body = json.loads(
+        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+    )
     assert body["decision"]["action"] == "alert"
     assert "policy list" in body["decision"]["explanation"]
-    assert fraud.customer_holds(CUSTOMER) == []
+    assert holds.customer_holds(fraud, CUSTOMER) == []
 
 
 def test_unreadable_policy_means_no_automatic_hold(
-    service: FraudService, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fraud: FraudDeps, store: TableStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = tmp_path / "collections.toml"
     broken.write_text("protected_customers = 'not a list'\n")
     fraud = _service_with_policy(store, monkeypatch, broken)
-    body = json.loads(fraud.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+    body = json.loads(
+        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+    )
     assert body["decision"]["action"] == "alert"
     assert "unreadable" in body["decision"]["explanation"]
-    assert fraud.customer_holds(CUSTOMER) == []
+    assert holds.customer_holds(fraud, CUSTOMER) == []
 
 
-def test_critical_report_about_an_unlisted_customer_places_the_hold(service: FraudService) -> None:
-    body = json.loads(service.submit(_report(Severity.CRITICAL), idempotency_key=None, sender=None).body)
+def test_critical_report_about_an_unlisted_customer_places_the_hold(fraud: FraudDeps) -> None:
+    body = json.loads(
+        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+    )
     assert body["actions"] == ["case_opened", "fraud_hold_placed", "reconcile_requested"]
-    (hold,) = service.customer_holds(CUSTOMER)
+    (hold,) = holds.customer_holds(fraud, CUSTOMER)
     assert hold.hold_id == f"fraud-{body['case_id']}" and hold.reason.value == "fraud"

@@ -22,7 +22,8 @@ from shared.adapters.queues import StorageQueuePublisher
 from shared.adapters.tables import Table, TableStore
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
-from shared.services.reconcile.handler import ReconcileDeps, ReconcileResult, handle_reconcile_message
+from shared.services.reconcile.common import ReconcileDeps, ReconcileResult
+from shared.services.reconcile.handler import handle_reconcile_message
 from shared.settings import AppSettings, load_settings
 from tools.pcsim import DEMO_TENANT, Simulator
 
@@ -112,7 +113,7 @@ class Env:
         )
 
     def reconcile(self, customer_id: str, delivery: int = 1) -> ReconcileResult:
-        return handle_reconcile_message(self.request(customer_id), delivery, self.deps)
+        return handle_reconcile_message(self.deps, self.request(customer_id), delivery)
 
     def status(self, customer_id: str, subscription_id: str) -> str:
         return str(self.sim.subscription(customer_id, subscription_id)["status"])
@@ -135,7 +136,7 @@ class Env:
             for message in received:
                 try:
                     outcome: ReconcileResult | Exception = handle_reconcile_message(
-                        base64.b64decode(message.content), message.dequeue_count, self.deps
+                        self.deps, base64.b64decode(message.content), message.dequeue_count
                     )
                 except Exception as exc:  # noqa: BLE001 - the host redelivers any failure
                     outcomes.append(exc)

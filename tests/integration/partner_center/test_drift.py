@@ -14,9 +14,8 @@ from tests.integration.partner_center.conftest import C1, C1_BASE, C2, C3, C3_AC
 
 
 @pytest.fixture
-def sweep(env: Env, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("shared.services.reconcile.drift.get_settings", lambda: env.deps.settings)
-    return lambda: run_drift_sweep(env.table, env.deps.partner_center, env.deps.publisher)
+def sweep(env: Env):  # type: ignore[no-untyped-def]
+    return lambda: run_drift_sweep(env.deps)
 
 
 def queued(env: Env) -> list[str]:
@@ -58,13 +57,10 @@ def test_suspended_by_us_after_the_hold_is_gone_is_drift_but_others_are_not(env:
     assert sweep().checked == 0  # nothing is ours any more, no hold: not even looked at
 
 
-def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("shared.services.reconcile.drift.get_settings", lambda: env.deps.settings)
+def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded(env: Env) -> None:
     env.place_hold(C1)
     env.place_hold(C3)
-    report = run_drift_sweep(env.table, env.deps.partner_center, env.deps.publisher, time_budget_seconds=0)
+    report = run_drift_sweep(env.deps, time_budget_seconds=0)
     assert report.checked == 0 and report.not_checked == [C1, C3]
     assert sorted(queued(env)) == [C1, C3]
     assert not [c for c in env.sim.calls() if c["method"] == "GET"]  # nothing listed

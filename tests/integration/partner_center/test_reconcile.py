@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 from shared.adapters.layout import subscription_row
 from shared.domain.suspensions import SuspensionRecord, SuspensionState
-from shared.services.reconcile.handler import Outcome
+from shared.services.reconcile.common import ReconcileOutcome as Outcome
 from shared.settings import EnforcementMode
 from tests.integration.partner_center.conftest import (
     C1,
@@ -79,7 +80,8 @@ def test_duplicate_and_out_of_order_messages_are_harmless(env: Env) -> None:
 def test_dry_run_records_what_it_would_call_and_patches_nothing(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env.deps.settings = env.deps.settings.model_copy(update={"enforcement_mode": EnforcementMode.DRY_RUN})
+    dry = env.deps.settings.model_copy(update={"enforcement_mode": EnforcementMode.DRY_RUN})
+    env.deps = dataclasses.replace(env.deps, settings=dry)
     env.place_hold(C1)
     assert env.reconcile(C1).outcome is Outcome.DRY_RUN
     assert [c for c in env.sim.calls() if c["method"] == "PATCH"] == []

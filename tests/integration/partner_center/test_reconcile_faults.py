@@ -10,7 +10,7 @@ import pytest
 
 from shared.adapters.layout import RECONCILE_LEASE
 from shared.adapters.lease import Lease
-from shared.services.reconcile.handler import Outcome
+from shared.services.reconcile.common import ReconcileOutcome as Outcome
 from tests.integration.partner_center.conftest import C1, C1_BASE, C1_OTHER, C3, C3_ACTIVE, Env
 
 
@@ -140,7 +140,7 @@ def test_too_many_attempts_give_up_with_an_alert(env: Env) -> None:
     body = env.request(C1, attempt=env.deps.settings.reconcile_max_attempts)
     from shared.services.reconcile.handler import handle_reconcile_message
 
-    result = handle_reconcile_message(body, 1, env.deps)
+    result = handle_reconcile_message(env.deps, body, 1)
     assert result.outcome is Outcome.GAVE_UP
     assert env.pending_messages() == 0
     assert any(r.action == "alert.reconcile_failed" for r in env.deps.audit.read(C1).records)
@@ -150,7 +150,7 @@ def test_malformed_message_raises(env: Env) -> None:
     from shared.services.reconcile.handler import handle_reconcile_message
 
     with pytest.raises(ValueError):
-        handle_reconcile_message(b'{"customer_id": "not-a-guid"}', 1, env.deps)
+        handle_reconcile_message(env.deps, b'{"customer_id": "not-a-guid"}', 1)
 
 
 def test_a_subscription_gone_since_listing_does_not_stop_the_others(env: Env) -> None:

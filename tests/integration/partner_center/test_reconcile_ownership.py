@@ -12,7 +12,7 @@ import pytest
 
 from shared.adapters.layout import subscription_row
 from shared.domain.suspensions import SuspensionRecord, SuspensionState
-from shared.services.reconcile.handler import Outcome
+from shared.services.reconcile.common import ReconcileOutcome as Outcome
 from tests.integration.partner_center.conftest import C1, C1_ADDON, C1_BASE, C3, C3_ACTIVE, Env
 
 
@@ -143,7 +143,7 @@ def test_the_messages_correlation_id_reaches_every_partner_center_call_audit_ent
     body = env.request(C1, correlation_id="coll-scan-2026-11-25T02")
     from shared.services.reconcile.handler import handle_reconcile_message
 
-    assert handle_reconcile_message(body, 1, env.deps).outcome is Outcome.RESCHEDULED
+    assert handle_reconcile_message(env.deps, body, 1).outcome is Outcome.RESCHEDULED
     calls = env.sim.calls()
     assert calls and {c["correlation_id"] for c in calls} == {correlation_guid("coll-scan-2026-11-25T02")}
     assert {r.correlation_id for r in env.deps.audit.read(C1).records} == {"coll-scan-2026-11-25T02"}

@@ -63,7 +63,7 @@ class SubscriptionView(BaseModel):
     etag: str | None = None
 
 
-class ActionKind(StrEnum):
+class PlanStep(StrEnum):
     SUSPEND = "suspend"  # write the intent, PATCH the base to `suspended`, confirm
     CONFIRM_SUSPENDED = "confirm_suspended"  # our intent and PC shows suspended: record, no PATCH
     REACTIVATE = "reactivate"  # ours and suspended: PATCH the base to `active`, close the records
@@ -76,13 +76,13 @@ class PlannedAction(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: ActionKind
+    kind: PlanStep
     subscription: SubscriptionView
     add_ons: tuple[SubscriptionView, ...] = ()
 
     @property
     def calls_partner_center(self) -> bool:
-        return self.kind in (ActionKind.SUSPEND, ActionKind.REACTIVATE)
+        return self.kind in (PlanStep.SUSPEND, PlanStep.REACTIVATE)
 
 
 def plan_reconcile(
@@ -114,30 +114,30 @@ def plan_reconcile(
         if hold_ids:
             if base.status == "active":
                 following = tuple(a for a in children if a.status == "active")
-                actions.append(PlannedAction(kind=ActionKind.SUSPEND, subscription=base, add_ons=following))
+                actions.append(PlannedAction(kind=PlanStep.SUSPEND, subscription=base, add_ons=following))
             elif base.status == "suspended" and record and record.state is SuspensionState.SUSPENDING:
                 following = tuple(a for a in children if _has_intent(records, a))
                 actions.append(
-                    PlannedAction(kind=ActionKind.CONFIRM_SUSPENDED, subscription=base, add_ons=following)
+                    PlannedAction(kind=PlanStep.CONFIRM_SUSPENDED, subscription=base, add_ons=following)
                 )
             continue
         ours_children = [a for a in children if _is_ours(records, a)]
         if record is not None and record.is_ours and base.status == "suspended":
-            kind = ActionKind.RELEASE if _changed_since_ours(record, base) else ActionKind.REACTIVATE
+            kind = PlanStep.RELEASE if _changed_since_ours(record, base) else PlanStep.REACTIVATE
             actions.append(PlannedAction(kind=kind, subscription=base, add_ons=tuple(ours_children)))
             continue
         if record is not None and record.is_ours and base.status == "active":
             back = tuple(a for a in ours_children if a.status == "active")
-            actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=base, add_ons=back))
+            actions.append(PlannedAction(kind=PlanStep.CLOSE_RECORD, subscription=base, add_ons=back))
             ours_children = [a for a in ours_children if a.status != "active"]
         # Add-ons of ours whose base is not (or no longer) held suspended by us: whether Partner
         # Center brings add-ons back with their base is not confirmed, and one still suspended
         # may have been suspended by someone else since; so it is never patched on its own.
         for add_on in ours_children:
             if add_on.status == "active":
-                actions.append(PlannedAction(kind=ActionKind.CLOSE_RECORD, subscription=add_on))
+                actions.append(PlannedAction(kind=PlanStep.CLOSE_RECORD, subscription=add_on))
             elif add_on.status == "suspended":
-                actions.append(PlannedAction(kind=ActionKind.RELEASE, subscription=add_on))
+                actions.append(PlannedAction(kind=PlanStep.RELEASE, subscription=add_on))
     return actions
 
 

@@ -66,7 +66,7 @@ def check_policy(probes: HealthProbes) -> CheckResult:
 
 
 def check_triage(probes: HealthProbes) -> CheckResult:
-    """The fraud triage rules load and validate (else fraud reports are refused with 503)."""
+    """The fraud triage rules load and validate (else fraud reports are refused as unavailable)."""
     try:
         triage = probes.policy_files().triage()
     except TriageConfigError as exc:

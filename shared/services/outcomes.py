@@ -1,7 +1,7 @@
 """What a use case that writes reports back: the thing as stored, and what the request did to it.
 
 Refusals are raised (`shared.errors`); everything else is one of these effects. Only
-`functions/` turn an effect into an HTTP status (created 201, removed 204, otherwise 200).
+`functions/` turn an effect into an HTTP answer (`functions/http_support.py`).
 """
 
 from __future__ import annotations

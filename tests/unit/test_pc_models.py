@@ -6,8 +6,8 @@ import pytest
 
 from shared.adapters.partner_center.errors import (
     EtagNoLongerValid,
-    NotFound,
     PartnerCenterError,
+    PartnerCenterNotFound,
     RenewalWindowConflict,
     Throttled,
     Transient,
@@ -80,7 +80,7 @@ def test_collection_with_next_link() -> None:
         (409, {"code": 409}, {}, RenewalWindowConflict),
         (412, {}, {}, EtagNoLongerValid),
         (400, {"code": 2055, "description": "Etag is no longer valid"}, {}, EtagNoLongerValid),
-        (404, {}, {}, NotFound),
+        (404, {}, {}, PartnerCenterNotFound),
         (401, {}, {}, Unauthorised),
         (403, {}, {}, Unauthorised),
         (503, {}, {}, Transient),

@@ -3,8 +3,8 @@
 from shared.adapters.partner_center.client import PartnerCenterClient, client_for
 from shared.adapters.partner_center.errors import (
     EtagNoLongerValid,
-    NotFound,
     PartnerCenterError,
+    PartnerCenterNotFound,
     RenewalWindowConflict,
     Throttled,
     Transient,
@@ -15,9 +15,9 @@ from shared.adapters.partner_center.models import Customer, Subscription, Subscr
 __all__ = [
     "Customer",
     "EtagNoLongerValid",
-    "NotFound",
     "PartnerCenterClient",
     "PartnerCenterError",
+    "PartnerCenterNotFound",
     "RenewalWindowConflict",
     "Subscription",
     "SubscriptionStatus",

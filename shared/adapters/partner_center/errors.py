@@ -53,7 +53,7 @@ class EtagNoLongerValid(PartnerCenterError):
     """412 or error code 2055: the resource changed since it was read; re-read and retry."""
 
 
-class NotFound(PartnerCenterError):
+class PartnerCenterNotFound(PartnerCenterError):
     """404: no such customer or subscription (for this partner)."""
 
 

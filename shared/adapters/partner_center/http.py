@@ -32,8 +32,8 @@ from azure.core.rest import HttpRequest, HttpResponse
 from shared.adapters.partner_center.auth import PartnerCenterConfig, build_credential
 from shared.adapters.partner_center.errors import (
     EtagNoLongerValid,
-    NotFound,
     PartnerCenterError,
+    PartnerCenterNotFound,
     RenewalWindowConflict,
     Throttled,
     Transient,
@@ -136,7 +136,7 @@ def error_for(status: int, headers: dict[str, str], body: Any, request_id: str) 
     if status == 409:
         return RenewalWindowConflict(text, **kwargs)
     if status == 404:
-        return NotFound(text, **kwargs)
+        return PartnerCenterNotFound(text, **kwargs)
     if status in (401, 403):
         return Unauthorised(text, **kwargs)
     if status == 408 or status >= 500:

@@ -94,7 +94,8 @@ def _ledger_currency(agg: CustomerAggregate, entry: InvoiceIn | PaymentIn) -> st
 
 
 def stage_invoice(agg: CustomerAggregate, body: InvoiceIn, now: datetime) -> tuple[Invoice, bool]:
-    """Validate one invoice against the customer; (stored invoice, is new). Raises Conflict/422."""
+    """Validate one invoice against the customer; (stored invoice, is new); Conflict or
+    ValidationFailed otherwise."""
     existing = agg.invoices.get(body.invoice_id)
     if existing is not None:
         if not existing.value.same_content(body):
@@ -110,7 +111,8 @@ def stage_invoice(agg: CustomerAggregate, body: InvoiceIn, now: datetime) -> tup
 
 
 def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tuple[Payment, bool]:
-    """Validate one payment against the customer; (stored payment, is new). Raises Conflict/422."""
+    """Validate one payment against the customer; (stored payment, is new); Conflict or
+    ValidationFailed otherwise."""
     existing = agg.payments.get(body.payment_id)
     if existing is not None:
         if not existing.value.same_content(body):

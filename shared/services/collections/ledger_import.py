@@ -94,7 +94,7 @@ def _parse_row(row: dict[str, str | None]) -> InvoiceIn | PaymentIn:
 def _records(text: str) -> Iterator[tuple[int, dict[str, str | None]]]:
     """(line where the record starts, values by column) for each non-blank record. Line numbers
     are those of the file (blank lines and line breaks inside quoted cells counted); a short row
-    lacks its last columns. A CSV syntax error is a 400 naming the line."""
+    lacks its last columns. A CSV syntax error is a BadRequest naming the line."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

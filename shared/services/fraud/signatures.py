@@ -23,7 +23,7 @@ def verify_signature(body: bytes, sender: str | None, signature: str | None, sec
     if not signature or not signature.startswith("sha256="):
         raise Unauthorized(f"sender {sender!r} must sign the body: X-Signature: sha256=<hex>")
     expected = hmac.new(secrets[sender].encode("utf-8"), body, hashlib.sha256).hexdigest().encode("ascii")
-    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
     given = signature.removeprefix("sha256=").strip().lower().encode("utf-8", "replace")
     if not hmac.compare_digest(expected, given):
         raise Unauthorized("the body signature does not verify")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
@@ -14,7 +16,7 @@ from shared.adapters.queues import Publisher
 from shared.adapters.tables import Table, decode
 from shared.clock import PROCESS_CLOCK, Clock
 from shared.domain.messages import ReconcileRequest
-from shared.domain.suspensions import SubscriptionView, SuspensionRecord
+from shared.domain.suspensions import PlannedAction, SubscriptionView, SuspensionRecord, SuspensionState
 from shared.settings import AppSettings
 from shared.telemetry import metric
 
@@ -101,3 +103,37 @@ def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: 
     log.error("reconcile alert", extra={"customer_id": partition, "reason": reason})
     metric("reconcile.alert", 1)
     deps.audit.append(partition, [entry])
+
+
+def details_summary(subscriptions: list[Subscription]) -> str:
+    """How many subscriptions are in each status, in words (for the audit)."""
+    counts: dict[str, int] = {}
+    for sub in subscriptions:
+        counts[sub.normalised_status] = counts.get(sub.normalised_status, 0) + 1
+    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no subscriptions"
+
+
+def describe_action(action: PlannedAction) -> dict[str, Any]:
+    """The audit details of one planned step."""
+    return {
+        "subscription_id": action.subscription.subscription_id,
+        "status_before": action.subscription.status,
+        "add_ons": [a.subscription_id for a in action.add_ons],
+    }
+
+
+def intent_record(
+    view: SubscriptionView, holds: list[str], now: datetime, correlation_id: str
+) -> SuspensionRecord:
+    """The record written before a suspension's PATCH (state `suspending`)."""
+    return SuspensionRecord(
+        subscription_id=view.subscription_id,
+        offer_name=view.offer_name,
+        friendly_name=view.friendly_name,
+        parent_subscription_id=view.parent_subscription_id,
+        status_before=view.status,
+        suspended_at=now,
+        suspended_under_holds=list(holds),
+        correlation_id=correlation_id,
+        state=SuspensionState.SUSPENDING,
+    )

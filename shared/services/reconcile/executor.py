@@ -8,53 +8,51 @@ the subscription suspended with our intent, records it, and patches nothing.
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.adapters.audit import AuditEntry
-from shared.adapters.conflicts import retry_on_conflict
-from shared.adapters.layout import RECONCILE_LEASE, subscription_row
+from shared.adapters.layout import RECONCILE_LEASE
 from shared.adapters.lease import Lease, LeaseTaken
 from shared.adapters.partner_center import (
     EtagNoLongerValid,
-    NotFound,
     PartnerCenterError,
+    PartnerCenterNotFound,
     RenewalWindowConflict,
     Subscription,
     SubscriptionStatus,
     Throttled,
     Transient,
 )
-from shared.adapters.tables import ConcurrencyConflict
-from shared.domain.messages import ReconcileRequest, derived_message_id
+from shared.domain.messages import ReconcileRequest
 from shared.domain.suspensions import (
-    ActionKind,
     PlannedAction,
+    PlanStep,
     SubscriptionView,
     SuspensionRecord,
     SuspensionState,
     plan_reconcile,
 )
 from shared.services.reconcile.common import (
-    ACTOR,
     ReconcileDeps,
     ReconcileOutcome,
     ReconcileResult,
+    describe_action,
+    details_summary,
+    intent_record,
     read_hold_ids,
-    read_records,
     record_alert,
     view_of,
 )
+from shared.services.reconcile.records import RunRecords
+from shared.services.reconcile.retries import backoff_seconds, busy_delay, delay_after, publish_retry
 from shared.settings import EnforcementMode
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 3  # re-read holds after acting; loop while they keep changing, at most this often
-MAX_BACKOFF_SECONDS = 900
 LEASE_RENEW_SECONDS = 30  # renew the lease at most this often while acting
 
 
@@ -69,12 +67,13 @@ class Executor:
     request: ReconcileRequest
     deps: ReconcileDeps
     patches: int = 0
-    pending: list[AuditEntry] = field(default_factory=list)
-    records: dict[str, SuspensionRecord] = field(default_factory=dict)
-    etags: dict[str, str] = field(default_factory=dict)
+    log: RunRecords = field(init=False)
     current: dict[str, Subscription] = field(default_factory=dict)
     lease: Lease | None = None
     recheck: bool = False  # a base was reactivated: list again to see whether its add-ons followed
+
+    def __post_init__(self) -> None:
+        self.log = RunRecords(self.deps, self.request.customer_id, self.request.correlation_id)
 
     @property
     def customer_id(self) -> str:
@@ -84,55 +83,17 @@ class Executor:
     def correlation_id(self) -> str:
         return self.request.correlation_id
 
-    # --- audit and records ---
+    @property
+    def records(self) -> dict[str, SuspensionRecord]:
+        return self.log.records
+
+    # --- audit and records (records.py) ---
     def audit(self, action: str, reason: str = "", **details: Any) -> None:
-        self.pending.append(
-            AuditEntry(
-                at=self.deps.clock.now(),
-                actor=ACTOR,
-                action=action,
-                reason=reason,
-                correlation_id=self.correlation_id,
-                details=details,
-            )
-        )
+        self.log.audit(action, reason, **details)
 
     def commit(self, records: list[SuspensionRecord]) -> None:
-        """Write the records (ETag-guarded) and the pending audit entries in one transaction."""
-        if not records and not self.pending:
-            return
-
-        def attempt() -> dict[str, str]:
-            tx = self.deps.table.transaction(self.customer_id)
-            for record in records:
-                row = subscription_row(record.subscription_id)
-                etag = self.etags.get(row)
-                if etag:
-                    tx.update(record, row, etag)
-                else:
-                    tx.create(record, row)
-            audit = self.deps.audit
-            if self.pending:
-                audit.stage(tx, audit.read_head(self.customer_id), self.pending)
-            try:
-                return tx.submit()
-            except ConcurrencyConflict:
-                # Usually the audit head moved (someone else audited this customer); the records
-                # are ours alone while we hold the lease, so refresh their ETags and try again.
-                for record in records:
-                    row = subscription_row(record.subscription_id)
-                    stored = self.deps.table.get(SuspensionRecord, self.customer_id, row)
-                    self.etags.pop(row, None)
-                    if stored is not None:
-                        self.etags[row] = stored.etag
-                raise
-
-        written = retry_on_conflict(attempt, what=f"customer {self.customer_id}'s suspension records")
-        for record in records:
-            row = subscription_row(record.subscription_id)
-            self.etags[row] = written.get(row, self.etags.get(row, ""))
-            self.records[record.subscription_id] = record
-        self.pending.clear()
+        """Write the records and the pending audit entries in one transaction."""
+        self.log.commit(records)
 
     # --- the run ---
     def run(self) -> ReconcileResult:
@@ -155,7 +116,7 @@ class Executor:
             if round_no > 1 and not self.deps.leases.renew(lease, ttl):
                 return self._reschedule("lease lost", self._backoff())
             holds = read_hold_ids(self.deps.table, self.customer_id)
-            self.records, self.etags = read_records(self.deps.table, self.customer_id)
+            self.log.load()
             try:
                 subscriptions = self.deps.partner_center.list_subscriptions(
                     self.customer_id, correlation_id=self.correlation_id
@@ -180,7 +141,9 @@ class Executor:
             if dry_run:
                 for action in actions:
                     self.audit(
-                        f"dry_run.would_{action.kind.value}", "ENFORCEMENT_MODE=dry_run", **_describe(action)
+                        f"dry_run.would_{action.kind.value}",
+                        "ENFORCEMENT_MODE=dry_run",
+                        **describe_action(action),
                     )
                 self.commit([])
                 return ReconcileResult(
@@ -207,7 +170,7 @@ class Executor:
                 self._execute(action, holds)
             except RenewalWindowConflict as exc:
                 conflict = exc  # this subscription waits; the others can still go ahead
-            except NotFound:
+            except PartnerCenterNotFound:
                 continue  # deleted since it was listed (audited): nothing left to converge
             except (Throttled, Transient, EtagNoLongerValid) as exc:
                 self.commit([])
@@ -235,61 +198,11 @@ class Executor:
     def _execute(self, action: PlannedAction, holds: list[str]) -> None:
         subs = [action.subscription, *action.add_ons]
         now = self.deps.clock.now()
-        if action.kind is ActionKind.SUSPEND:
-            intents = [self._intent(view, holds, now) for view in subs]
-            self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **_describe(action))
-            self.commit(intents)
-            try:
-                result, ours = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
-            except Transient:
-                raise  # maybe applied: the intent stays, the next run looks again
-            except PartnerCenterError as exc:
-                # Partner Center answered and changed nothing: the intent must not survive, or a
-                # later suspension by someone else would look like ours.
-                self._release(intents, f"suspension not applied: {type(exc).__name__}")
-                raise
-            if result.is_suspended and ours:
-                base = action.subscription.subscription_id
-                self.commit(
-                    [
-                        r.model_copy(
-                            update={
-                                "state": SuspensionState.SUSPENDED_BY_US,
-                                "etag_after": result.etag if r.subscription_id == base else None,
-                            }
-                        )
-                        for r in intents
-                    ]
-                )
-            elif not ours:
-                if result.is_suspended:
-                    # Suspended since the listing by someone else (or, should Partner Center not
-                    # honour the reused MS-RequestId, by our own retried PATCH): a person looks.
-                    self.audit(
-                        "alert.suspension_left_alone",
-                        "suspended at Partner Center before this app's PATCH applied; not recorded as ours",
-                        **_describe(action),
-                    )
-                    metric("reconcile.alert", 1)
-                self._release(intents, f"{result.normalised_status} at Partner Center, not by this app")
-        elif action.kind is ActionKind.CONFIRM_SUSPENDED:
-            confirmed = [
-                self.records[v.subscription_id].model_copy(
-                    update={
-                        "state": SuspensionState.SUSPENDED_BY_US,
-                        "etag_after": v.etag if v == action.subscription else None,
-                    }
-                )
-                for v in subs
-                if v.subscription_id in self.records
-            ]
-            self.audit(
-                "reconcile.suspension_confirmed",
-                "our intent was recorded and Partner Center shows it suspended: recorded, not patched again",
-                **_describe(action),
-            )
-            self.commit(confirmed)
-        elif action.kind is ActionKind.REACTIVATE:
+        if action.kind is PlanStep.SUSPEND:
+            self._suspend(action, holds, now)
+        elif action.kind is PlanStep.CONFIRM_SUSPENDED:
+            self._confirm(action)
+        elif action.kind is PlanStep.REACTIVATE:
             result, ours = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
             if result.is_active:
                 # The add-ons' records are closed once a new listing shows them active again.
@@ -297,30 +210,77 @@ class Executor:
                 self.recheck = self.recheck or bool(action.add_ons)
             elif not ours:
                 self._left_alone(action, "changed by someone else while this app was reactivating it")
-        elif action.kind is ActionKind.RELEASE and action.subscription.parent_subscription_id:
+        elif action.kind is PlanStep.RELEASE and action.subscription.parent_subscription_id:
             self._left_alone(action, "add-on still suspended though its base is no longer suspended by us")
-        elif action.kind is ActionKind.RELEASE:
+        elif action.kind is PlanStep.RELEASE:
             self._left_alone(action, "changed by someone else since this app suspended it")
         else:
             self.audit(
                 "reconcile.record_closed",
                 "Partner Center shows it active already (reactivated elsewhere, or our PATCH never applied)",
-                **_describe(action),
+                **describe_action(action),
             )
             self.commit(self._closed(subs, now))
 
-    def _intent(self, view: SubscriptionView, holds: list[str], now: datetime) -> SuspensionRecord:
-        return SuspensionRecord(
-            subscription_id=view.subscription_id,
-            offer_name=view.offer_name,
-            friendly_name=view.friendly_name,
-            parent_subscription_id=view.parent_subscription_id,
-            status_before=view.status,
-            suspended_at=now,
-            suspended_under_holds=list(holds),
-            correlation_id=self.correlation_id,
-            state=SuspensionState.SUSPENDING,
+    def _suspend(self, action: PlannedAction, holds: list[str], now: datetime) -> None:
+        """Intent first, then the PATCH; the records say ours only when our PATCH did it."""
+        subs = [action.subscription, *action.add_ons]
+        intents = [intent_record(view, holds, now, self.correlation_id) for view in subs]
+        self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **describe_action(action))
+        self.commit(intents)
+        try:
+            result, ours = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
+        except Transient:
+            raise  # maybe applied: the intent stays, the next run looks again
+        except PartnerCenterError as exc:
+            # Partner Center answered and changed nothing: the intent must not survive, or a
+            # later suspension by someone else would look like ours.
+            self._release(intents, f"suspension not applied: {type(exc).__name__}")
+            raise
+        if result.is_suspended and ours:
+            base = action.subscription.subscription_id
+            suspended = SuspensionState.SUSPENDED_BY_US
+            self.commit(
+                [
+                    r.model_copy(
+                        update={
+                            "state": suspended,
+                            "etag_after": result.etag if r.subscription_id == base else None,
+                        }
+                    )
+                    for r in intents
+                ]
+            )
+        elif not ours:
+            if result.is_suspended:
+                # Suspended since the listing by someone else (or, should Partner Center not
+                # honour the reused MS-RequestId, by our own retried PATCH): a person looks.
+                self.audit(
+                    "alert.suspension_left_alone",
+                    "suspended at Partner Center before this app's PATCH applied; not recorded as ours",
+                    **describe_action(action),
+                )
+                metric("reconcile.alert", 1)
+            self._release(intents, f"{result.normalised_status} at Partner Center, not by this app")
+
+    def _confirm(self, action: PlannedAction) -> None:
+        """Our intent, and Partner Center shows it suspended: a crash came after our PATCH."""
+        confirmed = [
+            self.records[v.subscription_id].model_copy(
+                update={
+                    "state": SuspensionState.SUSPENDED_BY_US,
+                    "etag_after": v.etag if v == action.subscription else None,
+                }
+            )
+            for v in [action.subscription, *action.add_ons]
+            if v.subscription_id in self.records
+        ]
+        self.audit(
+            "reconcile.suspension_confirmed",
+            "our intent was recorded and Partner Center shows it suspended: recorded, not patched again",
+            **describe_action(action),
         )
+        self.commit(confirmed)
 
     def _release(self, records: list[SuspensionRecord], why: str) -> None:
         """Mark these records no longer ours (nothing of ours is left at Partner Center)."""
@@ -336,7 +296,7 @@ class Executor:
             for v in subs
             if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
         ]
-        self.audit("alert.suspension_left_alone", why, **_describe(action))
+        self.audit("alert.suspension_left_alone", why, **describe_action(action))
         metric("reconcile.alert", 1)
         self._release(released, why)
 
@@ -405,34 +365,24 @@ class Executor:
             return result, True
         raise AssertionError("unreachable")
 
-    # --- rescheduling ---
+    # --- rescheduling (see retries.py) ---
     def _backoff(self) -> float:
-        base = self.deps.settings.reconcile_retry_base_seconds
-        return float(min(MAX_BACKOFF_SECONDS, base * 2 ** min(self.request.attempt, 10)))
+        return backoff_seconds(self.deps, self.request.attempt)
 
     def _reschedule_after(self, error: PartnerCenterError) -> ReconcileResult:
-        conflict_delay = float(self.deps.settings.reconcile_conflict_delay_seconds)
-        if isinstance(error, Throttled):
-            # At least Retry-After; without one, the same wait as a renewal-window conflict.
-            delay = error.retry_after_seconds if error.retry_after_seconds is not None else conflict_delay
-        elif isinstance(error, RenewalWindowConflict):
-            delay = conflict_delay
-        else:
-            delay = self._backoff()
+        delay = delay_after(self.deps, error, self.request.attempt)
         return self._reschedule(f"{type(error).__name__}: {str(error)[:200]}", delay)
 
     def _reschedule(self, why: str, delay: float) -> ReconcileResult:
-        settings = self.deps.settings
         attempt = self.request.attempt + 1
-        if attempt > settings.reconcile_max_attempts:
+        if attempt > self.deps.settings.reconcile_max_attempts:
             self.commit([])
-            record_alert(
-                self.deps, self.request, f"gave up after {self.request.attempt} attempts; last: {why}"
-            )
+            alert = f"gave up after {self.request.attempt} attempts; last: {why}"
+            record_alert(self.deps, self.request, alert)
             return ReconcileResult(
                 ReconcileOutcome.GAVE_UP, self.customer_id, patches=self.patches, detail=why
             )
-        self._publish(attempt, delay, f"retry: {why}"[:200])
+        publish_retry(self.deps, self.request, attempt=attempt, delay=delay, reason=f"retry: {why}"[:200])
         self.audit("reconcile.rescheduled", why, attempt=attempt, delay_seconds=delay)
         self.commit([])
         metric("reconcile.rescheduled", 1)
@@ -441,40 +391,18 @@ class Executor:
     def _busy(self, lease: LeaseTaken) -> ReconcileResult:
         """Another executor works on this customer: try again once it is likely done (no attempt
         is used up; the lease expires, so this cannot go on for ever)."""
-        remaining = (lease.expires_at - self.deps.clock.now()).total_seconds()
-        delay = max(1.0, min(remaining, 2 * self.deps.settings.reconcile_retry_base_seconds + 1))
+        delay = busy_delay(self.deps, lease)
         # A fresh message id each time: Service Bus must not drop a second "busy" retry as a
         # duplicate of the first (duplicates are harmless here; a lost retry is not).
-        self._publish(self.request.attempt, delay, "retry: customer busy", tag=uuid.uuid4().hex)
+        reason = "retry: customer busy"
+        publish_retry(
+            self.deps,
+            self.request,
+            attempt=self.request.attempt,
+            delay=delay,
+            reason=reason,
+            tag=uuid.uuid4().hex,
+        )
         return ReconcileResult(
             ReconcileOutcome.BUSY, self.customer_id, delay_seconds=delay, detail="lease held"
         )
-
-    def _publish(self, attempt: int, delay: float, reason: str, tag: str = "") -> None:
-        message = ReconcileRequest(
-            customer_id=self.customer_id,
-            reason=reason,
-            correlation_id=self.correlation_id,
-            requested_at=self.deps.clock.now(),
-            attempt=attempt,
-        )
-        message_id = derived_message_id(self.customer_id, self.correlation_id, str(attempt), tag)
-        seconds = math.ceil(delay)
-        self.deps.publisher.publish(
-            message, message_id=message_id, delay=timedelta(seconds=seconds) if seconds > 0 else None
-        )
-
-
-def details_summary(subscriptions: list[Subscription]) -> str:
-    counts: dict[str, int] = {}
-    for sub in subscriptions:
-        counts[sub.normalised_status] = counts.get(sub.normalised_status, 0) + 1
-    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items())) or "no subscriptions"
-
-
-def _describe(action: PlannedAction) -> dict[str, Any]:
-    return {
-        "subscription_id": action.subscription.subscription_id,
-        "status_before": action.subscription.status,
-        "add_ons": [a.subscription_id for a in action.add_ons],
-    }

@@ -12,8 +12,8 @@ from azure.core.credentials import AccessToken
 
 from shared.adapters.partner_center import (
     EtagNoLongerValid,
-    NotFound,
     PartnerCenterError,
+    PartnerCenterNotFound,
     RenewalWindowConflict,
     SubscriptionStatus,
     Throttled,
@@ -140,7 +140,7 @@ def test_stale_etag_is_a_typed_error(sim: Simulator) -> None:
 
 def test_not_found_unauthorised_and_renewal_window(sim: Simulator) -> None:
     client = make_client(sim)
-    with pytest.raises(NotFound):
+    with pytest.raises(PartnerCenterNotFound):
         client.list_subscriptions(str(uuid.uuid4()))
     sub = client.get_subscription(C1, C1_BASE)
     sim.renewal_window(C1_BASE)

@@ -159,7 +159,7 @@ def test_a_subscription_gone_since_listing_does_not_stop_the_others(env: Env) ->
     assert env.reconcile(C1).outcome is Outcome.CONVERGED
     assert env.status(C1, C1_BASE) == "suspended"
     failed = [r for r in env.deps.audit.read(C1).records if r.action == "pc.suspend.failed"]
-    assert failed and failed[0].details["error"] == "NotFound"
+    assert failed and failed[0].details["error"] == "PartnerCenterNotFound"
 
 
 def test_a_long_run_keeps_its_lease_so_no_rival_takes_the_customer_over(

@@ -1,4 +1,7 @@
-"""Fraud and misuse HTTP API: report intake, cases, resolution, escalation to 21Vianet."""
+"""Fraud and misuse HTTP API: report intake, cases, resolution, escalation to 21Vianet.
+
+The use cases are imported inside each handler: indexing the app loads none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,7 @@ import re
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response, read_body, read_json
-from shared import wiring
-from shared.domain.fraud import FraudReport
-from shared.domain.service_request import EscalationRequest, TicketUpdate
 from shared.errors import BadRequest
-from shared.services.fraud import cases, intake
-from shared.services.fraud.signatures import verify_signature
 
 bp = func.Blueprint()
 
@@ -23,6 +21,11 @@ _LIST_PARAMS = {"status", "limit", "continuation_token", "code"}
 @bp.route(route="fraud-reports", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.fraud import FraudReport
+    from shared.services.fraud import intake
+    from shared.services.fraud.signatures import verify_signature
+
     deps = wiring.fraud()
     body = read_body(req, MAX_REPORT_BYTES)
     verify_signature(
@@ -45,6 +48,9 @@ def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="fraud-reports", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.fraud import cases
+
     unknown = sorted(set(req.params) - _LIST_PARAMS)
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
@@ -64,12 +70,18 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.fraud import cases
+
     return json_response(cases.view_case(wiring.fraud(), req.route_params["case_id"]))
 
 
 @bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.fraud import cases
+
     request = read_json(req, cases.ResolutionRequest, max_bytes=MAX_REPORT_BYTES)
     return json_response(cases.resolve_case(wiring.fraud(), req.route_params["case_id"], request))
 
@@ -77,6 +89,10 @@ def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.service_request import EscalationRequest
+    from shared.services.fraud import cases
+
     body = read_body(req, MAX_REPORT_BYTES)
     request = read_json(req, EscalationRequest, MAX_REPORT_BYTES) if body.strip() else EscalationRequest()
     return json_response(cases.escalate_case(wiring.fraud(), req.route_params["case_id"], request))
@@ -85,5 +101,9 @@ def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def fraud_report_ticket(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.service_request import TicketUpdate
+    from shared.services.fraud import cases
+
     request = read_json(req, TicketUpdate, max_bytes=MAX_REPORT_BYTES)
     return json_response(cases.record_ticket(wiring.fraud(), req.route_params["case_id"], request))

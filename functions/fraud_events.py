@@ -12,9 +12,7 @@ import logging
 
 import azure.functions as func
 
-from shared import wiring
-from shared.services.fraud.pc_events import poll_fraud_events
-from shared.services.fraud.repair import repair_holds
+from functions import entry_point
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -22,8 +20,13 @@ log = logging.getLogger(__name__)
 
 @bp.function_name("fraud_events_poll")
 @bp.timer_trigger(arg_name="timer", schedule="%FRAUD_EVENTS_SCHEDULE%", run_on_startup=False)
+@entry_point
 def fraud_events_poll(timer: func.TimerRequest) -> None:
     """Active Partner Center fraud events -> cases; resolved cases -> event statuses."""
+    from shared import wiring
+    from shared.services.fraud.pc_events import poll_fraud_events
+    from shared.services.fraud.repair import repair_holds
+
     fraud = wiring.fraud()
     repaired = repair_holds(fraud)
     if repaired:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared import wiring
-from shared.services.health import health_report
 
 bp = func.Blueprint()
 
@@ -14,6 +12,9 @@ bp = func.Blueprint()
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
 def health(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.health import health_report
+
     report = health_report(wiring.health_probes())
     # 200 when every check passes; 503 names what stops the app.
     return json_response(report, status=200 if report.status == "ok" else 503)

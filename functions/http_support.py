@@ -1,5 +1,9 @@
 """What every HTTP function shares: problem+json errors (RFC 9457), JSON bodies with a size
-limit, and one wrapper that turns domain errors into 4xx answers and never leaks a traceback."""
+limit, and one wrapper that turns domain errors into 4xx answers and never leaks a traceback.
+
+Cold start: indexing the app imports this module, so it imports only what a route's
+registration needs; pydantic, the settings and the storage adapter load with the first request.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,11 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
-from pydantic import BaseModel, ValidationError
 
-from shared.adapters.tables import ConcurrencyConflict
+from functions import ensure_telemetry
 from shared.errors import (
     AppError,
     BadRequest,
@@ -26,11 +29,13 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.services.outcomes import Effect, Written
-from shared.settings import SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 PROBLEM_TYPE_BASE = "https://collections-guard.dev/problems/"
 
 # The HTTP answer of each refusal `shared/` raises: status, title, problem type slug. The most
@@ -98,6 +103,8 @@ def json_response(
     headers: dict[str, str] | None = None,
 ) -> func.HttpResponse:
     """A JSON response; pydantic models are dumped in JSON mode (money and dates as text)."""
+    from pydantic import BaseModel
+
     if isinstance(payload, BaseModel):
         text = payload.model_dump_json(by_alias=True)
     else:
@@ -120,6 +127,8 @@ def written_response(written: Written[Any]) -> func.HttpResponse:
 
 
 def _json_default(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
     if hasattr(value, "isoformat"):
@@ -140,6 +149,8 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 def read_body(req: func.HttpRequest, max_bytes: int | None = None) -> bytes:
     """The raw body, refused with 413 when larger than the limit."""
+    from shared.settings import get_settings
+
     limit = max_bytes or get_settings().max_request_bytes
     declared = req.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -152,6 +163,8 @@ def read_body(req: func.HttpRequest, max_bytes: int | None = None) -> bytes:
 
 def read_json(req: func.HttpRequest, model: type[M], max_bytes: int | None = None) -> M:
     """Parse and validate a JSON body: 413 over the limit, 415 not JSON, 400 malformed, 422 invalid."""
+    from pydantic import ValidationError
+
     body = read_body(req, max_bytes)
     content_type = (req.headers.get("content-type") or "application/json").split(";")[0].strip()
     if content_type and not (content_type == "application/json" or content_type.endswith("+json")):
@@ -182,27 +195,39 @@ def http_handler(fn: Handler) -> Handler:
 
     @functools.wraps(fn)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        ensure_telemetry()
         try:
             return fn(req)
         except AppError as exc:
             return refusal(exc)
-        except ConcurrencyConflict:
-            # A write that lost an ETag race outside `retry_on_conflict`: still not a 500.
-            log.warning("unretried write conflict in %s", fn.__name__)
-            return refusal(Contended("the records changed while this request was applied; send it again"))
-        except ValidationError as exc:
-            return problem(
-                422,
-                "Validation failed",
-                "the request does not match the schema",
-                slug="validation-failed",
-                errors=field_errors(exc),
-            )
-        except SettingsError as exc:
-            log.error("settings invalid", extra={"error": str(exc)})
-            return problem(503, "Service unavailable", str(exc), slug="settings-invalid")
-        except Exception:
-            log.exception("unhandled error in %s", fn.__name__)
-            return problem(500, "Internal server error", "an unexpected error occurred; it was logged")
+        except Exception as exc:  # noqa: BLE001 - classified below; never a traceback in the answer
+            return _unexpected(fn.__name__, exc)
 
     return wrapper
+
+
+def _unexpected(name: str, exc: Exception) -> func.HttpResponse:
+    """Errors that are not refusals: invalid input after all, a lost write race, broken
+    settings; anything else is a bare 500 (logged with its traceback)."""
+    from pydantic import ValidationError
+
+    from shared.adapters.tables import ConcurrencyConflict
+    from shared.settings import SettingsError
+
+    if isinstance(exc, ValidationError):
+        return problem(
+            422,
+            "Validation failed",
+            "the request does not match the schema",
+            slug="validation-failed",
+            errors=field_errors(exc),
+        )
+    if isinstance(exc, ConcurrencyConflict):
+        # A write that lost an ETag race outside `retry_on_conflict`: still not a 500.
+        log.warning("unretried write conflict in %s", name)
+        return refusal(Contended("the records changed while this request was applied; send it again"))
+    if isinstance(exc, SettingsError):
+        log.error("settings invalid", extra={"error": str(exc)})
+        return problem(503, "Service unavailable", str(exc), slug="settings-invalid")
+    log.error("unhandled error in %s", name, exc_info=exc)
+    return problem(500, "Internal server error", "an unexpected error occurred; it was logged")

@@ -1,5 +1,8 @@
 """Ledger and customer HTTP API: customers, invoices, payments, CSV import, holds, exemptions,
-audit. Thin: parse the request, call the collections use case, shape the response."""
+audit. Thin: parse the request, call the collections use case, shape the response.
+
+The use cases are imported inside each handler: indexing the app loads none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,7 @@ import uuid
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response, read_body, read_json, written_response
-from shared import wiring
-from shared.domain.customer import CustomerProfile
-from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import UnsupportedMediaType, ValidationFailed
-from shared.services.collections import controls, customer_view, ledger, ledger_import
 
 bp = func.Blueprint()
 
@@ -35,6 +34,10 @@ def _who(req: func.HttpRequest) -> dict[str, str]:
 @bp.route(route="customers/{customer_id}", methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def put_customer(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.customer import CustomerProfile
+    from shared.services.collections import ledger
+
     body = read_json(req, CustomerProfile)
     customer_id = req.route_params["customer_id"]
     return written_response(ledger.put_customer(wiring.collections(), customer_id, body, **_who(req)))
@@ -43,12 +46,19 @@ def put_customer(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="customers/{customer_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def get_customer(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import customer_view
+
     return json_response(customer_view.customer_view(wiring.collections(), req.route_params["customer_id"]))
 
 
 @bp.route(route="invoices", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.ledger import InvoiceIn
+    from shared.services.collections import ledger
+
     body = read_json(req, InvoiceIn)
     return written_response(ledger.post_invoice(wiring.collections(), body, **_who(req)))
 
@@ -56,6 +66,9 @@ def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="invoices/{invoice_id}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import ledger
+
     body = read_json(req, ledger.InvoicePatch)
     invoice_id = req.route_params["invoice_id"]
     return written_response(ledger.patch_invoice(wiring.collections(), invoice_id, body, **_who(req)))
@@ -64,6 +77,10 @@ def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="payments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def post_payment(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.domain.ledger import PaymentIn
+    from shared.services.collections import ledger
+
     body = read_json(req, PaymentIn)
     return written_response(ledger.post_payment(wiring.collections(), body, **_who(req)))
 
@@ -71,6 +88,9 @@ def post_payment(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="ledger/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import ledger_import
+
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "text/csv":
         raise UnsupportedMediaType(f"send text/csv, not {content_type or 'no content type'}")
@@ -83,6 +103,9 @@ def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="customers/{customer_id}/holds", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def place_hold(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
     body = read_json(req, controls.ManualHoldIn)
     customer_id = req.route_params["customer_id"]
     return written_response(controls.place_manual_hold(wiring.collections(), customer_id, body, **_who(req)))
@@ -93,6 +116,9 @@ def place_hold(req: func.HttpRequest) -> func.HttpResponse:
 )
 @http_handler
 def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
     params = req.route_params
     deps = wiring.collections()
     return written_response(
@@ -103,6 +129,9 @@ def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="customers/{customer_id}/exemptions", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
     body = read_json(req, controls.ExemptionIn)
     customer_id = req.route_params["customer_id"]
     return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **_who(req)))
@@ -111,6 +140,9 @@ def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def customer_audit(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import customer_view
+
     raw = req.params.get("limit")
     limit = None
     if raw is not None:

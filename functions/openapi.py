@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import azure.functions as func
-import yaml
 
 from functions.http_support import http_handler
 
@@ -27,6 +26,8 @@ def spec_json() -> str:
     global _cached
     with _lock:
         if _cached is None:
+            import yaml
+
             document = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
             _cached = json.dumps(document, ensure_ascii=False)
         return _cached

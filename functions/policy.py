@@ -5,8 +5,6 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.http_support import http_handler, json_response
-from shared import wiring
-from shared.services.collections.published_policy import published_policy
 
 bp = func.Blueprint()
 
@@ -14,6 +12,9 @@ bp = func.Blueprint()
 @bp.route(route="policy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def policy(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections.published_policy import published_policy
+
     published = published_policy(wiring.policy_files().policy, req.params.get("lang"))
     headers = {"Content-Language": published.lang, "X-Policy-Version": published.version}
     if "application/json" in (req.headers.get("accept") or ""):

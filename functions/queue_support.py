@@ -12,19 +12,21 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.settings import QueueTransport
-
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 SERVICEBUS_CONNECTION = "SERVICEBUS"
 
 
-def configured_transport() -> QueueTransport:
-    value = os.environ.get("QUEUE_TRANSPORT", QueueTransport.STORAGE.value).strip().lower()
-    try:
-        return QueueTransport(value)
-    except ValueError:
-        # Indexing must not fail; the settings model reports the bad value at run time.
-        return QueueTransport.STORAGE
+# The values of QUEUE_TRANSPORT (shared.settings.QueueTransport), read here without the settings
+# model: indexing must stay cheap and must never fail.
+STORAGE = "storage"
+SERVICEBUS = "servicebus"
+
+
+def configured_transport() -> str:
+    """`servicebus` when QUEUE_TRANSPORT says so, else `storage` (a bad value is reported by the
+    settings model at run time; indexing must not fail)."""
+    value = os.environ.get("QUEUE_TRANSPORT", STORAGE).strip().lower()
+    return SERVICEBUS if value == SERVICEBUS else STORAGE
 
 
 def queue_trigger(
@@ -32,7 +34,7 @@ def queue_trigger(
 ) -> Callable[[Callable[..., Any]], Any]:
     """Register a queue-triggered function on the transport set in QUEUE_TRANSPORT."""
     queue_name = f"%{queue_setting}%"
-    if configured_transport() is QueueTransport.SERVICEBUS:
+    if configured_transport() == SERVICEBUS:
         return bp.service_bus_queue_trigger(
             arg_name=arg_name, queue_name=queue_name, connection=SERVICEBUS_CONNECTION
         )

@@ -18,9 +18,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.settings import AppSettings
+if TYPE_CHECKING:
+    from shared.settings import AppSettings
 
 log = logging.getLogger("collections_guard.metrics")
 _telemetry_log = logging.getLogger("collections_guard.telemetry")

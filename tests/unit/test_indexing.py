@@ -134,3 +134,34 @@ def test_every_binding_expression_resolves_from_the_local_settings_template() ->
 
     for setting in TIMER_FUNCTIONS.values():
         parse_schedule(values[setting])
+
+
+def test_indexing_loads_no_use_case_client_or_exporter() -> None:
+    """Cold start: `import function_app` loads what indexing needs, nothing heavier (the use
+    cases, the storage and Service Bus SDKs, the settings model and the telemetry exporter
+    load with the first invocation). Checked in a fresh interpreter."""
+    heavy = [
+        "shared.services.collections",
+        "shared.services.fraud",
+        "shared.services.reconcile",
+        "shared.services.health",
+        "shared.wiring",
+        "shared.adapters.tables",
+        "shared.settings",
+        "azure.data.tables",
+        "azure.storage.queue",
+        "azure.servicebus",
+        "azure.monitor.opentelemetry",
+        "opentelemetry",
+        "pydantic_settings",
+        "yaml",
+    ]
+    probe = (
+        "import sys, function_app; assert function_app.app.get_functions(); "
+        f"print([m for m in {heavy!r} if any(k == m or k.startswith(m + '.') for k in sys.modules)])"
+    )
+    env = {"PATH": "/usr/bin:/bin", "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=x"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -185,8 +185,9 @@ def test_a_body_over_the_cap_is_413_whether_sized_or_chunked(
 def test_a_burst_of_simultaneous_clients_is_answered(host: DevHost) -> None:
     """More clients at once than a small listen backlog holds: none is reset, refused or kept
     waiting for the kernel to retry its connection."""
-    outcomes = simultaneous_requests(host.port, "/api/greet/Ann", clients=64)
-    assert len(outcomes) == 64 and [o for o in outcomes if o != 203] == []
+    for _ in range(2):  # a small backlog drops some connections in every burst, but how many varies
+        outcomes = simultaneous_requests(host.port, "/api/greet/Ann", clients=64)
+        assert len(outcomes) == 64 and [o for o in outcomes if o != 203] == []
 
 
 @pytest.mark.parametrize("path", ["/api/echo", "/api/admin-only"])

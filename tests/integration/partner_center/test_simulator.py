@@ -9,8 +9,10 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 import requests
 
+from tests.burst import simultaneous_requests
 from tests.integration.partner_center.conftest import C1, C1_ADDON, C1_BASE, C2, C2_SUB
 from tools.pcsim import Simulator
 from tools.pcsim.faults import FaultInjector, FaultKind, FaultRule
@@ -116,6 +118,30 @@ def test_control_endpoints(sim: Simulator) -> None:
     assert requests.post(f"{control}/seed", json=seed, timeout=5).status_code == 200
     assert [c["id"] for c in requests.get(f"{control}/state", timeout=5).json()["customers"]] == [C2]
     assert requests.post(f"{control}/faults", json={"kind": "nonsense"}, timeout=5).status_code == 400
+
+
+def test_drop_closes_the_connection_before_the_call_and_lose_response_after_it(sim: Simulator) -> None:
+    resource = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
+    resource["status"] = "suspended"
+    sim.add_fault("drop", method="PATCH", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(sub_url(sim, C2, C2_SUB), json=resource, timeout=5)
+    assert sim.subscription(C2, C2_SUB)["status"] == "active"
+    sim.add_fault("lose_response", method="PATCH", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(sub_url(sim, C2, C2_SUB), json=resource, timeout=5)
+    assert sim.subscription(C2, C2_SUB)["status"] == "suspended"
+    patches = [(c["fault"], c["applied"]) for c in sim.calls() if c["method"] == "PATCH"]
+    assert patches == [("drop", False), ("lose_response", True)]
+
+
+def test_a_burst_of_simultaneous_clients_is_answered(sim: Simulator) -> None:
+    """More clients at once than a small listen backlog holds: none is reset, refused or kept
+    waiting for the kernel to retry its connection."""
+    port = int(sim.base_url.rsplit(":", 1)[1])
+    for _ in range(2):  # a small backlog drops some connections in every burst, but how many varies
+        outcomes = simultaneous_requests(port, "/v1/customers", clients=64)
+        assert len(outcomes) == 64 and [o for o in outcomes if o != 200] == []
 
 
 def test_fault_randomness_is_seeded() -> None:

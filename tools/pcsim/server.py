@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,13 @@ class SimulatorCore:
         self.calls = CallLog()
         self.response_case = "camel"
         self._replies: dict[str, Reply] = {}
+        self._generation = 0  # one more at each reset
+        self.sleep: Callable[[float], None] = time.sleep  # a latency fault's wait (tests hold it)
 
     # --- control ---
     def reset(self, seed: dict[str, Any] | None = None) -> None:
         with self._lock:
+            self._generation += 1
             if seed is not None:
                 self.seed_data = copy.deepcopy(seed)
             self.state = TenantState.from_seed(self.seed_data)
@@ -95,42 +99,51 @@ class SimulatorCore:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Reply | None, bool]:
-        """(reply or None to drop the connection, whether to drop after applying)."""
+        """(reply or None to drop the connection, whether to drop after applying).
+
+        A request belongs to the generation (the time between two resets) that it began in: one
+        that waited in a latency fault across a reset is dropped when it wakes, and leaves the new
+        generation's faults, rate limit, replay cache, state and call log as they are."""
         request_id = headers.get("ms-requestid")
-        call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
-        call.extra = {
-            name: headers[name]
-            for name in ("ms-contract-version", "accept", "if-match", "ms-continuationtoken")
-            if name in headers
-        }
-        call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
-        retry_after = self.limiter.admit(TENANT_KEY)
-        if retry_after is not None:
-            message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
-            call.status, call.fault = 429, "rate_limit"
-            return Reply(
-                429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
-            ), False
-        for rule in self.faults.pick(method, path, (FaultKind.LATENCY,)):
-            time.sleep(rule.seconds)
-        for rule in self.faults.pick(
-            method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
-        ):
-            call.fault = rule.kind.value
-            if rule.kind is FaultKind.DROP:
-                return None, False
-            if rule.kind is FaultKind.THROTTLE:
-                seconds = int(rule.seconds) or 1
-                call.status = 429
-                message = f"Rate limit is exceeded. Try again in {seconds} seconds."
-                return Reply(
-                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
-                ), False
-            call.status = rule.status
-            error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
-            return Reply(rule.status, error.body()), False
-        lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
         with self._lock:
+            generation = self._generation
+            call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
+            call.extra = {
+                name: headers[name]
+                for name in ("ms-contract-version", "accept", "if-match", "ms-continuationtoken")
+                if name in headers
+            }
+            call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
+            retry_after = self.limiter.admit(TENANT_KEY)
+            if retry_after is not None:
+                message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
+                call.status, call.fault = 429, "rate_limit"
+                return Reply(
+                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
+                ), False
+            delays = [rule.seconds for rule in self.faults.pick(method, path, (FaultKind.LATENCY,))]
+        for seconds in delays:
+            self.sleep(seconds)
+        with self._lock:
+            if self._generation != generation:
+                return None, False
+            for rule in self.faults.pick(
+                method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
+            ):
+                call.fault = rule.kind.value
+                if rule.kind is FaultKind.DROP:
+                    return None, False
+                if rule.kind is FaultKind.THROTTLE:
+                    seconds = int(rule.seconds) or 1
+                    call.status = 429
+                    message = f"Rate limit is exceeded. Try again in {seconds} seconds."
+                    return Reply(
+                        429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
+                    ), False
+                call.status = rule.status
+                error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
+                return Reply(rule.status, error.body()), False
+            lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
             mutating = method in ("PATCH", "POST")
             if mutating and request_id and request_id in self._replies:
                 reply = self._replies[request_id]

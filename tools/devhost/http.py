@@ -119,7 +119,8 @@ class HttpServer(ThreadedWSGIServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+        # A client that went away is not an error (werkzeug's handler ignores that); this is a bug.
+        logger.warning("connection from %s failed", client_address, exc_info=True)
 
     def server_close(self) -> None:
         """Stop reading on every open connection (answers in flight still go out), then close

@@ -125,7 +125,7 @@ class SimulatorCore:
         for seconds in delays:
             self.sleep(seconds)
         with self._lock:
-            if self._generation != generation:
+            if self._generation != generation:  # reset while it waited: it belongs to a world gone
                 return None, False
             for rule in self.faults.pick(
                 method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True

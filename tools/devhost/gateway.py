@@ -127,7 +127,7 @@ class HttpGateway:
             return problem(
                 401, "Unauthorized", "a valid function key is required (x-functions-key header or code query)"
             )
-        host = headers.get("host") or "{}:{}".format(*request.server)
+        host = headers.get("host") or request.host
         http_request = func.HttpRequest(
             method=request.method,
             url=f"http://{host}{target}" if target.startswith("/") else target,

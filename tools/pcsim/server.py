@@ -184,8 +184,8 @@ class SimulatorCore:
             new_model = headers.get("x-neweventsmodel", "").lower() == "true"
             events = self.state.list_fraud_events(query, new_model)
             return Reply(200, _collection(events, "FraudEvent")), False
-        changed = self.state.update_fraud_events(**ids, body=body)
-        return Reply(200, _collection(changed, "FraudEvent")), bool(changed)
+        updated = self.state.update_fraud_events(**ids, body=body)
+        return Reply(200, _collection(updated, "FraudEvent")), bool(updated)
 
     def _list_customers(self, query: dict[str, str], headers: dict[str, str]) -> Reply:
         q = {k.lower(): v for k, v in query.items()}

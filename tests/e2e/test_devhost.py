@@ -24,6 +24,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
+from tests.burst import simultaneous_requests
 from tests.e2e.devhost_sample_app import EVENTS, app
 from tools.azurite import Azurite, free_port
 from tools.devhost import (
@@ -154,11 +155,39 @@ def test_keep_alive_and_chunked_request_body(host: DevHost) -> None:
         )
         first = connection.getresponse()
         assert first.status == 200 and json.loads(first.read())["body"] == "ab" + "cd" * 1000
+        kept = connection.sock
         connection.request("GET", "/api/greet/Bob")  # same connection
         second = connection.getresponse()
         assert second.status == 203 and json.loads(second.read())["hello"] == "Bob"
+        assert kept is not None and connection.sock is kept  # not closed and reopened in between
     finally:
         connection.close()
+
+
+def test_a_body_over_the_cap_is_413_whether_sized_or_chunked(
+    host: DevHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tools.devhost.http.MAX_BODY_BYTES", 1000)
+    key = {"x-functions-key": KEY}
+    status, _, body = request(host, "PUT", "/api/echo", b"x" * 1000, key)
+    assert status == 200 and json.loads(body)["body"] == "x" * 1000
+    assert request(host, "PUT", "/api/echo", b"x" * 1001, key)[0] == 413
+    for chunks in ([b"x" * 1000], [b"x" * 1001], [b"x" * 600, b"x" * 401]):
+        connection = http.client.HTTPConnection("127.0.0.1", host.port, timeout=10)
+        try:
+            connection.request("PUT", "/api/echo", body=iter(chunks), headers=key, encode_chunked=True)
+            expected = 200 if sum(map(len, chunks)) <= 1000 else 413
+            assert connection.getresponse().status == expected
+        finally:
+            connection.close()
+
+
+def test_a_burst_of_simultaneous_clients_is_answered(host: DevHost) -> None:
+    """More clients at once than a small listen backlog holds: none is reset, refused or kept
+    waiting for the kernel to retry its connection."""
+    for _ in range(2):  # a small backlog drops some connections in every burst, but how many varies
+        outcomes = simultaneous_requests(host.port, "/api/greet/Ann", clients=64)
+        assert len(outcomes) == 64 and [o for o in outcomes if o != 203] == []
 
 
 @pytest.mark.parametrize("path", ["/api/echo", "/api/admin-only"])

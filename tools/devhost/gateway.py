@@ -18,12 +18,13 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 from azure.functions import _abc as func_abc
+from werkzeug.wrappers import Request, Response
 
-from tools.devhost.http import IncomingRequest, OutgoingResponse
+from tools.devhost.http import Reply
 from tools.devhost.invoker import FunctionSpec
 from tools.devhost.routes import Router, split_path
 
@@ -35,14 +36,10 @@ AdminSubmit = Callable[[FunctionSpec, str | None], None]
 Run = Callable[[FunctionSpec, Any, str], Any]  # (function, trigger value, invocation id) -> result
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> OutgoingResponse:
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """An RFC 9457 application/problem+json response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return OutgoingResponse(
-        status,
-        [("Content-Type", "application/problem+json")],
-        json.dumps(body).encode("utf-8"),
-    )
+    return Reply(json.dumps(body), status, content_type="application/problem+json")
 
 
 def _joined_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -61,19 +58,19 @@ def _query_params(query: str) -> dict[str, str]:
     return params
 
 
-def to_outgoing(result: Any) -> OutgoingResponse:
+def to_response(result: Any) -> Response:
     """Turn a function's return value into an HTTP response (TypeError if unsupported)."""
     if result is None:
-        return OutgoingResponse(204)
+        return Reply(status=204)
     if isinstance(result, str):
-        return OutgoingResponse(200, [("Content-Type", "text/plain; charset=utf-8")], result.encode("utf-8"))
+        return Reply(result, 200, content_type="text/plain; charset=utf-8")
     if isinstance(result, func_abc.HttpResponse):
         headers = [(str(n), str(v)) for n, v in result.headers.items()]
         if not any(n.lower() == "content-type" for n, _ in headers):
             mimetype, charset = result.mimetype, result.charset
             content_type = f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
             headers.append(("Content-Type", content_type))
-        return OutgoingResponse(int(result.status_code), headers, result.get_body() or b"")
+        return Reply(result.get_body() or b"", int(result.status_code), headers)
     raise TypeError(f"an HTTP function returned {type(result).__name__}; return func.HttpResponse")
 
 
@@ -103,37 +100,41 @@ class HttpGateway:
         supplied = headers.get(KEY_HEADER) or params.get("code") or ""
         return hmac.compare_digest(supplied.encode("utf-8"), self._key.encode("utf-8"))
 
-    def __call__(self, request: IncomingRequest) -> OutgoingResponse:
+    def __call__(self, request: Request) -> Response:
         """Dispatch one request."""
-        headers = _joined_headers(request.headers)
-        params = _query_params(request.query)
-        segments = [s.lower() for s in split_path(request.path)]
+        target = request.environ["REQUEST_URI"]  # as sent: werkzeug's request.path is percent-decoded
+        split = urlsplit(target)
+        path = split.path or "/"
+        headers = _joined_headers(request.headers.items())
+        params = _query_params(split.query)
+        segments = [s.lower() for s in split_path(path)]
         if len(segments) == 3 and segments[:2] == ["admin", "functions"]:
-            return self._admin(request, headers, params, split_path(request.path)[2])
-        found = self.router.match(request.method, request.path)
+            return self._admin(request, headers, params, split_path(path)[2])
+        found = self.router.match(request.method, path)
         if found.route is None:
             if found.method_not_allowed:
                 allowed = ", ".join(sorted(found.allowed))
                 return problem(
                     404,
                     "Not Found",
-                    f"no function is bound to {request.method} {request.path} (it takes {allowed}; "
+                    f"no function is bound to {request.method} {path} (it takes {allowed}; "
                     "like Azure Functions, the local host answers 404 for a method a route does not take)",
                 )
-            return problem(404, "Not Found", f"no function is bound to {request.path}")
+            return problem(404, "Not Found", f"no function is bound to {path}")
         spec = found.route.target
         auth_level = str(spec.trigger.get("authLevel") or "function").lower()
         if auth_level != ANONYMOUS and not self._authorized(headers, params):
             return problem(
                 401, "Unauthorized", "a valid function key is required (x-functions-key header or code query)"
             )
+        host = headers.get("host") or request.host
         http_request = func.HttpRequest(
             method=request.method,
-            url=request.url,
+            url=f"http://{host}{target}" if target.startswith("/") else target,
             headers=headers,
             params=params,
             route_params=found.params,
-            body=request.body,
+            body=request.get_data(),
         )
         invocation_id = str(uuid.uuid4())
         failed = problem(
@@ -144,17 +145,17 @@ class HttpGateway:
         except Exception:  # noqa: BLE001 - the invoker logged the traceback; never sent to the client
             return failed
         try:
-            return to_outgoing(result)
+            return to_response(result)
         except (TypeError, ValueError, AttributeError) as exc:
             logger.error("function %s returned an unusable response: %s", spec.name, exc)
             return failed
 
     def _admin(
-        self, request: IncomingRequest, headers: dict[str, str], params: dict[str, str], name: str
-    ) -> OutgoingResponse:
+        self, request: Request, headers: dict[str, str], params: dict[str, str], name: str
+    ) -> Response:
         if request.method != "POST":
             response = problem(405, "Method Not Allowed", "use POST to run a function")
-            response.headers.append(("Allow", "POST"))
+            response.headers["Allow"] = "POST"
             return response
         if not self._authorized(headers, params):
             return problem(401, "Unauthorized", "the admin API needs the key in x-functions-key")
@@ -164,13 +165,13 @@ class HttpGateway:
         if spec.trigger_type == "httpTrigger":
             return problem(400, "Bad Request", f"{spec.name} is HTTP-triggered; call its route")
         payload: Any = {}
-        if request.body.strip():
+        if request.get_data().strip():
             try:
-                payload = json.loads(request.body)
+                payload = json.loads(request.get_data())
             except (UnicodeDecodeError, json.JSONDecodeError):
                 return problem(400, "Bad Request", 'the body must be JSON like {"input": "..."}')
         value = payload.get("input") if isinstance(payload, dict) else None
         if not isinstance(payload, dict) or not (value is None or isinstance(value, str)):
             return problem(400, "Bad Request", 'the body must be JSON like {"input": "..."}')
         self._admin_submit(spec, value)
-        return OutgoingResponse(202)
+        return Reply(status=202)

@@ -1,172 +1,111 @@
-"""The HTTP/1.1 front door: a ThreadingHTTPServer that hands parsed requests to a dispatcher.
+"""The HTTP/1.1 front door of the local tools (this host and the Partner Center simulator).
 
-It knows nothing about functions: it reads a request (Content-Length or chunked body, capped),
-calls `dispatcher(IncomingRequest) -> OutgoingResponse`, and writes the response with an exact
-Content-Length, keeping the connection alive when the client allows. `stop()` unblocks idle
-keep-alive connections and joins every connection thread.
+werkzeug's threaded server reads each request (request line, headers, a Content-Length or chunked
+body, capped at MAX_BODY_BYTES: 413) and frames each response (Content-Length, no body for HEAD,
+204 and 304). The dispatcher gets a werkzeug `Request` whose body is already read, and returns
+a `Response`, or None to close the connection without answering. Connections are kept alive:
+werkzeug's own `run_wsgi` sends `Connection: close` on every response and then drains the socket,
+so `_Handler.run_wsgi` replaces it. `stop()` unblocks idle keep-alive connections and joins every
+connection thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from werkzeug import exceptions
+from werkzeug.datastructures import Headers
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wrappers import Request, Response
 
 logger = logging.getLogger("tools.devhost.http")
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 120.0
-_HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
+LISTEN_BACKLOG = 128  # pending connections: a burst of clients waits to be accepted, none is refused
+_FRAMING = ("Connection", "Content-Length", "Transfer-Encoding", "Keep-Alive")  # the server's to set
+
+Dispatcher = Callable[[Request], "Response | None"]
 
 
-@dataclass(frozen=True)
-class IncomingRequest:
-    """A request as read from the socket."""
+class Reply(Response):
+    """A response with no Content-Type unless one is given (werkzeug's default is text/plain)."""
 
-    method: str
-    url: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
+    default_mimetype = None
 
 
-@dataclass
-class OutgoingResponse:
-    """What the dispatcher wants written back."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-
-Dispatcher = Callable[[IncomingRequest], OutgoingResponse]
-
-
-class _BodyError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+def read_body(request: Request) -> bytes:
+    """Read the whole body; HTTPException 400 (malformed), 413 (too large) or 501."""
+    encoding = request.headers.get("Transfer-Encoding", "")
+    if encoding and encoding.split(",")[-1].strip().lower() != "chunked":
+        raise exceptions.NotImplemented(f"unsupported Transfer-Encoding {encoding!r}")
+    length = request.headers.get("Content-Length")
+    if not encoding and length is not None and not length.strip().isdigit():
+        raise exceptions.BadRequest("bad Content-Length")  # werkzeug would read it as 0
+    # werkzeug ends a chunked body at the limit without an error: one byte more shows it goes on.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    if len(body := request.get_data()) > MAX_BODY_BYTES:
+        raise exceptions.RequestEntityTooLarge()
+    return body
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "DevHost/1.0"
     timeout = IDLE_TIMEOUT_SECONDS
-    server: DevHttpServer
+    server: HttpServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s - %s", self.address_string(), format % args)
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug('%s "%s" %s', self.address_string(), self.requestline, code)
 
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(65537)
-            if not line.endswith(b"\n"):
-                raise _BodyError(400, "incomplete chunked body")
+    def run_wsgi(self) -> None:
+        request = Request(self.make_environ())
+        request.headers = Headers(self.headers.items())  # as sent: the environ drops names with "_"
+        response: Response | None
+        try:
+            read_body(request)  # all of it, so that a kept-alive connection goes on after it
+        except exceptions.HTTPException as exc:
+            self.close_connection = True  # the rest of the body is unread
+            response = Reply(exc.description, exc.code, content_type="text/plain; charset=utf-8")
+        else:
             try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyError(400, "bad chunk size") from None
-            if size == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers are ignored
-                return bytes(body)
-            if len(body) + size > MAX_BODY_BYTES:
-                raise _BodyError(413, "request body too large")
-            chunk = self.rfile.read(size)
-            if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                raise _BodyError(400, "incomplete chunked body")
-            body += chunk
-
-    def _read_body(self) -> bytes:
-        encoding = self.headers.get("Transfer-Encoding", "")
-        if encoding:
-            if encoding.split(",")[-1].strip().lower() != "chunked":
-                raise _BodyError(501, f"unsupported Transfer-Encoding {encoding!r}")
-            return self._read_chunked()
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            return b""
-        if not length_text.strip().isdigit():
-            raise _BodyError(400, "bad Content-Length")
-        length = int(length_text)
-        if length > MAX_BODY_BYTES:
-            raise _BodyError(413, "request body too large")
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise _BodyError(400, "request body shorter than Content-Length")
-        return body
-
-    def _handle(self) -> None:
-        try:
-            body = self._read_body()
-        except _BodyError as exc:
+                response = self.server.dispatcher(request)
+            except Exception:  # the dispatcher should not raise; never leak details if it does
+                logger.exception("dispatching %s %s failed", request.method, request.path)
+                response = Reply(b'{"error":"internal error"}', 500, content_type="application/json")
+        if response is None:
             self.close_connection = True
-            self._write(
-                OutgoingResponse(
-                    exc.status, [("Content-Type", "text/plain; charset=utf-8")], str(exc).encode()
-                )
-            )
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
             return
-        target = self.path
-        if not target.startswith("/"):
-            target = urlsplit(target).path or "/"
-        split = urlsplit(target)
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-        request = IncomingRequest(
-            method=self.command.upper(),
-            url=f"http://{host}{target}",
-            path=split.path or "/",
-            query=split.query,
-            headers=list(self.headers.items()),
-            body=body,
-        )
-        try:
-            response = self.server.dispatcher(request)
-        except Exception:  # the dispatcher should not raise; never leak details if it does
-            logger.exception("dispatching %s %s failed", request.method, request.path)
-            response = OutgoingResponse(
-                500, [("Content-Type", "application/json")], b'{"error":"internal error"}'
-            )
-        self._write(response)
-
-    def _write(self, response: OutgoingResponse) -> None:
-        self.send_response(response.status)
-        no_body = response.status in (204, 304) or 100 <= response.status < 200
-        for name, value in response.headers:
-            if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
-        if not no_body:
-            self.send_header("Content-Length", str(len(response.body)))
+        for name in _FRAMING:
+            del response.headers[name]
+        self.send_response(response.status_code)
+        for name, value in response.get_wsgi_headers(request.environ).items():
+            self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if not no_body and self.command != "HEAD":
-            self.wfile.write(response.body)
+        for chunk in response.get_app_iter(request.environ):
+            self.wfile.write(chunk)
         self.wfile.flush()
 
 
-for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"):
-    setattr(_Handler, f"do_{_method}", _Handler._handle)
+class HttpServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, tracking connections so that stop() can unblock and join them."""
 
-
-class DevHttpServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks connections so that stop() can unblock and join them."""
-
-    daemon_threads = False
-    block_on_close = True
-
-    def __init__(self, address: tuple[str, int], dispatcher: Dispatcher) -> None:
+    def __init__(self, host: str, port: int, dispatcher: Dispatcher, server_version: str) -> None:
         self.dispatcher = dispatcher
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        # werkzeug exits the process when it cannot bind: bind here, so that the caller gets the OSError.
+        with socket.create_server((host, port), backlog=LISTEN_BACKLOG) as listener:
+            super().__init__(host, port, None, _Handler, fd=listener.fileno())  # type: ignore[arg-type]
+        self._server_version = server_version  # the Server header
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
@@ -179,33 +118,42 @@ class DevHttpServer(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
-    def close_connections(self) -> None:
-        """Stop reading on every open connection (responses in flight still go out)."""
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away is not an error (werkzeug's handler ignores that); this is a bug.
+        logger.warning("connection from %s failed", client_address, exc_info=True)
+
+    def server_close(self) -> None:
+        """Stop reading on every open connection (answers in flight still go out), then close
+        the listener and join the connection threads."""
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass
+        super().server_close()
 
 
 class HttpServerThread:
-    """Runs a DevHttpServer in a background thread."""
+    """Runs an HttpServer in a background thread."""
 
-    def __init__(self, host: str, port: int, dispatcher: Dispatcher) -> None:
-        self.server = DevHttpServer((host, port), dispatcher)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        dispatcher: Dispatcher,
+        *,
+        name: str = "devhost-http",
+        server_version: str = "DevHost/1.0",
+    ) -> None:
+        self.server = HttpServer(host, port, dispatcher, server_version)
         self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="devhost-http",
-            daemon=True,
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
         )
 
     @property
     def port(self) -> int:
         """The bound port (useful when 0 was asked for)."""
-        return int(self.server.server_address[1])
+        return int(self.server.port)
 
     def start(self) -> None:
         """Start serving."""
@@ -215,6 +163,5 @@ class HttpServerThread:
         """Stop accepting, unblock keep-alive connections, join their threads, close."""
         if self._thread.is_alive():
             self.server.shutdown()
-            self._thread.join()
-        self.server.close_connections()
-        self.server.server_close()  # joins connection threads (block_on_close)
+            self._thread.join()  # serve_forever ends with server_close()
+        self.server.server_close()

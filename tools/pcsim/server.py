@@ -10,26 +10,41 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import logging
 import re
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from tools.devhost.http import HttpServerThread
 from tools.pcsim.faults import CallLog, FaultInjector, FaultKind, FaultRule, RateLimiter
 from tools.pcsim.state import SimError, TenantState
 
-log = logging.getLogger("pcsim")
-
 DEMO_TENANT = Path(__file__).with_name("demo_tenant.json")
 TENANT_KEY = "partner"  # one partner tenant: every call shares its rate limit
-_SUB_PATH = re.compile(r"^/v1/customers/([^/]+)/subscriptions/([^/]+)$")
-_SUBS_PATH = re.compile(r"^/v1/customers/([^/]+)/subscriptions$")
-_FRAUD_STATUS_PATH = re.compile(r"^/v1/fraudEvents/subscription/([^/]+)/status$", re.IGNORECASE)
+# Matched against the lower-cased path: Partner Center's paths are case-insensitive, and so are
+# the ids in them (the tenant keys them in lower case).
+_API = Map(
+    [
+        Rule("/v1/customers", endpoint="customers", methods=["GET"]),
+        Rule("/v1/customers/<customer_id>/subscriptions", endpoint="subscriptions", methods=["GET"]),
+        Rule(
+            "/v1/customers/<customer_id>/subscriptions/<subscription_id>",
+            endpoint="subscription",
+            methods=["GET", "PATCH"],
+        ),
+        Rule("/v1/fraudevents", endpoint="fraud_events", methods=["GET"]),
+        Rule(
+            "/v1/fraudevents/subscription/<subscription_id>/status", endpoint="fraud_status", methods=["POST"]
+        ),
+    ],
+    merge_slashes=False,
+).bind("pcsim")
 
 
 class Reply:
@@ -60,10 +75,13 @@ class SimulatorCore:
         self.calls = CallLog()
         self.response_case = "camel"
         self._replies: dict[str, Reply] = {}
+        self._generation = 0  # one more at each reset
+        self.sleep: Callable[[float], None] = time.sleep  # a latency fault's wait (tests hold it)
 
     # --- control ---
     def reset(self, seed: dict[str, Any] | None = None) -> None:
         with self._lock:
+            self._generation += 1
             if seed is not None:
                 self.seed_data = copy.deepcopy(seed)
             self.state = TenantState.from_seed(self.seed_data)
@@ -81,42 +99,51 @@ class SimulatorCore:
     def handle(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Reply | None, bool]:
-        """(reply or None to drop the connection, whether to drop after applying)."""
+        """(reply or None to drop the connection, whether to drop after applying).
+
+        A request belongs to the generation (the time between two resets) that it began in: one
+        that waited in a latency fault across a reset is dropped when it wakes, and leaves the new
+        generation's faults, rate limit, replay cache, state and call log as they are."""
         request_id = headers.get("ms-requestid")
-        call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
-        call.extra = {
-            name: headers[name]
-            for name in ("ms-contract-version", "accept", "if-match", "ms-continuationtoken")
-            if name in headers
-        }
-        call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
-        retry_after = self.limiter.admit(TENANT_KEY)
-        if retry_after is not None:
-            message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
-            call.status, call.fault = 429, "rate_limit"
-            return Reply(
-                429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
-            ), False
-        for rule in self.faults.pick(method, path, (FaultKind.LATENCY,)):
-            time.sleep(rule.seconds)
-        for rule in self.faults.pick(
-            method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
-        ):
-            call.fault = rule.kind.value
-            if rule.kind is FaultKind.DROP:
-                return None, False
-            if rule.kind is FaultKind.THROTTLE:
-                seconds = int(rule.seconds) or 1
-                call.status = 429
-                message = f"Rate limit is exceeded. Try again in {seconds} seconds."
-                return Reply(
-                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
-                ), False
-            call.status = rule.status
-            error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
-            return Reply(rule.status, error.body()), False
-        lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
         with self._lock:
+            generation = self._generation
+            call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
+            call.extra = {
+                name: headers[name]
+                for name in ("ms-contract-version", "accept", "if-match", "ms-continuationtoken")
+                if name in headers
+            }
+            call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
+            retry_after = self.limiter.admit(TENANT_KEY)
+            if retry_after is not None:
+                message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
+                call.status, call.fault = 429, "rate_limit"
+                return Reply(
+                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
+                ), False
+            delays = [rule.seconds for rule in self.faults.pick(method, path, (FaultKind.LATENCY,))]
+        for seconds in delays:
+            self.sleep(seconds)
+        with self._lock:
+            if self._generation != generation:  # reset while it waited: it belongs to a world gone
+                return None, False
+            for rule in self.faults.pick(
+                method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
+            ):
+                call.fault = rule.kind.value
+                if rule.kind is FaultKind.DROP:
+                    return None, False
+                if rule.kind is FaultKind.THROTTLE:
+                    seconds = int(rule.seconds) or 1
+                    call.status = 429
+                    message = f"Rate limit is exceeded. Try again in {seconds} seconds."
+                    return Reply(
+                        429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
+                    ), False
+                call.status = rule.status
+                error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
+                return Reply(rule.status, error.body()), False
+            lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
             mutating = method in ("PATCH", "POST")
             if mutating and request_id and request_id in self._replies:
                 reply = self._replies[request_id]
@@ -139,27 +166,26 @@ class SimulatorCore:
     def _route(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[Reply, bool]:
-        if path == "/v1/customers" and method == "GET":
+        try:
+            endpoint, ids = _API.match(path.lower(), method)
+        except HTTPException:  # no such path, or not for this method
+            raise SimError(404, 404, f"No route for {method} {path}") from None
+        if endpoint == "customers":
             return self._list_customers(query, headers), False
-        if (m := _SUBS_PATH.match(path)) and method == "GET":
-            items = [copy.deepcopy(s.resource) for s in self.state.subscriptions_of(m.group(1)).values()]
+        if endpoint == "subscriptions":
+            items = [copy.deepcopy(s.resource) for s in self.state.subscriptions_of(**ids).values()]
             return Reply(200, _collection(items, "Subscription")), False
-        if m := _SUB_PATH.match(path):
-            if method == "GET":
-                return Reply(
-                    200, copy.deepcopy(self.state.subscription(m.group(1), m.group(2)).resource)
-                ), False
-            if method == "PATCH":
-                resource, changed = self.state.patch(m.group(1), m.group(2), body, headers.get("if-match"))
-                return Reply(200, resource), changed
-        if path.lower() == "/v1/fraudevents" and method == "GET":
+        if endpoint == "subscription" and method == "PATCH":
+            resource, changed = self.state.patch(**ids, body=body, if_match=headers.get("if-match"))
+            return Reply(200, resource), changed
+        if endpoint == "subscription":
+            return Reply(200, copy.deepcopy(self.state.subscription(**ids).resource)), False
+        if endpoint == "fraud_events":
             new_model = headers.get("x-neweventsmodel", "").lower() == "true"
             events = self.state.list_fraud_events(query, new_model)
             return Reply(200, _collection(events, "FraudEvent")), False
-        if (m := _FRAUD_STATUS_PATH.match(path)) and method == "POST":
-            changed = self.state.update_fraud_events(m.group(1), body)
-            return Reply(200, _collection(changed, "FraudEvent")), bool(changed)
-        raise SimError(404, 404, f"No route for {method} {path}")
+        updated = self.state.update_fraud_events(**ids, body=body)
+        return Reply(200, _collection(updated, "FraudEvent")), bool(updated)
 
     def _list_customers(self, query: dict[str, str], headers: dict[str, str]) -> Reply:
         q = {k.lower(): v for k, v in query.items()}
@@ -193,56 +219,19 @@ def _collection(items: list[dict[str, Any]], object_type: str) -> dict[str, Any]
     return {"totalCount": len(items), "items": items, "links": {}, "attributes": {"objectType": "Collection"}}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug(format, *args)
-
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
-        try:
-            return json.loads(raw.decode("utf-8-sig"))
-        except ValueError:
-            return raw.decode("utf-8", errors="replace")
-
-    def _send(self, reply: Reply) -> None:
-        data = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
-        self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query))
-        body = self._body()
-        core = self.server.core
-        if parts.path.startswith("/_sim/"):
-            self._send(control(core, self.command, parts.path, body))
-            return
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        reply, _ = core.handle(self.command, parts.path, query, headers, body)
-        if reply is None:
-            self._drop()
-            return
-        self._send(reply)
-
-    do_GET = do_PATCH = do_POST = do_DELETE = do_PUT = _dispatch
+def serve(core: SimulatorCore, request: Request) -> Response | None:
+    """One HTTP request: `/_sim/...` is control, the rest is the API (None: drop the connection)."""
+    body = request.get_json(force=True, silent=True)  # None unless the body is JSON
+    if request.path.startswith("/_sim/"):
+        reply: Reply | None = control(core, request.method, request.path, body)
+    else:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        query = {name: value for name, value in request.args.items(multi=True) if value}
+        reply, _ = core.handle(request.method, request.path, query, headers, body)
+    if reply is None:
+        return None
+    data = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+    return Response(data, reply.status, reply.headers, content_type="application/json; charset=utf-8")
 
 
 def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
@@ -281,16 +270,6 @@ def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
     return Reply(404, {"error": f"no control endpoint {method} {path}"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    core: SimulatorCore
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out and went away is part of the game, not a simulator bug.
-        log.debug("connection from %s ended early", client_address, exc_info=True)
-
-
 class Simulator:
     """The simulator on a loopback port, in a background thread."""
 
@@ -307,22 +286,22 @@ class Simulator:
             seed = TenantState.load_seed(seed or DEMO_TENANT)
         self.core = SimulatorCore(seed, rate_limit=rate_limit, random_seed=random_seed)
         self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpServerThread | None = None
 
     def start(self) -> Simulator:
-        server = _Server(self._address, _Handler)
-        server.core = self.core
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="pcsim", daemon=True)
-        self._thread.start()
+        self._http = HttpServerThread(
+            *self._address,
+            lambda request: serve(self.core, request),
+            name="pcsim",
+            server_version="pcsim/1.0",
+        )
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -332,9 +311,8 @@ class Simulator:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the simulator first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._http is not None, "start() the simulator first"
+        return f"http://{self._address[0]}:{self._http.port}"
 
     # --- in-process control (same as /_sim/...) ---
     def reset(self, seed: dict[str, Any] | None = None) -> None:

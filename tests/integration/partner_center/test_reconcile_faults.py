@@ -79,9 +79,10 @@ def test_every_customer_converges_under_faults_without_double_patches(env: Env) 
 
 def test_throttle_reschedules_after_retry_after_instead_of_raising(env: Env) -> None:
     env.place_hold(C1)
-    env.sim.add_fault("throttle", seconds=7, times=1)
+    throttle = env.sim.add_fault("throttle", path=f"/customers/{C1}/", seconds=7, times=1)  # C1's calls only
     result = env.reconcile(C1)
     assert result.outcome is Outcome.RESCHEDULED and result.delay_seconds == 7
+    assert throttle.fired == 1
     messages = env.queue.peek_messages()
     assert messages == []  # invisible for the Retry-After
     assert env.pending_messages() == 1

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from typing import Any
 
+import pytest
 import requests
 
+from tests.burst import simultaneous_requests
 from tests.integration.partner_center.conftest import C1, C1_ADDON, C1_BASE, C2, C2_SUB
-from tools.pcsim import Simulator
+from tools.pcsim import DEMO_TENANT, Simulator
 from tools.pcsim.faults import FaultInjector, FaultKind, FaultRule
 
 
@@ -116,6 +120,69 @@ def test_control_endpoints(sim: Simulator) -> None:
     assert requests.post(f"{control}/seed", json=seed, timeout=5).status_code == 200
     assert [c["id"] for c in requests.get(f"{control}/state", timeout=5).json()["customers"]] == [C2]
     assert requests.post(f"{control}/faults", json={"kind": "nonsense"}, timeout=5).status_code == 400
+
+
+def test_drop_closes_the_connection_before_the_call_and_lose_response_after_it(sim: Simulator) -> None:
+    resource = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
+    resource["status"] = "suspended"
+    sim.add_fault("drop", method="PATCH", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(sub_url(sim, C2, C2_SUB), json=resource, timeout=5)
+    assert sim.subscription(C2, C2_SUB)["status"] == "active"
+    sim.add_fault("lose_response", method="PATCH", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(sub_url(sim, C2, C2_SUB), json=resource, timeout=5)
+    assert sim.subscription(C2, C2_SUB)["status"] == "suspended"
+    patches = [(c["fault"], c["applied"]) for c in sim.calls() if c["method"] == "PATCH"]
+    assert patches == [("drop", False), ("lose_response", True)]
+
+
+@pytest.mark.parametrize("new_fault", [True, False], ids=["new-one-shot-throttle", "no-new-fault"])
+def test_a_request_held_across_a_reset_leaves_the_new_generation_alone(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, new_fault: bool
+) -> None:
+    """A test's request still waiting in a latency fault when the next test resets the simulator
+    must not, when it wakes, fire the next test's faults or change its state and call log."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold(seconds: float) -> None:
+        held.set()
+        assert release.wait(10)
+
+    monkeypatch.setattr(sim.core, "sleep", hold)
+    resource = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
+    resource["status"] = "suspended"
+    sim.add_fault("latency", method="PATCH", seconds=2.5, times=1)
+    outcome: list[int | str] = []
+
+    def old_patch() -> None:
+        try:
+            outcome.append(requests.patch(sub_url(sim, C2, C2_SUB), json=resource, timeout=10).status_code)
+        except requests.ConnectionError:
+            outcome.append("dropped")
+
+    old = threading.Thread(target=old_patch)
+    old.start()
+    assert held.wait(5)  # the PATCH is in its latency fault
+    sim.reset(json.loads(DEMO_TENANT.read_text(encoding="utf-8")))
+    throttle = sim.add_fault("throttle", seconds=7, times=1) if new_fault else None
+    release.set()
+    old.join(10)
+    assert outcome == ["dropped"]
+    assert throttle is None or throttle.fired == 0
+    assert sim.calls() == []
+    assert sim.subscription(C2, C2_SUB)["status"] == "active"
+    expected = 429 if new_fault else 200  # the new generation's first call meets its own fault
+    assert requests.get(f"{sim.base_url}/v1/customers", timeout=5).status_code == expected
+
+
+def test_a_burst_of_simultaneous_clients_is_answered(sim: Simulator) -> None:
+    """More clients at once than a small listen backlog holds: none is reset, refused or kept
+    waiting for the kernel to retry its connection."""
+    port = int(sim.base_url.rsplit(":", 1)[1])
+    for _ in range(2):  # a small backlog drops some connections in every burst, but how many varies
+        outcomes = simultaneous_requests(port, "/v1/customers", clients=64)
+        assert len(outcomes) == 64 and [o for o in outcomes if o != 200] == []
 
 
 def test_fault_randomness_is_seeded() -> None:

@@ -22,19 +22,11 @@ from azure.storage.queue import QueueClient
 
 from shared import runtime
 from shared.settings import default_app_settings
+from tests.app_functions import registered
 from tools.devhost import DevHost
 
 KEY = "fraud-e2e-key"
-FRAUD_FUNCTIONS = [
-    "health",
-    "openapi",
-    "fraud_report_submit",
-    "fraud_report_list",
-    "fraud_report_get",
-    "fraud_report_resolve",
-    "fraud_report_escalate",
-    "fraud_report_ticket",
-]
+FRAUD_FUNCTIONS = registered("health", "openapi", "fraud")
 
 
 @dataclass

@@ -14,22 +14,11 @@ from azure.data.tables import TableServiceClient
 
 from shared import runtime
 from shared.settings import default_app_settings
+from tests.app_functions import registered
 from tools.devhost import DevHost
 
 KEY = "collections-bad-input-key"
-FUNCTIONS = [
-    "put_customer",
-    "get_customer",
-    "post_invoice",
-    "patch_invoice",
-    "post_payment",
-    "import_ledger",
-    "place_hold",
-    "lift_hold",
-    "add_exemption",
-    "customer_audit",
-    "approve_batch",
-]
+FUNCTIONS = registered("ledger", "collections", http_only=True)
 
 
 @pytest.fixture

@@ -24,21 +24,12 @@ from azure.storage.queue import QueueClient
 from shared import clock, runtime
 from shared.clock import FixedClock
 from shared.settings import default_app_settings
+from tests.app_functions import registered
 from tools.devhost import DevHost
 
 KEY = "collections-e2e-key"
 SECRET = "e2e-webhook-secret"
-FUNCTIONS = [
-    "put_customer",
-    "get_customer",
-    "post_invoice",
-    "post_payment",
-    "customer_audit",
-    "import_ledger",
-    "collections_preview",
-    "collections_scan",
-    "notice_sender",
-]
+FUNCTIONS = registered("ledger", "collections", "notices")
 
 
 class Receiver:

@@ -24,6 +24,7 @@ from schemathesis.checks import (
 
 from shared import wiring
 from shared.services.collections.approvals import add_to_batch
+from tests.app_functions import registered
 from tests.e2e.fraud_host import KEY, FraudHost, fraud_host
 
 pytestmark = pytest.mark.slow
@@ -35,21 +36,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-LEDGER_FUNCTIONS = [
-    "put_customer",
-    "get_customer",
-    "post_invoice",
-    "patch_invoice",
-    "post_payment",
-    "import_ledger",
-    "place_hold",
-    "lift_hold",
-    "add_exemption",
-    "customer_audit",
-    "collections_preview",
-    "approve_batch",
-    "policy",
-]
+LEDGER_FUNCTIONS = registered("ledger", "collections", "policy", http_only=True)
 CUSTOMER = "f1111111-1111-4111-8111-111111111111"
 UNKNOWN = "f9999999-9999-4999-8999-999999999999"
 OVERDUE = "f2222222-2222-4222-8222-222222222222"

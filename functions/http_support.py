@@ -21,6 +21,7 @@ from shared.errors import (
     BadRequest,
     Conflict,
     Contended,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -43,6 +44,7 @@ PROBLEM_TYPE_BASE = "https://collections-guard.dev/problems/"
 ANSWERS: dict[type[AppError], tuple[int, str, str]] = {
     BadRequest: (400, "Bad request", "bad-request"),
     Unauthorized: (401, "Unauthorized", "unauthorized"),
+    Forbidden: (403, "Forbidden", "forbidden"),
     NotFound: (404, "Not found", "not-found"),
     Conflict: (409, "Conflict", "conflict"),
     Contended: (409, "Conflict", "contended"),
@@ -67,7 +69,24 @@ def refusal(exc: AppError) -> func.HttpResponse:
     headers = None
     if isinstance(exc, Contended):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
-    return problem(status, title, exc.detail, slug=slug, errors=exc.errors, headers=headers)
+    if status == 401:
+        headers = {**(headers or {}), **sign_in_challenge()}
+    return problem(
+        status, title, exc.detail, slug=slug, errors=exc.errors, headers=headers, members=refusal_members(exc)
+    )
+
+
+def refusal_members(exc: AppError) -> dict[str, Any] | None:
+    """Extension members of a refusal's problem: its facts, and its reason in both languages."""
+    members: dict[str, Any] = dict(exc.members or {})
+    if exc.localized:
+        members["localized"] = dict(exc.localized)
+    return members or None
+
+
+def sign_in_challenge() -> dict[str, str]:
+    """What a 401 says about signing in (RFC 9110 WWW-Authenticate)."""
+    return {"WWW-Authenticate": 'Bearer realm="collections-guard"'}
 
 
 def problem(
@@ -78,8 +97,9 @@ def problem(
     slug: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> func.HttpResponse:
-    """An `application/problem+json` response."""
+    """An `application/problem+json` response (`members`: RFC 9457 extension members)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (slug or title.lower().replace(" ", "-")),
         "title": title,
@@ -88,6 +108,8 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    for name, value in (members or {}).items():
+        body.setdefault(name, value)
     return func.HttpResponse(
         json.dumps(body, ensure_ascii=False),
         status_code=status,

@@ -8,12 +8,25 @@ from typing import Any
 
 
 class AppError(Exception):
-    """A refusal the caller can act on: a reason (`detail`) and, for bad fields, their paths."""
+    """A refusal the caller can act on: a reason (`detail`) and, for bad fields, their paths.
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    `localized`: the reason for people, in zh-CN and en (refusals staff read: sign-in, roles,
+    four-eyes); `members`: more facts for the caller (`required_role`, `change_id`, ...).
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        localized: dict[str, str] | None = None,
+        members: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.localized = localized
+        self.members = members
 
 
 class BadRequest(AppError):
@@ -26,6 +39,11 @@ class ValidationFailed(AppError):
 
 class Unauthorized(AppError):
     """The caller did not prove who it is (a missing or wrong signature)."""
+
+
+class Forbidden(AppError):
+    """The caller is known but may not do this: a role it does not hold, or a change it may
+    not approve (its own)."""
 
 
 class NotFound(AppError):

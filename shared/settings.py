@@ -8,6 +8,8 @@ settings fail fast with a message that names the setting.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.domain.roles import Role, parse_role
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -308,6 +312,30 @@ class AppSettings(BaseSettings):
         description="Most due customers one collections scan evaluates; the rest wait for the next scan.",
     )
 
+    # --- Who is calling (issue 12: sign-in, roles, named keys) ---
+    easy_auth_enabled: bool = Field(
+        default=False,
+        validation_alias="WEBSITE_AUTH_ENABLED",
+        description=(
+            "Set by the platform when App Service Authentication is on (the local host sets it too); "
+            "only then is X-MS-CLIENT-PRINCIPAL trusted."
+        ),
+    )
+    function_keys_enabled: bool = Field(
+        default=False,
+        validation_alias="FUNCTION_KEYS_ENABLED",
+        description="Switch on the named-key fallback (x-functions-key or ?code=): the key's name is the actor.",
+    )
+    function_keys: str = Field(
+        default="",
+        validation_alias="FUNCTION_KEYS",
+        repr=False,  # hashes only, but kept out of logs all the same
+        description=(
+            'JSON object key name -> {"sha256": "<hex of the key>", "roles": [...]} '
+            "(`python -m tools.function_keys new <name> --role ...`); used only when FUNCTION_KEYS_ENABLED."
+        ),
+    )
+
     @model_validator(mode="after")
     def _check_combinations(self) -> AppSettings:
         if not self.storage_connection_string and not self.storage_table_endpoint:
@@ -337,6 +365,18 @@ class AppSettings(BaseSettings):
         _parse_signing_secrets(value)
         return value
 
+    @field_validator("function_keys")
+    @classmethod
+    def _function_keys_json(cls, value: str) -> str:
+        parse_function_keys(value)
+        return value
+
+    def named_keys(self) -> dict[str, NamedKey]:
+        """FUNCTION_KEYS as key name -> its hash and roles; empty when the fallback is off."""
+        if not self.function_keys_enabled:
+            return {}
+        return parse_function_keys(self.function_keys)
+
     def signing_secrets(self) -> dict[str, str]:
         """FRAUD_REPORT_SIGNING_SECRETS as sender -> secret (empty: signatures are off)."""
         return _parse_signing_secrets(self.fraud_report_signing_secrets)
@@ -348,6 +388,52 @@ class AppSettings(BaseSettings):
     def resolved_policy_file(self) -> Path:
         path = self.policy_file
         return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass(frozen=True)
+class NamedKey:
+    """One named key of the fallback: the SHA-256 of the key (never the key) and its roles."""
+
+    name: str
+    sha256: str
+    roles: frozenset[Role]
+
+
+_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def parse_function_keys(value: str) -> dict[str, NamedKey]:
+    """Parse FUNCTION_KEYS; ValueError naming what is wrong."""
+    if not value.strip():
+        return {}
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError:
+        raise ValueError('must be a JSON object: name -> {"sha256": ..., "roles": [...]}') from None
+    if not isinstance(data, dict):
+        raise ValueError('must be a JSON object: name -> {"sha256": ..., "roles": [...]}')
+    keys: dict[str, NamedKey] = {}
+    known = ", ".join(r.value for r in Role)
+    for name, entry in data.items():
+        if not isinstance(name, str) or not _KEY_NAME.match(name):
+            raise ValueError(f"key name {name!r}: letters, digits, '.', '_' or '-', at most 64")
+        if not isinstance(entry, dict) or set(entry) - {"sha256", "roles"}:
+            raise ValueError(f'key {name}: give exactly {{"sha256": ..., "roles": [...]}}')
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or not _SHA256_HEX.match(digest.lower()):
+            raise ValueError(f"key {name}: sha256 must be 64 hex digits (the SHA-256 of the key)")
+        roles = entry.get("roles")
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise ValueError(f"key {name}: roles must be a non-empty list of role names ({known})")
+        unknown = [r for r in roles if parse_role(r) is None]
+        if unknown:
+            raise ValueError(f"key {name}: unknown role(s) {', '.join(unknown)} (known: {known})")
+        keys[name] = NamedKey(name, digest.lower(), frozenset(Role(r) for r in roles))
+    hashes = [k.sha256 for k in keys.values()]
+    if len(set(hashes)) != len(hashes):
+        raise ValueError("two key names share one key: give each caller its own key")
+    return keys
 
 
 def _parse_signing_secrets(value: str) -> dict[str, str]:

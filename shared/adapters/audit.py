@@ -15,27 +15,54 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.adapters.conflicts import DEFAULT_ATTEMPTS, retry_on_conflict
 from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, audit_row
 from shared.adapters.tables import Table, Transaction, decode
+from shared.domain.identity import Actor, ActorKind, ActorRef
 
 GENESIS_HASH = "0" * 64
+# Fields added after the first chains were written: hashed only when set, so older entries
+# (which have none of them) still verify.
+_HASHED_WHEN_SET = ("actor_id", "actor_kind")
 
 
 class AuditEntry(BaseModel):
-    """One thing that happened: who or what did it, what, why, under which policy version."""
+    """One thing that happened: who or what did it, what, why, under which policy version.
+
+    `actor` is the name shown; `actor_id` and `actor_kind` say who that is (an Entra object id,
+    an app's client id, a key's name, or the part of the app that acted). Build it with
+    `actor=<Actor>` and all three are filled in.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     at: datetime
     actor: str = Field(min_length=1, max_length=200)
+    actor_id: str | None = Field(default=None, max_length=200)
+    actor_kind: ActorKind | None = None
     action: str = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=4000)
     correlation_id: str = Field(min_length=1, max_length=100)
     policy_version: str | None = Field(default=None, max_length=100)
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_actor(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("actor"), ActorRef):
+            who = data["actor"]
+            label = who.label if isinstance(who, Actor) else who.name
+            data = {**data, "actor": label, "actor_id": who.id, "actor_kind": who.kind}
+        return data
+
+    @property
+    def actor_ref(self) -> ActorRef | None:
+        """Who acted, as an identity (None for entries written before identities were kept)."""
+        if self.actor_id is None or self.actor_kind is None:
+            return None
+        return ActorRef(kind=self.actor_kind, id=self.actor_id, name=self.actor)
 
     @field_validator("at")
     @classmethod
@@ -73,6 +100,9 @@ def entry_hash(entry: AuditEntry, seq: int, prev_hash: str) -> str:
     payload = AuditEntry.model_validate(entry.model_dump(include=set(AuditEntry.model_fields))).model_dump(
         mode="json"
     )
+    for name in _HASHED_WHEN_SET:
+        if payload.get(name) is None:
+            payload.pop(name, None)
     payload["seq"] = seq
     payload["prev_hash"] = prev_hash
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

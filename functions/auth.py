@@ -143,11 +143,12 @@ def who(req: func.HttpRequest) -> dict[str, Any]:
 
 def missing_role(caller: Actor, role: Role) -> Forbidden:
     held = ", ".join(sorted(r.value for r in caller.roles)) or "none"
+    held_zh = held if caller.roles else "无"
     return Forbidden(
         f"this needs the role {role.value}; {caller.label} holds: {held}",
         members={"required_role": role.value},
         localized={
-            "zh-CN": f"此操作需要角色 {role.value}；{caller.label} 拥有的角色：{held if caller.roles else '无'}",
+            "zh-CN": f"此操作需要角色 {role.value}；{caller.label} 拥有的角色：{held_zh}",
             "en": f"This needs the role {role.value}; {caller.label} holds: {held}.",
         },
     )
@@ -218,8 +219,11 @@ def decode_principal(encoded: str) -> dict[str, Any]:
 def _claims(principal: Mapping[str, Any]) -> list[tuple[str, str]]:
     out = []
     for claim in principal.get("claims") or []:
-        if isinstance(claim, dict) and isinstance(claim.get("typ"), str) and isinstance(claim.get("val"), str):
-            out.append((claim["typ"], claim["val"]))
+        if not isinstance(claim, dict):
+            continue
+        typ, val = claim.get("typ"), claim.get("val")
+        if isinstance(typ, str) and isinstance(val, str):
+            out.append((typ, val))
     return out
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions import entry_point
+from functions.auth import current_actor, requires
 from functions.http_support import http_handler, json_response
+from shared.domain.roles import Role
 
 bp = func.Blueprint()
+ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 
 @bp.function_name("collections_scan")
@@ -21,8 +24,9 @@ def collections_scan(timer: func.TimerRequest) -> None:
     scan.run_scan(wiring.collections())
 
 
-@bp.route(route="collections/preview", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="collections/preview", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_READ)
 def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import preview
@@ -31,15 +35,15 @@ def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(preview.preview(deps, deps.policy_for_request()))
 
 
-@bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_APPROVE)
 def approve_batch(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import approvals
 
-    actor = (req.headers.get("x-actor") or "api").strip()[:200] or "api"
     deps = wiring.collections()
     batch = approvals.release_batch(
-        deps, req.route_params["batch_id"], actor=actor, policy=deps.policy_for_request()
+        deps, req.route_params["batch_id"], actor=current_actor(), policy=deps.policy_for_request()
     )
     return json_response(batch)

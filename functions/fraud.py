@@ -9,17 +9,21 @@ import re
 
 import azure.functions as func
 
+from functions.auth import current_actor, requires
 from functions.http_support import http_handler, json_response, read_body, read_json
+from shared.domain.roles import Role
 from shared.errors import BadRequest
 
 bp = func.Blueprint()
+ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 MAX_REPORT_BYTES = 65_536
 _LIST_PARAMS = {"status", "limit", "continuation_token", "code"}
 
 
-@bp.route(route="fraud-reports", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_REPORT)
 def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.fraud import FraudReport
@@ -28,15 +32,18 @@ def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
 
     deps = wiring.fraud()
     body = read_body(req, MAX_REPORT_BYTES)
+    actor = current_actor()
+    sender = req.headers.get("x-sender")
     verify_signature(
         body,
-        req.headers.get("x-sender"),
+        sender,
         req.headers.get("x-signature"),
         deps.settings.signing_secrets(),
+        machine=actor.kind.value in ("app", "key"),
     )
     report = read_json(req, FraudReport, max_bytes=MAX_REPORT_BYTES)
     submitted = intake.submit(
-        deps, report, idempotency_key=req.headers.get("idempotency-key"), sender=req.headers.get("x-sender")
+        deps, report, actor=actor, idempotency_key=req.headers.get("idempotency-key"), sender=sender
     )
     headers = {"Idempotent-Replayed": "true"} if submitted.replayed else None
     # 202: the report is accepted; the suspension it may cause happens asynchronously.
@@ -45,8 +52,9 @@ def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="fraud-reports", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.fraud import cases
@@ -67,8 +75,9 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.fraud import cases
@@ -76,18 +85,22 @@ def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(cases.view_case(wiring.fraud(), req.route_params["case_id"]))
 
 
-@bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.fraud import cases
 
     request = read_json(req, cases.ResolutionRequest, max_bytes=MAX_REPORT_BYTES)
-    return json_response(cases.resolve_case(wiring.fraud(), req.route_params["case_id"], request))
+    return json_response(
+        cases.resolve_case(wiring.fraud(), req.route_params["case_id"], request, actor=current_actor())
+    )
 
 
-@bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.service_request import EscalationRequest
@@ -95,15 +108,20 @@ def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
 
     body = read_body(req, MAX_REPORT_BYTES)
     request = read_json(req, EscalationRequest, MAX_REPORT_BYTES) if body.strip() else EscalationRequest()
-    return json_response(cases.escalate_case(wiring.fraud(), req.route_params["case_id"], request))
+    return json_response(
+        cases.escalate_case(wiring.fraud(), req.route_params["case_id"], request, actor=current_actor())
+    )
 
 
-@bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_ticket(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.service_request import TicketUpdate
     from shared.services.fraud import cases
 
     request = read_json(req, TicketUpdate, max_bytes=MAX_REPORT_BYTES)
-    return json_response(cases.record_ticket(wiring.fraud(), req.route_params["case_id"], request))
+    return json_response(
+        cases.record_ticket(wiring.fraud(), req.route_params["case_id"], request, actor=current_actor())
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from functions.auth import public
 from functions.http_support import http_handler, json_response
 
 bp = func.Blueprint()
@@ -11,6 +12,7 @@ bp = func.Blueprint()
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
+@public
 def health(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.health import health_report

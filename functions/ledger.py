@@ -6,33 +6,20 @@ The use cases are imported inside each handler: indexing the app loads none of t
 
 from __future__ import annotations
 
-import uuid
-
 import azure.functions as func
 
+from functions.auth import requires, who
 from functions.http_support import http_handler, json_response, read_body, read_json, written_response
+from shared.domain.roles import Role
 from shared.errors import UnsupportedMediaType, ValidationFailed
 
 bp = func.Blueprint()
+ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 
-def _actor(req: func.HttpRequest) -> str:
-    """Who asked: the `x-actor` header (a person or system name), else `api`."""
-    value = (req.headers.get("x-actor") or "api").strip()
-    return value[:200] or "api"
-
-
-def _correlation(req: func.HttpRequest) -> str:
-    value = (req.headers.get("x-correlation-id") or "").strip()
-    return value[:100] if value else uuid.uuid4().hex
-
-
-def _who(req: func.HttpRequest) -> dict[str, str]:
-    return {"actor": _actor(req), "correlation_id": _correlation(req)}
-
-
-@bp.route(route="customers/{customer_id}", methods=["PUT"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="customers/{customer_id}", methods=["PUT"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def put_customer(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.customer import CustomerProfile
@@ -40,11 +27,12 @@ def put_customer(req: func.HttpRequest) -> func.HttpResponse:
 
     body = read_json(req, CustomerProfile)
     customer_id = req.route_params["customer_id"]
-    return written_response(ledger.put_customer(wiring.collections(), customer_id, body, **_who(req)))
+    return written_response(ledger.put_customer(wiring.collections(), customer_id, body, **who(req)))
 
 
-@bp.route(route="customers/{customer_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="customers/{customer_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_READ)
 def get_customer(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import customer_view
@@ -52,41 +40,45 @@ def get_customer(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(customer_view.customer_view(wiring.collections(), req.route_params["customer_id"]))
 
 
-@bp.route(route="invoices", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="invoices", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.ledger import InvoiceIn
     from shared.services.collections import ledger
 
     body = read_json(req, InvoiceIn)
-    return written_response(ledger.post_invoice(wiring.collections(), body, **_who(req)))
+    return written_response(ledger.post_invoice(wiring.collections(), body, **who(req)))
 
 
-@bp.route(route="invoices/{invoice_id}", methods=["PATCH"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="invoices/{invoice_id}", methods=["PATCH"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import ledger
 
     body = read_json(req, ledger.InvoicePatch)
     invoice_id = req.route_params["invoice_id"]
-    return written_response(ledger.patch_invoice(wiring.collections(), invoice_id, body, **_who(req)))
+    return written_response(ledger.patch_invoice(wiring.collections(), invoice_id, body, **who(req)))
 
 
-@bp.route(route="payments", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="payments", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def post_payment(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.domain.ledger import PaymentIn
     from shared.services.collections import ledger
 
     body = read_json(req, PaymentIn)
-    return written_response(ledger.post_payment(wiring.collections(), body, **_who(req)))
+    return written_response(ledger.post_payment(wiring.collections(), body, **who(req)))
 
 
-@bp.route(route="ledger/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="ledger/import", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import ledger_import
@@ -94,27 +86,27 @@ def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "text/csv":
         raise UnsupportedMediaType(f"send text/csv, not {content_type or 'no content type'}")
-    report = ledger_import.import_csv(wiring.collections(), read_body(req), **_who(req))
+    report = ledger_import.import_csv(wiring.collections(), read_body(req), **who(req))
     # All rows applied: 200; some customers applied, others not: 207; none applied: 422.
     status = 200 if report.failed == 0 else 207 if report.customers_applied else 422
     return json_response(report, status=status)
 
 
-@bp.route(route="customers/{customer_id}/holds", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="customers/{customer_id}/holds", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def place_hold(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import controls
 
     body = read_json(req, controls.ManualHoldIn)
     customer_id = req.route_params["customer_id"]
-    return written_response(controls.place_manual_hold(wiring.collections(), customer_id, body, **_who(req)))
+    return written_response(controls.place_manual_hold(wiring.collections(), customer_id, body, **who(req)))
 
 
-@bp.route(
-    route="customers/{customer_id}/holds/{hold_id}", methods=["DELETE"], auth_level=func.AuthLevel.FUNCTION
-)
+@bp.route(route="customers/{customer_id}/holds/{hold_id}", methods=["DELETE"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import controls
@@ -122,23 +114,25 @@ def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
     params = req.route_params
     deps = wiring.collections()
     return written_response(
-        controls.lift_manual_hold(deps, params["customer_id"], params["hold_id"], **_who(req))
+        controls.lift_manual_hold(deps, params["customer_id"], params["hold_id"], **who(req))
     )
 
 
-@bp.route(route="customers/{customer_id}/exemptions", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="customers/{customer_id}/exemptions", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.COLLECTIONS_WRITE)
 def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import controls
 
     body = read_json(req, controls.ExemptionIn)
     customer_id = req.route_params["customer_id"]
-    return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **_who(req)))
+    return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **who(req)))
 
 
-@bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
+@requires(Role.AUDIT_READ)
 def customer_audit(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections import customer_view

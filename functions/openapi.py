@@ -12,6 +12,7 @@ from pathlib import Path
 
 import azure.functions as func
 
+from functions.auth import public
 from functions.http_support import http_handler
 
 bp = func.Blueprint()
@@ -35,5 +36,6 @@ def spec_json() -> str:
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
+@public
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(spec_json(), status_code=200, mimetype="application/json", charset="utf-8")

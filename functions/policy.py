@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from functions.auth import public
 from functions.http_support import http_handler, json_response
 
 bp = func.Blueprint()
 
 
-@bp.route(route="policy", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="policy", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
+@public
 def policy(req: func.HttpRequest) -> func.HttpResponse:
     from shared import wiring
     from shared.services.collections.published_policy import published_policy

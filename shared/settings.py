@@ -324,7 +324,7 @@ class AppSettings(BaseSettings):
     function_keys_enabled: bool = Field(
         default=False,
         validation_alias="FUNCTION_KEYS_ENABLED",
-        description="Switch on the named-key fallback (x-functions-key or ?code=): the key's name is the actor.",
+        description="Switch on the named-key fallback (x-functions-key or ?code=): the key names the actor.",
     )
     function_keys: str = Field(
         default="",

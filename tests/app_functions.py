@@ -16,6 +16,7 @@ def registered(*modules: str, http_only: bool = False) -> list[str]:
     import function_app
 
     wanted = {f"functions.{m}" for m in modules}
+    function_app.app.functions_bindings = None  # get_functions() refuses names it has seen before
     names = []
     for fn in function_app.app.get_functions():
         module = getattr(fn.get_user_function(), "__module__", "")

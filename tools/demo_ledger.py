@@ -22,6 +22,7 @@ from decimal import Decimal
 from shared import clock, wiring
 from shared.clock import FixedClock
 from shared.domain.customer import CustomerProfile
+from shared.domain.identity import Actor
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
 from shared.errors import Conflict
@@ -30,7 +31,7 @@ from shared.services.collections import scan as collections
 
 log = logging.getLogger("demo_ledger")
 
-ACTOR = "demo-seed"
+ACTOR = Actor.system("demo-seed")
 CUSTOMERS = {
     "11111111-1111-4111-8111-111111111111": ("上海示例科技有限公司", "zh-CN", "12800.00", 25),
     "22222222-2222-4222-8222-222222222222": ("Fabrikam Trading Ltd", "en", "3600.00", 20),

@@ -91,3 +91,8 @@ class Exemption(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     created_at: datetime
     created_by: str = Field(min_length=1, max_length=200)
+    created_by_id: str | None = Field(default=None, max_length=200)
+    # Four-eyes: the change that asked for it and who approved it (None when one person may).
+    change_id: str | None = Field(default=None, max_length=100)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_by_id: str | None = Field(default=None, max_length=200)

@@ -175,6 +175,7 @@ class Resolution(BaseModel):
     outcome: CaseStatus
     note: str
     resolved_by: str
+    resolved_by_id: str | None = None
     resolved_at: datetime
     recommendation: str | None = None
 

@@ -33,6 +33,7 @@ class Hold(BaseModel):
     reason: HoldReason
     placed_at: datetime
     placed_by: str = Field(min_length=1, max_length=200)
+    placed_by_id: str | None = Field(default=None, max_length=200)  # who that is (see identity)
     note: str = Field(default="", max_length=2000)
     source_ref: str | None = Field(default=None, max_length=200)
     correlation_id: str | None = Field(default=None, max_length=100)

@@ -11,8 +11,9 @@ Entra object id, an app's client id, a key's name): that is what four-eyes compa
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.domain.roles import Role
 
@@ -62,3 +63,12 @@ class Actor(ActorRef):
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+
+def _refuse_claimed_actor(value: Any) -> None:
+    raise ValueError("who acted comes from the sign-in, never from the request body: remove this field")
+
+
+# A body field that once named who acted (`resolved_by`, `prepared_by`, `updated_by`): refused
+# with a reason if sent, so that no caller believes it still decides anything.
+ClaimedActor = Annotated[None, BeforeValidator(_refuse_claimed_actor)]

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.fraud import Case, Evidence, Severity, Text
+from shared.domain.identity import ClaimedActor
 
 WHERE_TO_FILE = (
     "Partner Center operated by 21Vianet -> Help/Support (支持) -> 新建服务请求 / New service request "
@@ -80,6 +81,8 @@ class ServiceRequestDraft(BaseModel):
     where_to_file_zh: str = WHERE_TO_FILE_ZH
     prepared_at: datetime
     prepared_by: str
+    prepared_by_id: str | None = None
+    ticket_updated_by: str | None = None
     ticket_number: str | None = None
     ticket_state: TicketState = TicketState.DRAFT
     ticket_updated_at: datetime | None = None
@@ -91,7 +94,7 @@ class EscalationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prepared_by: Text = Field(default="api", min_length=1, max_length=200)
+    prepared_by: ClaimedActor = Field(default=None, exclude=True)
 
 
 class TicketUpdate(BaseModel):
@@ -102,7 +105,7 @@ class TicketUpdate(BaseModel):
     ticket_number: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
     state: TicketState = TicketState.FILED
     note: Text = Field(default="", max_length=2000)
-    updated_by: Text = Field(default="api", min_length=1, max_length=200)
+    updated_by: ClaimedActor = Field(default=None, exclude=True)
 
 
 def _evidence_lines(evidence: list[Evidence]) -> list[str]:

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from azure.storage.queue import QueueClient
 from shared import runtime
 from shared.settings import default_app_settings
 from tests.app_functions import registered
+from tests.e2e.callers import named_key_env, sign_in
 from tools.devhost import DevHost
 
 KEY = "fraud-e2e-key"
@@ -35,24 +36,37 @@ class FraudHost:
     connection_string: str
     table_prefix: str
     queue_name: str
+    # Who calls when a test says nothing: the named key (a machine with every role), unless a
+    # test signs a person in and makes them the default (`act_as`).
+    caller: dict[str, str] = field(default_factory=lambda: {"x-functions-key": KEY})
+
+    def act_as(self, headers: dict[str, str]) -> None:
+        self.caller = headers
 
     @property
     def url(self) -> str:
         return self.host.base_url + "/api"
 
+    def signed_in(self, user: str | None = None, **kwargs: object) -> dict[str, str]:
+        """Headers of a demo user (or app, or custom roles) signed in through the host."""
+        return sign_in(self.host.base_url, user, **kwargs)  # type: ignore[arg-type]
+
     def post(
         self, path: str, body: Any = None, *, raw: bytes | None = None, **headers: str
     ) -> requests.Response:
         data = raw if raw is not None else json.dumps(body).encode()
-        hdrs = {"x-functions-key": KEY, "content-type": "application/json", **headers}
+        hdrs = {**self.caller, "content-type": "application/json", **headers}
         return requests.post(self.url + path, data=data, headers=hdrs, timeout=30)
 
-    def patch(self, path: str, body: Any) -> requests.Response:
-        hdrs = {"x-functions-key": KEY, "content-type": "application/json"}
+    def patch(self, path: str, body: Any, **headers: str) -> requests.Response:
+        hdrs = {**self.caller, "content-type": "application/json", **headers}
         return requests.patch(self.url + path, data=json.dumps(body).encode(), headers=hdrs, timeout=30)
 
-    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
-        return requests.get(self.url + path, params=params, headers={"x-functions-key": KEY}, timeout=30)
+    def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> requests.Response:
+        return requests.get(self.url + path, params=params, headers={**self.caller, **headers}, timeout=30)
+
+    def delete(self, path: str, **headers: str) -> requests.Response:
+        return requests.delete(self.url + path, headers={**self.caller, **headers}, timeout=30)
 
     def table_rows(self) -> int:
         """Every row in this host's tables (to prove a refused request wrote nothing)."""
@@ -104,6 +118,7 @@ def fraud_host(
             "RECONCILE_QUEUE_NAME": queue,
             "ENFORCEMENT_MODE": "enforce",
             "FRAUD_EVENTS_ENABLED": "false",
+            **named_key_env(KEY),
             **env,
         }
         for name, value in values.items():

@@ -15,6 +15,7 @@ from azure.data.tables import TableServiceClient
 from shared import runtime
 from shared.settings import default_app_settings
 from tests.app_functions import registered
+from tests.e2e.callers import named_key_env
 from tools.devhost import DevHost
 
 KEY = "collections-bad-input-key"
@@ -30,6 +31,7 @@ def api(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, st
         "TABLE_PREFIX": prefix,
         "ENFORCEMENT_MODE": "enforce",
         "MAX_REQUEST_BYTES": "4096",
+        **named_key_env(KEY),
     }.items():
         monkeypatch.setenv(name, value)
     runtime.reset()

@@ -25,6 +25,7 @@ from shared import clock, runtime
 from shared.clock import FixedClock
 from shared.settings import default_app_settings
 from tests.app_functions import registered
+from tests.e2e.callers import named_key_env
 from tools.devhost import DevHost
 
 KEY = "collections-e2e-key"
@@ -102,6 +103,7 @@ def test_non_payment_flow(azurite: Any, monkeypatch: pytest.MonkeyPatch, receive
         "NOTICE_QUEUE_NAME": f"e2e-not-{suffix}",
         "ENFORCEMENT_MODE": "enforce",
         "NOTICE_WEBHOOK_SECRET": SECRET,
+        **named_key_env(KEY),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.fraud_host import FraudHost, fraud_host, report
+from tests.e2e.callers import MACHINE_KEY_NAME
+from tests.e2e.fraud_host import KEY, FraudHost, fraud_host, report
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +23,7 @@ SECRET = "monitor-secret-0123456789"
 def api(azurite) -> Iterator[FraudHost]:
     secrets = json.dumps({"monitor": SECRET})
     with fraud_host(azurite.connection_string, FRAUD_REPORT_SIGNING_SECRETS=secrets) as host:
+        host.act_as(host.signed_in("risk"))  # staff report under their own identity
         yield host
 
 
@@ -106,24 +108,63 @@ def test_signed_sender_must_sign_correctly(api: FraudHost) -> None:
     customer = "a6666666-6666-4666-8666-666666666666"
     raw = json.dumps(report(customer, severity="low")).encode()
     good = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    machine = {"x-functions-key": KEY, "X-ZUMO-AUTH": ""}
     rows = api.table_rows()
-    bad = api.post("/fraud-reports", raw=raw, **{"X-Sender": "monitor", "X-Signature": "sha256=" + "0" * 64})
+    bad = api.post(
+        "/fraud-reports", raw=raw, **machine, **{"X-Sender": "monitor", "X-Signature": "sha256=" + "0" * 64}
+    )
     assert bad.status_code == 401
-    missing = api.post("/fraud-reports", raw=raw, **{"X-Sender": "monitor"})
+    missing = api.post("/fraud-reports", raw=raw, **machine, **{"X-Sender": "monitor"})
     assert missing.status_code == 401
-    unknown = api.post("/fraud-reports", raw=raw, **{"X-Sender": "stranger", "X-Signature": good})
+    unknown = api.post("/fraud-reports", raw=raw, **machine, **{"X-Sender": "stranger", "X-Signature": good})
     assert unknown.status_code == 401
     assert api.table_rows() == rows
-    ok = api.post("/fraud-reports", raw=raw, **{"X-Sender": "monitor", "X-Signature": good})
+    ok = api.post("/fraud-reports", raw=raw, **machine, **{"X-Sender": "monitor", "X-Signature": good})
     assert ok.status_code == 202, ok.text
+    received = _audit(api, customer, "fraud.report_received")
+    assert (received["actor"], received["actor_kind"]) == (MACHINE_KEY_NAME, "key")
+    assert received["details"]["signed_by_sender"] == "monitor"
+
+
+def test_an_unsigned_machine_report_is_refused_while_secrets_are_set(api: FraudHost) -> None:
+    """No anonymous path to a suspension: a named key or an app token without a signature is
+    refused (and writes nothing); a person signed in reports under their own identity."""
+    customer = "a6666666-6666-4666-8666-666666666667"
+    rows = api.table_rows()
+    by_key = api.post("/fraud-reports", report(customer), **{"x-functions-key": KEY, "X-ZUMO-AUTH": ""})
+    assert by_key.status_code == 401, by_key.text
+    assert "sign" in by_key.json()["detail"] and by_key.json()["localized"]["zh-CN"]
+    by_app = api.post("/fraud-reports", report(customer), **api.signed_in(app="monitoring"))
+    assert by_app.status_code == 401, by_app.text
+    assert api.table_rows() == rows and _hold_rows(api, customer) == []
+    by_person = api.post("/fraud-reports", report(customer))
+    assert by_person.status_code == 202, by_person.text
+    assert "fraud_hold_placed" in by_person.json()["actions"]
+    received = _audit(api, customer, "fraud.report_received")
+    assert received["actor_kind"] == "user"
+    assert received["actor_id"] == "11111111-aaaa-4aaa-8aaa-000000000002"  # the risk analyst's oid
+    assert received["actor"].startswith("王强 Wang Qiang")
+
+
+def _audit(api: FraudHost, customer: str, action: str) -> dict:
+    rows = [r for r in api.rows("customers", customer) if r["RowKey"].startswith("audit:")]
+    found = [r for r in rows if r["action"] == action]
+    assert found, [r["action"] for r in rows]
+    row = dict(found[0])
+    row["details"] = json.loads(row.get("details") or "{}")
+    return row
 
 
 def test_escalation_draft_and_ticket(api: FraudHost) -> None:
     customer = "a7777777-7777-4777-8777-777777777777"
     case_id = api.post("/fraud-reports", report(customer, severity="medium")).json()["case_id"]
     assert api.patch(f"/fraud-reports/{case_id}/escalation", {"ticket_number": "21V-1"}).status_code == 409
-    draft = api.post(f"/fraud-reports/{case_id}/escalation", {"prepared_by": "risk-team"})
+    claimed = api.post(f"/fraud-reports/{case_id}/escalation", {"prepared_by": "someone-else"})
+    assert claimed.status_code == 422, claimed.text  # who acted comes from the sign-in, never the body
+    assert claimed.json()["errors"][0]["field"] == "prepared_by"
+    draft = api.post(f"/fraud-reports/{case_id}/escalation", {})
     assert draft.status_code == 200, draft.text
+    assert draft.json()["prepared_by"].startswith("王强 Wang Qiang")
     body = draft.json()
     assert "可疑活动" in body["zh-CN"]["title"]
     assert "Suspicious activity" in body["en"]["title"]

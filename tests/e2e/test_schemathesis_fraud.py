@@ -72,7 +72,7 @@ def test_success_answers_of_a_real_case_conform(api: FraudHost) -> None:
     steps = [
         ("/fraud-reports", "POST", {}, body),
         ("/fraud-reports/{case_id}", "GET", None, None),
-        ("/fraud-reports/{case_id}/escalation", "POST", None, {"prepared_by": "risk"}),
+        ("/fraud-reports/{case_id}/escalation", "POST", None, {}),
         ("/fraud-reports/{case_id}/escalation", "PATCH", None, {"ticket_number": "21V-1", "state": "filed"}),
         ("/fraud-reports/{case_id}/resolution", "POST", None, {"outcome": "confirmed", "note": "mining"}),
         ("/fraud-reports", "GET", {}, None),

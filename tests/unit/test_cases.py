@@ -185,14 +185,23 @@ def test_signatures() -> None:
     body = b'{"a":1}'
     secrets = {"mon": "s" * 20}
     good = "sha256=" + hmac.new(b"s" * 20, body, hashlib.sha256).hexdigest()
-    verify_signature(body, "mon", good, secrets)
-    verify_signature(body, None, None, secrets)  # function key only
-    verify_signature(body, "mon", None, {})  # off
+    for machine in (True, False):
+        verify_signature(body, "mon", good, secrets, machine=machine)
+        verify_signature(body, "mon", None, {}, machine=machine)  # off
+    verify_signature(body, None, None, secrets, machine=False)  # a signed-in person
     non_ascii = "sha256=" + "\u00e9" * 64  # a header decoded as Latin-1: 401, not a TypeError (500)
     refused = [("mon", None), ("mon", "sha256=00"), ("x", good), (None, good), ("mon", non_ascii)]
     for sender, signature in refused:
-        with pytest.raises(Unauthorized):
-            verify_signature(body, sender, signature, secrets)
+        for machine in (True, False):
+            with pytest.raises(Unauthorized):
+                verify_signature(body, sender, signature, secrets, machine=machine)
+
+
+def test_an_unsigned_machine_is_refused_once_secrets_are_set() -> None:
+    body = b'{"a":1}'
+    with pytest.raises(Unauthorized, match="machine senders"):
+        verify_signature(body, None, None, {"mon": "s" * 20}, machine=True)
+    verify_signature(body, None, None, {}, machine=True)  # signatures off: the caller's identity only
 
 
 def test_bilingual_draft_names_tenant_subscriptions_and_evidence() -> None:

@@ -4,6 +4,8 @@
   when the path matches but the method does not: Azure Functions answers 404 there, not 405
   (azure-functions-host#10098), so a client must not be written against a 405 it never gets.
 - `function` and `admin` auth levels need the key in `x-functions-key` or `?code=` (401).
+- With App Service Authentication emulated (`tools/devhost/easyauth.py`), `/.auth/*` is the
+  platform's, and principal headers from outside are replaced by the signed-in caller's.
 - `POST /admin/functions/{name}` with the key and `{"input": "..."}` runs a non-HTTP function
   once in the background (202), like Core Tools.
 - A function that raises gives a 500 with a generic problem+json body; the traceback goes to
@@ -24,6 +26,7 @@ import azure.functions as func
 from azure.functions import _abc as func_abc
 from werkzeug.wrappers import Request, Response
 
+from tools.devhost.easyauth import EasyAuth
 from tools.devhost.http import Reply
 from tools.devhost.invoker import FunctionSpec
 from tools.devhost.routes import Router, split_path
@@ -85,8 +88,10 @@ class HttpGateway:
         function_key: str,
         run: Run,
         admin_submit: AdminSubmit,
+        easy_auth: EasyAuth | None = None,
     ) -> None:
         self._key = function_key
+        self._easy_auth = easy_auth
         self._run = run
         self._admin_submit = admin_submit
         self._functions = {spec.name.lower(): spec for spec in functions}
@@ -105,7 +110,11 @@ class HttpGateway:
         target = request.environ["REQUEST_URI"]  # as sent: werkzeug's request.path is percent-decoded
         split = urlsplit(target)
         path = split.path or "/"
+        if self._easy_auth is not None and path.lower().startswith("/.auth/"):
+            return self._easy_auth.handle(request, path, split.query)
         headers = _joined_headers(request.headers.items())
+        if self._easy_auth is not None:
+            headers = self._easy_auth.principal_headers(request, headers)
         params = _query_params(split.query)
         segments = [s.lower() for s in split_path(path)]
         if len(segments) == 3 and segments[:2] == ["admin", "functions"]:

@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError
 from azure.functions.queue import QueueMessage as FunctionMessage
 from azure.functions.timer import TimerRequest
 
+from tools.devhost.easyauth import EasyAuth
 from tools.devhost.errors import (
     SERVICE_BUS_MESSAGE,
     ConfigurationError,
@@ -42,6 +43,7 @@ logger = logging.getLogger("tools.devhost")
 
 DEFAULT_FUNCTION_KEY = "local-dev-key"
 FUNCTION_KEY_SETTING = "DEVHOST_FUNCTION_KEY"
+EASY_AUTH_SETTING = "WEBSITE_AUTH_ENABLED"  # what App Service sets while its authentication is on
 _QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")  # room for -poison
 
 
@@ -77,6 +79,7 @@ class DevHost:
         host_json: Mapping[str, Any] | None = None,
         settings_defaults: Mapping[str, str] | None = None,
         function_key: str | None = None,
+        easy_auth: bool = True,
     ) -> None:
         self.options = HostOptions.from_host_json(host_json)
         self.settings = SettingsResolver(settings_defaults)
@@ -93,12 +96,19 @@ class DevHost:
             self._validate(spec)
             self.functions[spec.name] = spec
         self._invoker = Invoker()
+        # App Service Authentication, emulated: the app sees WEBSITE_AUTH_ENABLED as in Azure.
+        self.easy_auth = EasyAuth() if easy_auth else None
+        if easy_auth:
+            os.environ[EASY_AUTH_SETTING] = "True"
+        else:
+            os.environ.pop(EASY_AUTH_SETTING, None)
         self._gateway = HttpGateway(
             self.functions.values(),
             route_prefix=self.options.route_prefix,
             function_key=self._key,
             run=self._run,
             admin_submit=self._submit,
+            easy_auth=self.easy_auth,
         )
         self._stop_event = threading.Event()
         self._http: HttpServerThread | None = None

@@ -17,6 +17,7 @@ from shared.adapters.customers import (
 from shared.adapters.layout import NOTICE_PREFIX, hold_row
 from shared.domain.collections import Action, ActionKind
 from shared.domain.holds import NON_PAYMENT_HOLD_ID, Hold, HoldReason
+from shared.domain.identity import Actor
 from shared.domain.messages import derived_message_id
 from shared.domain.policy import Policy
 from shared.services.collections.decision import notice_id_for
@@ -31,7 +32,7 @@ class CommitContext:
 
     policy: Policy
     now: datetime
-    actor: str
+    actor: Actor
     correlation_id: str
 
 
@@ -72,7 +73,8 @@ def stage_action(
             hold_id=NON_PAYMENT_HOLD_ID,
             reason=HoldReason.NON_PAYMENT,
             placed_at=ctx.now,
-            placed_by=ctx.actor,
+            placed_by=ctx.actor.label,
+            placed_by_id=ctx.actor.id,
             note=action.reason[:2000],
             source_ref=approving_batch,
             correlation_id=ctx.correlation_id,

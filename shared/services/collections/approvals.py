@@ -22,6 +22,7 @@ from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import PARTNER_PARTITION
 from shared.adapters.tables import ConcurrencyConflict, Stored, Table, Transaction, decode
+from shared.domain.identity import Actor
 from shared.domain.policy import Policy
 from shared.errors import Conflict, Contended, NotFound, ValidationFailed
 from shared.services.collections.actions import CommitContext
@@ -36,6 +37,7 @@ BATCH_PREFIX = "batch:"
 MEMBER_PREFIX = "batchmember:"
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # no ':' (it separates the member row key)
 MAX_SWEEPS = 5  # looks for members a running scan added while the batch was being released
+SCAN = Actor.system("collections-scan")
 
 
 class BatchStatus(StrEnum):
@@ -54,6 +56,8 @@ class SuspensionBatch(BaseModel):
     status: BatchStatus = BatchStatus.PENDING
     released_at: datetime | None = None
     released_by: str | None = None
+    released_by_id: str | None = None
+    release_requested_by: str | None = None  # four-eyes: who asked for the release
     results: dict[str, str] = Field(default_factory=dict)
 
 
@@ -119,7 +123,7 @@ def _stage_partner_audit(
     action: str,
     reason: str,
     batch_id: str,
-    actor: str = "collections-scan",
+    actor: Actor = SCAN,
 ) -> None:
     """The partner audit entry, in the same transaction as the batch row it explains."""
     log_ = AuditLog(table)
@@ -141,7 +145,14 @@ def is_released(deps: CollectionsDeps, batch_id: str) -> bool:
     return stored is not None and stored.value.status is BatchStatus.RELEASED
 
 
-def release_batch(deps: CollectionsDeps, batch_id: str, *, actor: str, policy: Policy) -> SuspensionBatch:
+def release_batch(
+    deps: CollectionsDeps,
+    batch_id: str,
+    *,
+    actor: Actor,
+    policy: Policy,
+    requested_by: Actor | None = None,
+) -> SuspensionBatch:
     """Place the held-back holds now, each customer re-evaluated in its own transaction.
 
     Releasing a released batch returns it unchanged (idempotent). The members are released,
@@ -168,7 +179,7 @@ def release_batch(deps: CollectionsDeps, batch_id: str, *, actor: str, policy: P
             f"the enforcement window is closed, so no suspension can be placed now: approve batch "
             f"{batch_id} again once it opens ({opening:%Y-%m-%d %H:%M} {policy.time_zone})"
         )
-    release = _Release(deps, batch_id, actor, policy, now)
+    release = _Release(deps, batch_id, actor, policy, now, requested_by)
     header = release.legacy(stored.value)
     release.sweep()
     marked = retry_on_conflict(release.mark, what=f"suspension batch {batch_id}")
@@ -189,9 +200,16 @@ class _Release:
     """One approval of one batch: releases members, marks the batch."""
 
     def __init__(
-        self, deps: CollectionsDeps, batch_id: str, actor: str, policy: Policy, now: datetime
+        self,
+        deps: CollectionsDeps,
+        batch_id: str,
+        actor: Actor,
+        policy: Policy,
+        now: datetime,
+        requested_by: Actor | None = None,
     ) -> None:
         self.deps, self.batch_id, self.actor, self.policy, self.now = deps, batch_id, actor, policy, now
+        self.requested_by = requested_by
         self.table = deps.customers.table
 
     def legacy(self, header: SuspensionBatch) -> SuspensionBatch:
@@ -220,11 +238,19 @@ class _Release:
         if current.value.status is BatchStatus.RELEASED:
             return None
         header = current.value.model_copy(
-            update={"status": BatchStatus.RELEASED, "released_at": self.now, "released_by": self.actor}
+            update={
+                "status": BatchStatus.RELEASED,
+                "released_at": self.now,
+                "released_by": self.actor.label,
+                "released_by_id": self.actor.id,
+                "release_requested_by": self.requested_by.label if self.requested_by else None,
+            }
         )
         tx = self.table.transaction(PARTNER_PARTITION)
         tx.update(header, BATCH_PREFIX + self.batch_id, current.etag)
-        reason = f"batch {self.batch_id} released by {self.actor}"
+        reason = f"batch {self.batch_id} released by {self.actor.label}"
+        if self.requested_by is not None:
+            reason += f" (requested by {self.requested_by.label})"
         _stage_partner_audit(
             self.table, tx, self.now, "collections.batch_released", reason, self.batch_id, self.actor
         )

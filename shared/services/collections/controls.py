@@ -11,6 +11,7 @@ from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import exemption_row, hold_row
 from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
+from shared.domain.identity import Actor
 from shared.domain.ledger import LATEST_DATE
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections.customer_change import (
@@ -34,7 +35,7 @@ class ManualHoldIn(BaseModel):
 
 
 def place_manual_hold(
-    deps: CollectionsDeps, customer_id: str, body: ManualHoldIn, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, customer_id: str, body: ManualHoldIn, *, actor: Actor, correlation_id: str
 ) -> Written[Hold]:
     """A manual hold (created); only `manual` can be placed here. A reconcile message follows."""
     if body.kind is not HoldReason.MANUAL:
@@ -49,7 +50,8 @@ def place_manual_hold(
             hold_id=f"manual-{uuid.uuid4().hex[:12]}",
             reason=HoldReason.MANUAL,
             placed_at=now,
-            placed_by=actor,
+            placed_by=actor.label,
+            placed_by_id=actor.id,
             note=body.reason,
             correlation_id=correlation_id,
         )
@@ -66,7 +68,7 @@ def place_manual_hold(
 
 
 def lift_manual_hold(
-    deps: CollectionsDeps, customer_id: str, hold_id: str, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, customer_id: str, hold_id: str, *, actor: Actor, correlation_id: str
 ) -> Written[None]:
     """Lift a manual hold (removed); other holds are lifted by payment or by resolving their case."""
     customer_id = valid_customer_id(customer_id)
@@ -103,7 +105,7 @@ class ExemptionIn(BaseModel):
 
 
 def add_exemption(
-    deps: CollectionsDeps, customer_id: str, body: ExemptionIn, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, customer_id: str, body: ExemptionIn, *, actor: Actor, correlation_id: str
 ) -> Written[Exemption]:
     """Promise to pay / enforcement off until a date (created); may lift the non_payment hold at once."""
     customer_id = valid_customer_id(customer_id)
@@ -121,7 +123,8 @@ def add_exemption(
             until=body.until,
             reason=body.reason,
             created_at=now,
-            created_by=actor,
+            created_by=actor.label,
+            created_by_id=actor.id,
         )
         stage_in_memory(exemption, agg)
         details = {"kind": body.kind.value, "until": body.until.isoformat()}

@@ -21,6 +21,7 @@ from shared.adapters.layout import PROFILE_ROW
 from shared.adapters.tables import Stored
 from shared.domain.customer import Exemption, StoredProfile
 from shared.domain.holds import Hold
+from shared.domain.identity import Actor
 from shared.domain.ledger import Invoice, Payment
 from shared.errors import NotFound
 from shared.services.collections.actions import CommitContext
@@ -74,7 +75,7 @@ def mutate_customer(
     customer_id: str,
     prepare: Callable[[CustomerAggregate, datetime], Mutation[T]],
     *,
-    actor: str,
+    actor: Actor,
     correlation_id: str,
     require_customer: bool = True,
 ) -> Written[T]:

@@ -11,6 +11,7 @@ from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import PROFILE_ROW, invoice_row, payment_row
 from shared.adapters.tables import Stored
 from shared.domain.customer import CustomerId, CustomerProfile, StoredProfile
+from shared.domain.identity import Actor
 from shared.domain.ledger import (
     Invoice,
     InvoiceIn,
@@ -38,7 +39,7 @@ from shared.services.outcomes import Effect, Written
 
 
 def put_customer(
-    deps: CollectionsDeps, customer_id: str, profile: CustomerProfile, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, customer_id: str, profile: CustomerProfile, *, actor: Actor, correlation_id: str
 ) -> Written[CustomerView]:
     """Create or replace a customer's profile; re-evaluates (protected, segment)."""
     customer_id = valid_customer_id(customer_id)
@@ -141,7 +142,7 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
 
 
 def post_invoice(
-    deps: CollectionsDeps, body: InvoiceIn, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, body: InvoiceIn, *, actor: Actor, correlation_id: str
 ) -> Written[Invoice]:
     """Created, or unchanged (same content as stored); Conflict for different content."""
 
@@ -170,7 +171,7 @@ class InvoicePatch(BaseModel):
 
 
 def patch_invoice(
-    deps: CollectionsDeps, invoice_id: str, body: InvoicePatch, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, invoice_id: str, body: InvoicePatch, *, actor: Actor, correlation_id: str
 ) -> Written[Invoice]:
     """Set an invoice's status (open, disputed, void); a void or dispute may reinstate at once."""
 
@@ -195,7 +196,7 @@ def patch_invoice(
 
 
 def post_payment(
-    deps: CollectionsDeps, body: PaymentIn, *, actor: str, correlation_id: str
+    deps: CollectionsDeps, body: PaymentIn, *, actor: Actor, correlation_id: str
 ) -> Written[Payment]:
     """Created, or unchanged (same content as stored); Conflict for different content or another
     currency."""

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import invoice_row, payment_row
 from shared.domain.customer import normalise_customer_id
+from shared.domain.identity import Actor
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
 from shared.services.collections.customer_change import AuditNote, Mutation, RowWrite, mutate_customer
@@ -123,7 +124,7 @@ def _field_of(exc: ValidationError) -> tuple[str, str]:
     return name, message
 
 
-def import_csv(deps: CollectionsDeps, body: bytes, *, actor: str, correlation_id: str) -> ImportReport:
+def import_csv(deps: CollectionsDeps, body: bytes, *, actor: Actor, correlation_id: str) -> ImportReport:
     """Parse, validate and apply a CSV ledger feed; per-row results in input order."""
     try:
         text = body.decode("utf-8-sig")
@@ -229,7 +230,7 @@ def _apply_customer(
     deps: CollectionsDeps,
     customer_id: str,
     rows: list[tuple[int, InvoiceIn | PaymentIn]],
-    actor: str,
+    actor: Actor,
     correlation_id: str,
     index: dict[int, RowResult],
 ) -> int:

@@ -28,6 +28,7 @@ from shared.adapters.customers import NoticeRecord
 from shared.adapters.layout import NOTICE_PREFIX, PROFILE_ROW
 from shared.adapters.tables import ConcurrencyConflict
 from shared.domain.customer import StoredProfile
+from shared.domain.identity import Actor
 from shared.domain.notice_text import render_notice
 from shared.errors import Contended
 from shared.services.collections.deps import CollectionsDeps
@@ -41,7 +42,7 @@ SIGNATURE_HEADER = "X-CollectionsGuard-Signature"
 MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=5)
 WEBHOOK_TIMEOUT_SECONDS = 10
-ACTOR = "notice-sender"
+ACTOR = Actor.system("notice-sender")
 
 
 class OutboxMail(BaseModel):

@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.schedule import DueCustomer, ScheduleBatch
+from shared.domain.identity import Actor
 from shared.domain.policy import PolicyError
 from shared.errors import Contended
 from shared.services.collections import approvals
@@ -33,7 +34,7 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 _report_lock = threading.Lock()
 
-SCAN_ACTOR = "collections-scan"
+SCAN_ACTOR = Actor.system("collections-scan")
 SCAN_WORKERS = 8
 SCAN_CHUNK = 200  # customers whose index moves are flushed together
 

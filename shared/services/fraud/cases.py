@@ -31,6 +31,7 @@ from shared.domain.fraud import (
     cancellation_recommendation,
     normalise_case_id,
 )
+from shared.domain.identity import Actor, ClaimedActor
 from shared.domain.service_request import EscalationRequest, ServiceRequestDraft, TicketUpdate, build_draft
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.services.fraud.deps import FraudDeps
@@ -81,7 +82,7 @@ class ResolutionRequest(BaseModel):
 
     outcome: ResolutionOutcome
     note: Text = Field(min_length=1, max_length=2000)
-    resolved_by: Text = Field(default="api", min_length=1, max_length=200)
+    resolved_by: ClaimedActor = Field(default=None, exclude=True)
 
 
 class PcStatusUpdate(BaseModel):
@@ -142,7 +143,7 @@ def list_cases(deps: FraudDeps, status: str, limit: int, continuation: str | Non
 # -- resolution --
 
 
-def resolve_case(deps: FraudDeps, case_id: str, request: ResolutionRequest) -> CaseView:
+def resolve_case(deps: FraudDeps, case_id: str, request: ResolutionRequest, *, actor: Actor) -> CaseView:
     """Confirm (the hold stays, cancellation recommended) or dismiss (the case's own hold is
     lifted). The same outcome again re-applies the effects; another outcome is a Conflict."""
 
@@ -154,14 +155,15 @@ def resolve_case(deps: FraudDeps, case_id: str, request: ResolutionRequest) -> C
                 raise Conflict(f"case {case.case_id} is already {case.status.value}")
             if case.pc_event_ids:
                 _queue_pc_update(deps, case, "Fraud" if case.status is CaseStatus.CONFIRMED else "Ignore")
-            _resolution_effects(deps, case, request, repeat=True)
+            _resolution_effects(deps, case, request, actor, repeat=True)
             return case.case_id
         at = deps.clock.now()
         confirmed = request.outcome is ResolutionOutcome.CONFIRMED
         resolution = Resolution(
             outcome=CaseStatus(request.outcome.value),
             note=request.note,
-            resolved_by=request.resolved_by,
+            resolved_by=actor.label,
+            resolved_by_id=actor.id,
             resolved_at=at,
             recommendation=cancellation_recommendation(case) if confirmed else None,
         )
@@ -171,18 +173,20 @@ def resolve_case(deps: FraudDeps, case_id: str, request: ResolutionRequest) -> C
         deps.cases.update(stored, after, close_pointer=True)
         if after.pc_event_ids:
             _queue_pc_update(deps, after, "Fraud" if confirmed else "Ignore")
-        _resolution_effects(deps, after, request, repeat=False)
+        _resolution_effects(deps, after, request, actor, repeat=False)
         metric("fraud.case_resolved", outcome=request.outcome.value)
         return after.case_id
 
     return view_case(deps, retry_on_conflict(attempt, what=f"fraud case {case_id}"))
 
 
-def _resolution_effects(deps: FraudDeps, case: Case, request: ResolutionRequest, *, repeat: bool) -> None:
+def _resolution_effects(
+    deps: FraudDeps, case: Case, request: ResolutionRequest, actor: Actor, *, repeat: bool
+) -> None:
     correlation = f"fraud-{case.case_id}"
     resolved = AuditEntry(
         at=deps.clock.now(),
-        actor=request.resolved_by,
+        actor=actor,
         action=f"fraud.case_{request.outcome.value}" + ("_again" if repeat else ""),
         reason=request.note,
         correlation_id=correlation,
@@ -211,7 +215,9 @@ def _queue_pc_update(deps: FraudDeps, case: Case, reason: str) -> None:
 # -- escalation to 21Vianet --
 
 
-def escalate_case(deps: FraudDeps, case_id: str, request: EscalationRequest) -> ServiceRequestDraft:
+def escalate_case(
+    deps: FraudDeps, case_id: str, request: EscalationRequest, *, actor: Actor
+) -> ServiceRequestDraft:
     """Prepare (or re-prepare) the bilingual service-request draft and store it on the case."""
 
     def attempt() -> tuple[Case, ServiceRequestDraft]:
@@ -225,8 +231,8 @@ def escalate_case(deps: FraudDeps, case_id: str, request: EscalationRequest) -> 
             list(evidence),
             customer_name=profile.value.name if profile else None,
             at=at,
-            prepared_by=request.prepared_by,
-        )
+            prepared_by=actor.label,
+        ).model_copy(update={"prepared_by_id": actor.id})
         existing = deps.cases.escalation(case.customer_id, case.case_id)
         if existing is not None and existing.value.ticket_number:
             old = existing.value
@@ -251,7 +257,7 @@ def escalate_case(deps: FraudDeps, case_id: str, request: EscalationRequest) -> 
         [
             AuditEntry(
                 at=draft.prepared_at,
-                actor=request.prepared_by,
+                actor=actor,
                 action="fraud.escalation_drafted",
                 reason="service request for 21Vianet prepared (filed by a person in the portal)",
                 correlation_id=f"fraud-{case.case_id}",
@@ -262,7 +268,9 @@ def escalate_case(deps: FraudDeps, case_id: str, request: EscalationRequest) -> 
     return draft
 
 
-def record_ticket(deps: FraudDeps, case_id: str, update: TicketUpdate) -> ServiceRequestDraft:
+def record_ticket(
+    deps: FraudDeps, case_id: str, update: TicketUpdate, *, actor: Actor
+) -> ServiceRequestDraft:
     """Record the ticket number 21Vianet gave and its state."""
 
     def attempt() -> tuple[Case, ServiceRequestDraft]:
@@ -278,6 +286,7 @@ def record_ticket(deps: FraudDeps, case_id: str, update: TicketUpdate) -> Servic
                 "ticket_state": update.state,
                 "ticket_updated_at": at,
                 "ticket_note": update.note or None,
+                "ticket_updated_by": actor.label,
             }
         )
         after = case.model_copy(update={"updated_at": at})
@@ -290,7 +299,7 @@ def record_ticket(deps: FraudDeps, case_id: str, update: TicketUpdate) -> Servic
         [
             AuditEntry(
                 at=draft.ticket_updated_at or deps.clock.now(),
-                actor=update.updated_by,
+                actor=actor,
                 action="fraud.escalation_ticket",
                 reason=f"21Vianet ticket {update.ticket_number}: {update.state.value}",
                 correlation_id=f"fraud-{case.case_id}",

@@ -15,11 +15,12 @@ from shared.adapters.layout import HOLD_PREFIX, hold_row
 from shared.adapters.tables import ConcurrencyConflict, decode
 from shared.domain.fraud import Case, holds_lifted_by_dismissal
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
+from shared.domain.identity import Actor
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.services.fraud.deps import FraudDeps
 from shared.telemetry import metric
 
-ACTOR = "fraud-intake"
+ACTOR = Actor.system("fraud-intake")
 
 
 def hold_exists(deps: FraudDeps, customer_id: str, case_id: str) -> bool:
@@ -36,7 +37,8 @@ def place_fraud_hold(deps: FraudDeps, case: Case, entries: list[AuditEntry], *, 
         hold_id=fraud_hold_id(case.case_id),
         reason=HoldReason.FRAUD,
         placed_at=deps.clock.now(),
-        placed_by=ACTOR,
+        placed_by=ACTOR.name,
+        placed_by_id=ACTOR.id,
         note=f"suspend while investigating fraud case {case.case_id} ({case.category.value})",
         source_ref=case.case_id,
         correlation_id=correlation,

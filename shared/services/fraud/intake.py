@@ -37,6 +37,7 @@ from shared.domain.fraud import (
     open_case,
     record_decision,
 )
+from shared.domain.identity import Actor
 from shared.domain.policy import PolicyError
 from shared.domain.triage import CustomerFacts, TriageConfig, triage
 from shared.errors import BadRequest, Conflict
@@ -81,19 +82,25 @@ class Submitted:
 
 
 def submit(
-    deps: FraudDeps, report: FraudReport, *, idempotency_key: str | None, sender: str | None
+    deps: FraudDeps,
+    report: FraudReport,
+    *,
+    actor: Actor,
+    idempotency_key: str | None,
+    sender: str | None = None,
 ) -> Submitted:
-    """Accept a validated report (its signature already checked), or replay the stored answer."""
+    """Accept a validated report from `actor` (a signed-in person, or a machine whose signature
+    as `sender` was checked), or replay the stored answer."""
     config = deps.triage()  # an invalid rules file refuses before any write
     at = deps.clock.now()
-    actor = sender or ACTOR
     if idempotency_key is None:
-        accepted = intake(deps, report, new_case_id(at), actor=actor, config=config)
+        accepted = intake(deps, report, new_case_id(at), actor=actor, config=config, sender=sender)
         return Submitted(accepted.model_dump_json())
     key = idempotency_key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters")
-    scope = f"fraud-reports:{sender or ''}"
+    # Keys are per caller: two senders may use the same key for different reports.
+    scope = f"fraud-reports:{sender}" if sender else f"fraud-reports:{actor.kind.value}:{actor.id}"
     # The same key always names the same report, so a retry after a crash is not counted twice.
     report_id = "K" + key_hash(scope, key)[:25].upper()
     canonical = json.dumps(report.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -105,7 +112,9 @@ def submit(
     if reservation.outcome is ReservationOutcome.REPLAY:
         return Submitted(reservation.record.response or "{}", replayed=True)
     try:
-        accepted = intake(deps, report, reservation.record.report_id, actor=actor, config=config)
+        accepted = intake(
+            deps, report, reservation.record.report_id, actor=actor, config=config, sender=sender
+        )
     except BaseException:
         deps.idempotency.release(reservation)
         raise
@@ -155,9 +164,10 @@ def intake(
     report: FraudReport,
     report_id: str,
     *,
-    actor: str,
+    actor: Actor,
     config: TriageConfig,
     pc_event_ids: list[str] | None = None,
+    sender: str | None = None,
 ) -> ReportAccepted:
     """Open or join the case, decide, and carry the decision out."""
     facts = customer_facts(deps, report.customer_id)
@@ -174,6 +184,7 @@ def intake(
         report,
         report_id,
         actor=actor,
+        sender=sender,
         repeat=recorded.repeat,
         protected=facts.protected,
     )
@@ -249,7 +260,8 @@ def _carry_out(
     report: FraudReport,
     report_id: str,
     *,
-    actor: str,
+    actor: Actor,
+    sender: str | None,
     repeat: bool,
     protected: bool,
 ) -> list[str]:
@@ -268,7 +280,12 @@ def _carry_out(
             action=received,
             reason=f"{report.category.value} report ({report.severity.value}) from {report.source}",
             correlation_id=correlation,
-            details={"case_id": case.case_id, "report_id": report_id, "hit_count": case.hit_count},
+            details={
+                "case_id": case.case_id,
+                "report_id": report_id,
+                "hit_count": case.hit_count,
+                "signed_by_sender": sender,
+            },
         ),
         AuditEntry(
             at=at,

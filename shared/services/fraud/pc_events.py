@@ -36,6 +36,7 @@ from shared.adapters.partner_center.fraud_events import (
 )
 from shared.adapters.tables import ConcurrencyConflict, decode
 from shared.domain.fraud import Category, Evidence, FraudReport, Severity
+from shared.domain.identity import Actor
 from shared.errors import AppError
 from shared.services.fraud.cases import PC_OUTBOX_PARTITION, PcStatusUpdate
 from shared.services.fraud.deps import FraudDeps
@@ -45,7 +46,7 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 
 SOURCE = "partner_center"
-ACTOR = "partner-center-fraud-events"
+ACTOR = Actor.system("partner-center-fraud-events")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 _CATEGORY_BY_TYPE = {

@@ -8,16 +8,35 @@ import hmac
 from shared.errors import Unauthorized
 
 
-def verify_signature(body: bytes, sender: str | None, signature: str | None, secrets: dict[str, str]) -> None:
+def verify_signature(
+    body: bytes,
+    sender: str | None,
+    signature: str | None,
+    secrets: dict[str, str],
+    *,
+    machine: bool,
+) -> None:
     """HMAC-SHA256 of the raw body for machine senders; Unauthorized when it does not verify.
 
-    Off when no secrets are configured. A request naming a sender (X-Sender) must be signed
-    with that sender's secret; a signature without a known sender is refused too.
+    Off when no secrets are configured. Once they are, a machine caller (a client-credential
+    token or a named key) must sign: there is no anonymous path to a suspension. A person signed
+    in with Entra ID reports under their own identity and need not sign. A request naming a
+    sender (X-Sender) must be signed with that sender's secret; a signature without a known
+    sender is refused too.
     """
     if not secrets:
         return
     if sender is None and signature is None:
-        return  # an unsigned caller that authenticates with the function key only
+        if machine:
+            raise Unauthorized(
+                "signatures are required of machine senders: send X-Sender and "
+                "X-Signature: sha256=<hex> (HMAC-SHA256 of the body with the sender's secret)",
+                localized={
+                    "zh-CN": "机器调用方必须签名：请发送 X-Sender 和 X-Signature: sha256=<hex>。",
+                    "en": "Machine senders must sign: send X-Sender and X-Signature: sha256=<hex>.",
+                },
+            )
+        return  # a person signed in with Entra ID
     if not sender or sender not in secrets:
         raise Unauthorized("unknown or missing X-Sender for a signed request")
     if not signature or not signature.startswith("sha256="):

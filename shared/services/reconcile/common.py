@@ -15,6 +15,7 @@ from shared.adapters.partner_center import PartnerCenterClient, Subscription
 from shared.adapters.queues import Publisher
 from shared.adapters.tables import Table, decode
 from shared.clock import PROCESS_CLOCK, Clock
+from shared.domain.identity import Actor
 from shared.domain.messages import ReconcileRequest
 from shared.domain.suspensions import PlannedAction, SubscriptionView, SuspensionRecord, SuspensionState
 from shared.settings import AppSettings
@@ -22,7 +23,7 @@ from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
 
-ACTOR = "reconcile-executor"
+ACTOR = Actor.system("reconcile-executor")
 
 
 class ReconcileOutcome(StrEnum):

@@ -24,6 +24,7 @@ from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
 from shared.adapters.partner_center import PartnerCenterError
 from shared.adapters.tables import Table, prefix_range
+from shared.domain.identity import Actor
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.suspensions import SuspensionState, plan_reconcile
 from shared.services.reconcile.common import ReconcileDeps, read_hold_ids, read_records, view_of
@@ -31,7 +32,7 @@ from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
 
-ACTOR = "drift-sweep"
+ACTOR = Actor.system("drift-sweep")
 _RANGE_FILTER = "RowKey ge @low and RowKey lt @high"
 # host.json functionTimeout is 10 minutes: leave room to enqueue the rest and record the sweep.
 TIME_BUDGET_SECONDS = 7 * 60.0

@@ -22,6 +22,7 @@ from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.domain.money import Money
 from shared.services.collections import ledger
 from shared.services.collections.deps import CollectionsDeps
+from tests.actors import TEST_ACTOR
 
 # Monday 2 March 2026, 10:00 in Shanghai: inside the enforcement window.
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -88,7 +89,7 @@ def deps() -> CollectionsDeps:
 def new_customer(name: str = "Contoso", locale: str = "en", **extra: Any) -> str:
     customer_id = str(uuid.uuid4())
     profile = CustomerProfile.model_validate({"name": name, "locale": locale, **extra})
-    ledger.put_customer(deps(), customer_id, profile, actor="test", correlation_id="c1")
+    ledger.put_customer(deps(), customer_id, profile, actor=TEST_ACTOR, correlation_id="c1")
     return customer_id
 
 

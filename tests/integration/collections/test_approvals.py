@@ -15,6 +15,7 @@ from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import PARTNER_PARTITION
 from shared.errors import Conflict, ValidationFailed
 from shared.services.collections import approvals
+from tests.actors import BOB
 from tests.integration.collections.conftest import Env, deps, new_customer
 
 
@@ -34,12 +35,12 @@ def test_release_while_a_scan_adds_to_the_batch_releases_everyone_and_answers(
         original(table, tx, now, action, *args, **kwargs)
 
     monkeypatch.setattr(approvals, "_stage_partner_audit", stage)
-    released = approvals.release_batch(deps(), "b1", actor="bob", policy=policy)
+    released = approvals.release_batch(deps(), "b1", actor=BOB, policy=policy)
     assert raced and released.status == "released"
     assert sorted(released.results) == sorted([first, late])
     stored = approvals.get_batch(deps(), "b1")
     assert stored.status == "released" and sorted(stored.customer_ids) == sorted([first, late])
-    assert approvals.release_batch(deps(), "b1", actor="bob", policy=policy).status == "released"
+    assert approvals.release_batch(deps(), "b1", actor=BOB, policy=policy).status == "released"
 
 
 def test_a_batch_and_its_partner_audit_entry_are_written_together(
@@ -51,7 +52,7 @@ def test_a_batch_and_its_partner_audit_entry_are_written_together(
     monkeypatch.setattr(AuditLog, "append", no_standalone_append)
     policy = deps().policy()
     approvals.add_to_batch(deps(), "b3", new_customer(), policy, env.clock.now())
-    assert approvals.release_batch(deps(), "b3", actor="bob", policy=policy).status == "released"
+    assert approvals.release_batch(deps(), "b3", actor=BOB, policy=policy).status == "released"
     trail = CustomerRepository.of(runtime.table_store()).audit_log.read(PARTNER_PARTITION)
     assert trail.verified
     assert [r.action for r in trail.records][:2] == ["collections.batch_released", "collections.cap_reached"]
@@ -65,16 +66,16 @@ def test_release_outside_the_enforcement_window_is_refused_and_keeps_the_batch(
     approvals.add_to_batch(deps(), "b2", cid, policy, env.clock.now())
     env.clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))  # Monday 20:00 in Shanghai
     with pytest.raises(Conflict, match="2026-03-03 09:00 Asia/Shanghai"):
-        approvals.release_batch(deps(), "b2", actor="bob", policy=policy)
+        approvals.release_batch(deps(), "b2", actor=BOB, policy=policy)
     assert approvals.get_batch(deps(), "b2").status == "pending"
     env.clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # Tuesday 09:00
-    assert approvals.release_batch(deps(), "b2", actor="bob", policy=policy).status == "released"
+    assert approvals.release_batch(deps(), "b2", actor=BOB, policy=policy).status == "released"
 
 
 @pytest.mark.parametrize("batch_id", ["", "a/b", "a\\b", "a#b", "a?b", "a:b", "ab\n", "a\tb", "x" * 101])
 def test_a_batch_id_storage_would_refuse_is_a_422(env: Env, batch_id: str) -> None:
     with pytest.raises(ValidationFailed):
-        approvals.release_batch(deps(), batch_id, actor="bob", policy=deps().policy())
+        approvals.release_batch(deps(), batch_id, actor=BOB, policy=deps().policy())
 
 
 def test_many_workers_fill_one_batch_without_contention_or_a_size_limit(env: Env) -> None:
@@ -90,5 +91,5 @@ def test_many_workers_fill_one_batch_without_contention_or_a_size_limit(env: Env
         PARTNER_PARTITION, approvals.BATCH_PREFIX + "b4"
     )
     assert header is not None and header["customer_ids"] == "[]"
-    released = approvals.release_batch(deps(), "b4", actor="bob", policy=policy)
+    released = approvals.release_batch(deps(), "b4", actor=BOB, policy=policy)
     assert len(released.results) == 160 and released.status == "released"

@@ -15,17 +15,18 @@ from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services.collections import controls, customer_view, ledger
 from shared.services.collections.ledger_import import import_csv
 from shared.services.outcomes import Effect
+from tests.actors import ALICE, TEST_ACTOR
 from tests.integration.collections.conftest import Env, deps, invoice, new_customer, payment
 
 
 def test_invoice_post_is_idempotent(env: Env) -> None:
     cid = new_customer()
     body = invoice(cid, "i1", "500", date(2026, 3, 20))
-    assert ledger.post_invoice(deps(), body, actor="t", correlation_id="c").effect is Effect.CREATED
-    assert ledger.post_invoice(deps(), body, actor="t", correlation_id="c").effect is Effect.UNCHANGED
+    assert ledger.post_invoice(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.CREATED
+    assert ledger.post_invoice(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.UNCHANGED
     with pytest.raises(Conflict, match="different content"):
         ledger.post_invoice(
-            deps(), body.model_copy(update={"number": "other"}), actor="t", correlation_id="c"
+            deps(), body.model_copy(update={"number": "other"}), actor=TEST_ACTOR, correlation_id="c"
         )
     view = customer_view.customer_view(deps(), cid)
     assert view.balance == "500 CNY"
@@ -34,20 +35,24 @@ def test_invoice_post_is_idempotent(env: Env) -> None:
 
 def test_payment_post_is_idempotent_and_currency_checked(env: Env) -> None:
     cid = new_customer()
-    ledger.post_invoice(deps(), invoice(cid, "i1", "500", date(2026, 3, 20)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i1", "500", date(2026, 3, 20)), actor=TEST_ACTOR, correlation_id="c"
+    )
     body = payment(cid, "p1", "200")
-    assert ledger.post_payment(deps(), body, actor="t", correlation_id="c").effect is Effect.CREATED
-    assert ledger.post_payment(deps(), body, actor="t", correlation_id="c").effect is Effect.UNCHANGED
+    assert ledger.post_payment(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.CREATED
+    assert ledger.post_payment(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.UNCHANGED
     with pytest.raises(Conflict):
-        ledger.post_payment(deps(), body.model_copy(update={"reference": "x"}), actor="t", correlation_id="c")
+        ledger.post_payment(
+            deps(), body.model_copy(update={"reference": "x"}), actor=TEST_ACTOR, correlation_id="c"
+        )
     usd = payment(cid, "p2", "10").model_copy(
         update={"amount": body.amount.model_copy(update={"currency": "USD"})}
     )
     with pytest.raises(Conflict, match="USD"):
-        ledger.post_payment(deps(), usd, actor="t", correlation_id="c")
+        ledger.post_payment(deps(), usd, actor=TEST_ACTOR, correlation_id="c")
     with pytest.raises(ValidationFailed, match="does not have"):
         ledger.post_payment(
-            deps(), payment(cid, "p3", "1", invoice_ids=["nope"]), actor="t", correlation_id="c"
+            deps(), payment(cid, "p3", "1", invoice_ids=["nope"]), actor=TEST_ACTOR, correlation_id="c"
         )
     assert customer_view.customer_view(deps(), cid).balance == "300 CNY"
 
@@ -57,7 +62,7 @@ def test_unknown_customer_is_404(env: Env) -> None:
         ledger.post_invoice(
             deps(),
             invoice("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "i", "1", date(2026, 3, 1)),
-            actor="t",
+            actor=TEST_ACTOR,
             correlation_id="c",
         )
 
@@ -71,7 +76,7 @@ def test_csv_import_bad_rows_reject_only_their_customer(env: Env) -> None:
         f"invoice,{bad},b1,N2,100.00,CNY,2026-02-01,2026-02-20,,\n"
         f"invoice,{bad},b2,N3,abc,CNY,2026-02-01,2026-02-20,,\n"
     ).encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     by_line = {r.line: r for r in report.results}
     assert by_line[2].result == "created" and by_line[3].result == "created"
     assert by_line[5].result == "error" and by_line[5].field == "amount"
@@ -79,19 +84,21 @@ def test_csv_import_bad_rows_reject_only_their_customer(env: Env) -> None:
     assert report.customers_applied == 1 and report.customers_rejected == 1
     assert customer_view.customer_view(deps(), good).balance == "60.00 CNY"
     assert customer_view.customer_view(deps(), bad).balance == "0 CNY"
-    again = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    again = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert {r.line: r.result for r in again.results}[2] == "unchanged"
 
 
 def test_csv_conflicting_row_rolls_back_the_customer(env: Env) -> None:
     cid = new_customer()
-    ledger.post_invoice(deps(), invoice(cid, "i1", "100", date(2026, 3, 20)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i1", "100", date(2026, 3, 20)), actor=TEST_ACTOR, correlation_id="c"
+    )
     csv_text = (
         "kind,customer_id,id,number,amount,currency,issued_on,due_date\n"
         f"invoice,{cid},i2,N2,50,CNY,2026-03-01,2026-03-20\n"
         f"invoice,{cid},i1,CHANGED,100,CNY,2026-03-01,2026-03-20\n"
     ).encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [r.result for r in report.results] == ["rejected", "error"]
     assert "different content" in (report.results[1].message or "")
     assert customer_view.customer_view(deps(), cid).balance == "100 CNY"
@@ -101,7 +108,7 @@ def test_csv_too_many_rows_for_one_customer(env: Env) -> None:
     cid = new_customer()
     lines = ["kind,customer_id,id,number,amount,currency,issued_on,due_date"]
     lines += [f"invoice,{cid},i{k},N{k},1,CNY,2026-03-01,2026-03-20" for k in range(81)]
-    report = import_csv(deps(), "\n".join(lines).encode(), actor="t", correlation_id="c")
+    report = import_csv(deps(), "\n".join(lines).encode(), actor=TEST_ACTOR, correlation_id="c")
     assert report.customers_rejected == 1
     assert "more than 80 rows" in (report.results[0].message or "")
     assert customer_view.customer_view(deps(), cid).balance == "0 CNY"
@@ -109,19 +116,19 @@ def test_csv_too_many_rows_for_one_customer(env: Env) -> None:
 
 def test_csv_header_missing_columns(env: Env) -> None:
     with pytest.raises(ValidationFailed, match="header"):
-        import_csv(deps(), b"customer_id,amount\nx,1\n", actor="t", correlation_id="c")
+        import_csv(deps(), b"customer_id,amount\nx,1\n", actor=TEST_ACTOR, correlation_id="c")
 
 
 def test_manual_hold_and_lift_publish_reconcile_and_audit_verifies(env: Env) -> None:
     cid = new_customer()
     hold = controls.place_manual_hold(
-        deps(), cid, controls.ManualHoldIn(reason="contract review"), actor="alice", correlation_id="c"
+        deps(), cid, controls.ManualHoldIn(reason="contract review"), actor=ALICE, correlation_id="c"
     ).value
     assert [m["reason"] for m in env.reconciles()] == ["manual hold placed"]
     with pytest.raises(NotFound):
-        controls.lift_manual_hold(deps(), cid, "nope", actor="alice", correlation_id="c")
+        controls.lift_manual_hold(deps(), cid, "nope", actor=ALICE, correlation_id="c")
     assert (
-        controls.lift_manual_hold(deps(), cid, hold.hold_id, actor="alice", correlation_id="c").effect
+        controls.lift_manual_hold(deps(), cid, hold.hold_id, actor=ALICE, correlation_id="c").effect
         is Effect.REMOVED
     )
     assert [m["reason"] for m in env.reconciles()] == ["manual hold lifted"]
@@ -137,13 +144,13 @@ def test_exemption_in_the_past_is_refused(env: Env) -> None:
     cid = new_customer()
     body = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 1) - timedelta(days=1), reason="x")
     with pytest.raises(ValidationFailed):
-        controls.add_exemption(deps(), cid, body, actor="t", correlation_id="c")
+        controls.add_exemption(deps(), cid, body, actor=TEST_ACTOR, correlation_id="c")
 
 
 def test_csv_short_row_is_a_row_error_not_a_crash(env: Env) -> None:
     cid = new_customer()
     csv_text = f"kind,customer_id,id,number,amount,currency,issued_on,due_date\ninvoice,{cid}\n".encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [(r.line, r.result, r.field) for r in report.results] == [(2, "error", "id")]
     assert report.customers_rejected == 1
 
@@ -158,7 +165,7 @@ def test_csv_error_names_the_file_line_after_blank_lines_and_quoted_breaks(env: 
         f"invoice,{cid},i2,N2,abc,CNY,2026-02-01,2026-02-20\n"
         f"invoice,{cid},i3,N3,10,CNY,2026-02-21,2026-02-20\n"
     ).encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [(r.line, r.result, r.field) for r in report.results] == [
         (3, "rejected", None),
         (6, "error", "amount"),
@@ -171,17 +178,19 @@ def test_csv_syntax_error_is_a_bad_request(env: Env) -> None:
     huge = "x" * 140_000
     csv_text = f'kind,customer_id,id,number\ninvoice,{cid},i1,"{huge}"\n'.encode()
     with pytest.raises(BadRequest, match="line"):
-        import_csv(deps(), csv_text, actor="t", correlation_id="c")
+        import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
 
 
 def test_csv_payment_in_another_currency_names_the_currency_column(env: Env) -> None:
     cid = new_customer()
-    ledger.post_invoice(deps(), invoice(cid, "i1", "100", date(2026, 3, 20)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i1", "100", date(2026, 3, 20)), actor=TEST_ACTOR, correlation_id="c"
+    )
     csv_text = (
         "kind,customer_id,id,amount,currency,received_at\n"
         f"payment,{cid},p1,10,USD,2026-03-01T10:00:00+08:00\n"
     ).encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [(r.result, r.field) for r in report.results] == [("error", "currency")]
 
 
@@ -191,9 +200,12 @@ def test_exemption_until_is_a_local_date_of_the_policy_time_zone(env: Env) -> No
     env.clock.set(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
     ended = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 2), reason="x")
     with pytest.raises(ValidationFailed, match="past"):
-        controls.add_exemption(deps(), cid, ended, actor="t", correlation_id="c")
+        controls.add_exemption(deps(), cid, ended, actor=TEST_ACTOR, correlation_id="c")
     today = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 3, 3), reason="x")
-    assert controls.add_exemption(deps(), cid, today, actor="t", correlation_id="c").effect is Effect.CREATED
+    assert (
+        controls.add_exemption(deps(), cid, today, actor=TEST_ACTOR, correlation_id="c").effect
+        is Effect.CREATED
+    )
 
 
 def test_audit_verifies_when_an_entry_is_appended_while_it_is_read(
@@ -206,7 +218,7 @@ def test_audit_verifies_when_an_entry_is_appended_while_it_is_read(
     def head_after_a_concurrent_append(self: AuditLog, partition_key: str) -> HeadRef:
         if not appended:  # between the entries and the head, another writer appends once
             appended.append(True)
-            entry = AuditEntry(at=env.clock.now(), actor="t", action="x.y", correlation_id="c")
+            entry = AuditEntry(at=env.clock.now(), actor=TEST_ACTOR, action="x.y", correlation_id="c")
             AuditLog(self.table).append(partition_key, [entry])
         return original(self, partition_key)
 
@@ -220,17 +232,17 @@ def test_the_first_entry_sets_the_ledger_currency(env: Env) -> None:
     usd = Money(amount=Decimal("500"), currency="USD")
     cid = new_customer()
     first = invoice(cid, "i1", "500", date(2026, 3, 20)).model_copy(update={"amount": usd})
-    assert ledger.post_invoice(deps(), first, actor="t", correlation_id="c").effect is Effect.CREATED
+    assert ledger.post_invoice(deps(), first, actor=TEST_ACTOR, correlation_id="c").effect is Effect.CREATED
     with pytest.raises(ValidationFailed, match="in USD"):
         ledger.post_invoice(
-            deps(), invoice(cid, "i2", "10", date(2026, 3, 20)), actor="t", correlation_id="c"
+            deps(), invoice(cid, "i2", "10", date(2026, 3, 20)), actor=TEST_ACTOR, correlation_id="c"
         )
     assert customer_view.customer_view(deps(), cid).balance == "500 USD"
     # a credit limit in CNY fixes an empty ledger's currency
     fixed = new_customer(credit_limit={"amount": "1000", "currency": "CNY"})
     other = invoice(fixed, "i1", "500", date(2026, 3, 20)).model_copy(update={"amount": usd})
     with pytest.raises(ValidationFailed, match="in CNY"):
-        ledger.post_invoice(deps(), other, actor="t", correlation_id="c")
+        ledger.post_invoice(deps(), other, actor=TEST_ACTOR, correlation_id="c")
 
 
 def test_csv_with_old_mac_line_ends_is_read_and_lines_are_counted(env: Env) -> None:
@@ -241,13 +253,15 @@ def test_csv_with_old_mac_line_ends_is_read_and_lines_are_counted(env: Env) -> N
         "\r"
         f"invoice,{cid},i2,N2,abc,CNY,2026-02-01,2026-02-20\r"
     ).encode()
-    report = import_csv(deps(), csv_text, actor="t", correlation_id="c")
+    report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [(r.line, r.result) for r in report.results] == [(2, "rejected"), (4, "error")]
 
 
 def test_dates_the_calendar_cannot_handle_are_refused_not_a_crash(env: Env) -> None:
     cid = new_customer()
-    ledger.post_invoice(deps(), invoice(cid, "i1", "500", date(2026, 2, 1)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i1", "500", date(2026, 2, 1)), actor=TEST_ACTOR, correlation_id="c"
+    )
     fields = invoice(cid, "i2", "1", date(2026, 3, 1)).model_dump()
     for due in (date(9999, 12, 31), date(1, 1, 2)):
         with pytest.raises(PydanticValidationError):
@@ -259,11 +273,15 @@ def test_dates_the_calendar_cannot_handle_are_refused_not_a_crash(env: Env) -> N
         with pytest.raises(PydanticValidationError):
             controls.ExemptionIn(kind=kind, until=date(9999, 12, 31), reason="x")
     far = controls.ExemptionIn(kind="promise_to_pay", until=date(2999, 12, 31), reason="x")
-    assert controls.add_exemption(deps(), cid, far, actor="t", correlation_id="c").effect is Effect.CREATED
+    assert (
+        controls.add_exemption(deps(), cid, far, actor=TEST_ACTOR, correlation_id="c").effect
+        is Effect.CREATED
+    )
     csv_text = (
         "kind,customer_id,id,number,amount,currency,issued_on,due_date\n"
         f"invoice,{cid},i3,N3,10,CNY,2026-02-01,9999-12-31\n"
     ).encode()
     assert [
-        (r.result, r.field) for r in import_csv(deps(), csv_text, actor="t", correlation_id="c").results
+        (r.result, r.field)
+        for r in import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c").results
     ] == [("error", "due_date")]

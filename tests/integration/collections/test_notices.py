@@ -21,6 +21,7 @@ from shared.services.collections import customer_view, ledger, notices
 from shared.services.collections import scan as collections
 from shared.services.collections.notices import NOTICE_OUTBOX_TABLE, OutboxMail, backoff, handle_notice, sign
 from shared.services.collections.outbox import NoticeMessage
+from tests.actors import TEST_ACTOR
 from tests.integration.collections.conftest import Env, deps, invoice, new_customer
 
 
@@ -57,7 +58,9 @@ def reminder(env: Env, hook: Hook, locale: str = "zh-CN") -> NoticeMessage:
     from datetime import date
 
     cid = new_customer("上海示例科技有限公司", locale, notice_webhook_url=hook.url)
-    ledger.post_invoice(deps(), invoice(cid, "i1", "1000", date(2026, 3, 2)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i1", "1000", date(2026, 3, 2)), actor=TEST_ACTOR, correlation_id="c"
+    )
     env.clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
     collections.run_scan(deps())
     (message,) = env.notices()

@@ -15,6 +15,7 @@ from shared.adapters.schedule import ScheduleIndex
 from shared.services.collections import approvals, controls, customer_view, ledger, preview
 from shared.services.collections import scan as collections
 from shared.services.outcomes import Effect
+from tests.actors import ALICE, BOB, TEST_ACTOR
 from tests.integration.collections.conftest import Env, deps, invoice, new_customer, payment
 
 DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension from 22 March
@@ -22,7 +23,7 @@ DUE = date(2026, 3, 2)  # reminder on 5 March, warning on 12 March, suspension f
 
 def overdue_customer(amount: str = "1000") -> str:
     cid = new_customer()
-    ledger.post_invoice(deps(), invoice(cid, "i1", amount, DUE), actor="t", correlation_id="c")
+    ledger.post_invoice(deps(), invoice(cid, "i1", amount, DUE), actor=TEST_ACTOR, correlation_id="c")
     return cid
 
 
@@ -61,7 +62,7 @@ def test_stage_walk_reminder_warning_suspension_then_payment_reinstates(env: Env
     # a second scan the same day does nothing more
     assert collections.run_scan(deps()).actions == 0
     assert env.reconciles() == [] and env.notices() == []
-    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor="t", correlation_id="c")
+    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor=TEST_ACTOR, correlation_id="c")
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
     assert customer_view.customer_view(deps(), cid).holds == []
     assert customer_view.audit_trail(deps(), cid)["verified"]
@@ -77,10 +78,10 @@ def test_payment_keeps_other_holds(env: Env) -> None:
     cid = overdue_customer()
     walk_to_suspension(env)
     controls.place_manual_hold(
-        deps(), cid, controls.ManualHoldIn(reason="keep"), actor="t", correlation_id="c"
+        deps(), cid, controls.ManualHoldIn(reason="keep"), actor=TEST_ACTOR, correlation_id="c"
     )
     env.reconciles()
-    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor="t", correlation_id="c")
+    ledger.post_payment(deps(), payment(cid, "p1", "1000"), actor=TEST_ACTOR, correlation_id="c")
     assert [h.reason for h in customer_view.customer_view(deps(), cid).holds] == ["manual"]
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 
@@ -91,7 +92,11 @@ def test_void_or_disputed_invoice_reinstates(env: Env, status: str) -> None:
     walk_to_suspension(env)
     env.reconciles()
     ledger.patch_invoice(
-        deps(), "i1", ledger.InvoicePatch(customer_id=cid, status=status), actor="t", correlation_id="c"
+        deps(),
+        "i1",
+        ledger.InvoicePatch(customer_id=cid, status=status),
+        actor=TEST_ACTOR,
+        correlation_id="c",
     )
     assert customer_view.customer_view(deps(), cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
@@ -123,7 +128,7 @@ def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
                 target=run,
                 args=(
                     lambda c=cid: ledger.post_payment(
-                        deps(), payment(c, "p1", "1000"), actor="t", correlation_id="c"
+                        deps(), payment(c, "p1", "1000"), actor=TEST_ACTOR, correlation_id="c"
                     ),
                 ),
             ),
@@ -208,7 +213,7 @@ def test_cap_holds_a_batch_back_and_approval_releases_it(env: Env) -> None:
     # held-back customers are not re-batched by the next scan
     advance_to(env, date(2026, 3, 24))
     assert collections.run_scan(capped_deps).held_back == []
-    released = approvals.release_batch(deps(), report.batch_id, actor="bob", policy=deps().policy())
+    released = approvals.release_batch(deps(), report.batch_id, actor=BOB, policy=deps().policy())
     assert released.status == "released"
     assert all(customer_view.customer_view(deps(), cid).holds for cid in customers)
     assert len(env.reconciles()) == 2
@@ -229,7 +234,7 @@ def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -
     advance_to(env, date(2026, 3, 23))
     policy = deps().policy()
     approvals.add_to_batch(deps(), "late", cid, policy, env.clock.now())
-    released = approvals.release_batch(deps(), "late", actor="bob", policy=policy)
+    released = approvals.release_batch(deps(), "late", actor=BOB, policy=policy)
     assert released.results[cid].startswith("not held back")
     repo = CustomerRepository.of(runtime.table_store())
     stored = repo.get_record(cid)
@@ -275,7 +280,9 @@ def test_a_ledger_change_leaves_a_due_suspension_to_the_scan(env: Env) -> None:
         collections.run_scan(deps())
     env.notices()
     advance_to(env, date(2026, 3, 23))
-    ledger.post_invoice(deps(), invoice(cid, "i2", "50", date(2026, 4, 30)), actor="t", correlation_id="c")
+    ledger.post_invoice(
+        deps(), invoice(cid, "i2", "50", date(2026, 4, 30)), actor=TEST_ACTOR, correlation_id="c"
+    )
     assert customer_view.customer_view(deps(), cid).holds == [] and env.reconciles() == []
     actions = [e["action"] for e in customer_view.audit_trail(deps(), cid)["entries"]]
     assert "collections.suspension_deferred" in actions
@@ -289,9 +296,7 @@ def test_exemption_reinstates(env: Env) -> None:
     walk_to_suspension(env)
     env.reconciles()
     body = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 4, 10), reason="CFO promised")
-    assert (
-        controls.add_exemption(deps(), cid, body, actor="alice", correlation_id="c").effect is Effect.CREATED
-    )
+    assert controls.add_exemption(deps(), cid, body, actor=ALICE, correlation_id="c").effect is Effect.CREATED
     assert customer_view.customer_view(deps(), cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 

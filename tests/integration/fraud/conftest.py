@@ -16,6 +16,7 @@ from shared.domain.fraud import FraudReport
 from shared.services.fraud import intake
 from shared.services.fraud.deps import FraudDeps
 from shared.settings import load_settings
+from tests.actors import TEST_ACTOR
 
 
 @pytest.fixture
@@ -52,6 +53,6 @@ def fraud(
 def accepted(fraud: FraudDeps, report: FraudReport) -> dict[str, Any]:
     """Submit a report without an Idempotency-Key; the answer as JSON."""
     answer: dict[str, Any] = json.loads(
-        intake.submit(fraud, report, idempotency_key=None, sender=None).answer
+        intake.submit(fraud, report, idempotency_key=None, sender=None, actor=TEST_ACTOR).answer
     )
     return answer

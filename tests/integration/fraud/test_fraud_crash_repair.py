@@ -20,6 +20,7 @@ from shared.errors import Conflict
 from shared.services.fraud import cases, holds, intake, repair
 from shared.services.fraud.cases import PC_OUTBOX_PARTITION, ResolutionOutcome, ResolutionRequest
 from shared.services.fraud.deps import FraudDeps
+from tests.actors import TEST_ACTOR
 from tests.integration.fraud.conftest import accepted
 
 CUSTOMER = "c2222222-2222-4222-8222-222222222222"
@@ -69,10 +70,10 @@ def test_intake_crash_between_the_case_and_the_hold_is_repaired_by_the_retry(
 ) -> None:
     _crash_once(monkeypatch, intake, "place_fraud_hold")
     with pytest.raises(Crash):
-        intake.submit(fraud, _report(), idempotency_key="k-1", sender=None)
+        intake.submit(fraud, _report(), idempotency_key="k-1", sender=None, actor=TEST_ACTOR)
     case = _only_case(fraud)
     assert case.hold_decided and holds.customer_holds(fraud, CUSTOMER) == []
-    answer = intake.submit(fraud, _report(), idempotency_key="k-1", sender=None)
+    answer = intake.submit(fraud, _report(), idempotency_key="k-1", sender=None, actor=TEST_ACTOR)
     body = json.loads(answer.answer)
     assert not answer.replayed and body["case_id"] == case.case_id
     assert "fraud_hold_placed" in body["actions"]
@@ -85,7 +86,7 @@ def test_a_hold_decided_before_a_crash_is_not_placed_once_the_customer_is_protec
 ) -> None:
     _crash_once(monkeypatch, intake, "place_fraud_hold")
     with pytest.raises(Crash):
-        intake.submit(fraud, _report(), idempotency_key=None, sender=None)
+        intake.submit(fraud, _report(), idempotency_key=None, sender=None, actor=TEST_ACTOR)
     assert _only_case(fraud).hold_decided
     now = datetime.now(UTC)
     profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
@@ -100,17 +101,17 @@ def test_dismissal_crash_before_its_effects_is_repaired_by_resolving_again(
     fraud: FraudDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accepted = intake.intake(
-        fraud, _report(), "R1", actor="t", config=_triage(fraud), pc_event_ids=[f"{CUSTOMER}/ev-1"]
+        fraud, _report(), "R1", actor=TEST_ACTOR, config=_triage(fraud), pc_event_ids=[f"{CUSTOMER}/ev-1"]
     )
     assert holds.customer_holds(fraud, CUSTOMER)
     request = ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="false alarm")
     _crash_once(monkeypatch, cases, "_queue_pc_update")
     with pytest.raises(Crash):
-        cases.resolve_case(fraud, accepted.case_id, request)
+        cases.resolve_case(fraud, accepted.case_id, request, actor=TEST_ACTOR)
     assert _only_case(fraud).status.value == "dismissed"
     assert holds.customer_holds(fraud, CUSTOMER)  # the crash left the hold: the customer stays suspended
     view = cases.resolve_case(
-        fraud, accepted.case_id, request
+        fraud, accepted.case_id, request, actor=TEST_ACTOR
     )  # the repair: resolve again with the same outcome
     assert view.hold_active is False and holds.customer_holds(fraud, CUSTOMER) == []
     assert {"fraud.case_dismissed_again", "hold.lifted"} <= set(_actions(fraud))
@@ -121,12 +122,12 @@ def test_dismissal_crash_before_its_effects_is_repaired_by_resolving_again(
 def test_confirmation_crash_before_its_audit_entry_is_repaired_by_resolving_again(
     fraud: FraudDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    accepted = intake.intake(fraud, _report(), "R1", actor="t", config=_triage(fraud))
+    accepted = intake.intake(fraud, _report(), "R1", actor=TEST_ACTOR, config=_triage(fraud))
     request = ResolutionRequest(outcome=ResolutionOutcome.CONFIRMED, note="real fraud")
     _crash_once(monkeypatch, cases, "_resolution_effects")
     with pytest.raises(Crash):
-        cases.resolve_case(fraud, accepted.case_id, request)
-    cases.resolve_case(fraud, accepted.case_id, request)
+        cases.resolve_case(fraud, accepted.case_id, request, actor=TEST_ACTOR)
+    cases.resolve_case(fraud, accepted.case_id, request, actor=TEST_ACTOR)
     assert "fraud.case_confirmed_again" in _actions(fraud)
     assert holds.customer_holds(fraud, CUSTOMER)  # confirmed keeps the hold
 
@@ -139,7 +140,7 @@ def test_a_dismissal_between_the_case_write_and_the_hold_does_not_leave_a_hold(
     def dismissed_first(deps: FraudDeps, case: Case, *args: Any, **kwargs: Any) -> bool:
         # Risk staff dismiss the case after this intake wrote it and before it wrote the hold.
         dismissal = ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="no")
-        cases.resolve_case(deps, case.case_id, dismissal)
+        cases.resolve_case(deps, case.case_id, dismissal, actor=TEST_ACTOR)
         return original(deps, case, *args, **kwargs)
 
     monkeypatch.setattr(intake, "place_fraud_hold", dismissed_first)
@@ -171,11 +172,13 @@ def test_after_a_failed_attempt_the_key_still_refuses_another_body(
 ) -> None:
     _crash_once(monkeypatch, intake, "place_fraud_hold")
     with pytest.raises(Crash):
-        intake.submit(fraud, _report(), idempotency_key="k-2", sender=None)
+        intake.submit(fraud, _report(), idempotency_key="k-2", sender=None, actor=TEST_ACTOR)
     other = _report().model_copy(update={"description": "another report under the same key"})
     with pytest.raises(Conflict):  # the failed attempt already wrote its case under this key
-        intake.submit(fraud, other, idempotency_key="k-2", sender=None)
-    answer = intake.submit(fraud, _report(), idempotency_key="k-2", sender=None)  # the same body: at once
+        intake.submit(fraud, other, idempotency_key="k-2", sender=None, actor=TEST_ACTOR)
+    answer = intake.submit(
+        fraud, _report(), idempotency_key="k-2", sender=None, actor=TEST_ACTOR
+    )  # the same body: at once
     assert not answer.replayed and "fraud_hold_placed" in json.loads(answer.answer)["actions"]
     assert _only_case(fraud).hit_count == 1
 
@@ -185,7 +188,9 @@ def test_the_timer_repair_places_a_hold_an_interrupted_intake_left_undone(
 ) -> None:
     _crash_once(monkeypatch, intake, "place_fraud_hold")
     with pytest.raises(Crash):
-        intake.submit(fraud, _report(), idempotency_key=None, sender=None)  # no key: no retry will come
+        intake.submit(
+            fraud, _report(), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        )  # no key: no retry will come
     case = _only_case(fraud)
     assert case.hold_decided and holds.customer_holds(fraud, CUSTOMER) == []
     assert repair.repair_holds(fraud, page_size=1) == 1
@@ -199,7 +204,7 @@ def test_the_timer_repair_never_holds_a_protected_customer(
 ) -> None:
     _crash_once(monkeypatch, intake, "place_fraud_hold")
     with pytest.raises(Crash):
-        intake.submit(fraud, _report(), idempotency_key=None, sender=None)
+        intake.submit(fraud, _report(), idempotency_key=None, sender=None, actor=TEST_ACTOR)
     now = datetime.now(UTC)
     profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
     store.table("customers").insert(profile, CUSTOMER, PROFILE_ROW)

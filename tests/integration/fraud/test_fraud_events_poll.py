@@ -20,6 +20,7 @@ from shared.services.fraud import cases, holds
 from shared.services.fraud.cases import ResolutionOutcome, ResolutionRequest
 from shared.services.fraud.deps import FraudDeps
 from shared.services.fraud.pc_events import poll_fraud_events
+from tests.actors import TEST_ACTOR
 from tests.integration.fraud.conftest import make_fraud
 
 TENANT = "e1111111-1111-4111-8111-111111111111"
@@ -101,7 +102,10 @@ def test_a_listing_failure_still_sends_the_resolved_events(fraud: FraudDeps) -> 
     assert first.cases_opened == 1
     (case,) = fraud.cases.iter_customer_cases(TENANT)
     cases.resolve_case(
-        fraud, case.case_id, ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="benign")
+        fraud,
+        case.case_id,
+        ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="benign"),
+        actor=TEST_ACTOR,
     )
     pc = ScriptedPartnerCenter([], listing_fails=True)
     result = poll_fraud_events(fraud, pc)  # type: ignore[arg-type]
@@ -118,7 +122,9 @@ def test_dry_run_makes_no_partner_center_status_call(
     pc = ScriptedPartnerCenter([event])
     assert poll_fraud_events(dry, pc).cases_opened == 1  # type: ignore[arg-type]
     (case,) = dry.cases.iter_customer_cases(TENANT)
-    cases.resolve_case(dry, case.case_id, ResolutionRequest(outcome=ResolutionOutcome.CONFIRMED, note="x"))
+    cases.resolve_case(
+        dry, case.case_id, ResolutionRequest(outcome=ResolutionOutcome.CONFIRMED, note="x"), actor=TEST_ACTOR
+    )
     again = poll_fraud_events(dry, pc)  # type: ignore[arg-type]  # the event is still Active
     assert again.failures == [] and again.events_skipped == 1 and pc.status_calls == []
     assert holds.customer_holds(dry, TENANT) == []

@@ -25,6 +25,7 @@ from shared.errors import AppError
 from shared.services.fraud import cases, holds, intake
 from shared.services.fraud.cases import ResolutionOutcome, ResolutionRequest
 from shared.services.fraud.deps import FraudDeps
+from tests.actors import TEST_ACTOR
 from tests.integration.fraud.conftest import make_fraud
 
 CUSTOMER = "c1111111-1111-4111-8111-111111111111"
@@ -47,7 +48,7 @@ def test_concurrent_first_reports_open_exactly_one_case(fraud: FraudDeps) -> Non
     lock = threading.Lock()
 
     def send() -> None:
-        accepted = intake.submit(fraud, _report(), idempotency_key=None, sender=None)
+        accepted = intake.submit(fraud, _report(), idempotency_key=None, sender=None, actor=TEST_ACTOR)
         with lock:
             answers.append(accepted.answer)
 
@@ -67,7 +68,7 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_report(fraud: F
 
     def send() -> None:
         try:
-            intake.submit(fraud, _report(), idempotency_key="same-key", sender=None)
+            intake.submit(fraud, _report(), idempotency_key="same-key", sender=None, actor=TEST_ACTOR)
             code = 202
         except AppError as exc:  # the loser while the winner is still working: 409
             code = answer_for(exc)[0]
@@ -100,11 +101,13 @@ def test_idempotency_takeover_after_a_crash(store: TableStore) -> None:
 
 
 def test_status_index_follows_the_case_and_drops_stale_entries(fraud: FraudDeps, store: TableStore) -> None:
-    body = intake.submit(fraud, _report(), idempotency_key=None, sender=None).answer
+    body = intake.submit(fraud, _report(), idempotency_key=None, sender=None, actor=TEST_ACTOR).answer
     case_id = json.loads(body)["case_id"]
     case_store = CaseStore(store.table(CASES_TABLE))
     assert [c.case_id for c in case_store.list_by_status(CaseStatus.OPEN, 10, None).cases] == [case_id]
-    cases.resolve_case(fraud, case_id, ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="noise"))
+    cases.resolve_case(
+        fraud, case_id, ResolutionRequest(outcome=ResolutionOutcome.DISMISSED, note="noise"), actor=TEST_ACTOR
+    )
     assert case_store.list_by_status(CaseStatus.OPEN, 10, None).cases == []
     assert [c.case_id for c in case_store.list_by_status(CaseStatus.DISMISSED, 10, None).cases] == [case_id]
     # A stale entry (as a crash between the index and the case write would leave) is never listed.
@@ -124,7 +127,9 @@ def test_listing_pages_with_a_continuation_token(fraud: FraudDeps, store: TableS
         customer = f"c222222{n}-2222-4222-8222-222222222222"
         ids.append(
             json.loads(
-                intake.submit(fraud, _report(customer=customer), idempotency_key=None, sender=None).answer
+                intake.submit(
+                    fraud, _report(customer=customer), idempotency_key=None, sender=None, actor=TEST_ACTOR
+                ).answer
             )["case_id"]
         )
     seen: list[str] = []
@@ -142,7 +147,9 @@ def test_escalation_after_reports_in_window_raises_severity(fraud: FraudDeps, st
     previous = clock.set_clock(clock.FixedClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
     try:
         for _ in range(3):  # FRAUD_ESCALATE_AFTER_REPORTS defaults to 3
-            intake.submit(fraud, _report(Severity.MEDIUM), idempotency_key=None, sender=None)
+            intake.submit(
+                fraud, _report(Severity.MEDIUM), idempotency_key=None, sender=None, actor=TEST_ACTOR
+            )
     finally:
         clock.set_clock(previous)
     (case,) = fraud.cases.iter_customer_cases(CUSTOMER)
@@ -154,7 +161,9 @@ def test_protected_customer_gets_no_hold_but_an_alert(fraud: FraudDeps, store: T
     profile = StoredProfile(name="VIP", protected=True, customer_id=CUSTOMER, created_at=now, updated_at=now)
     store.table("customers").insert(profile, CUSTOMER, PROFILE_ROW)
     body = json.loads(
-        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+        intake.submit(
+            fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        ).answer
     )
     assert body["customer_known"] is True
     assert body["decision"]["action"] == "alert"
@@ -174,7 +183,9 @@ def test_dry_run_records_would_hold_and_places_none(
     runtime.reset()
     dry = make_fraud(store)
     body = json.loads(
-        intake.submit(dry, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+        intake.submit(
+            dry, _report(Severity.CRITICAL), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        ).answer
     )
     assert body["decision"]["dry_run"] is True
     assert body["actions"] == ["case_opened", "would_place_fraud_hold"]
@@ -197,7 +208,9 @@ def test_customer_on_the_policy_protected_list_gets_an_alert(
     listed.write_text(text.replace("protected_customers = []", f'protected_customers = ["{CUSTOMER}"]'))
     fraud = _service_with_policy(store, monkeypatch, listed)
     body = json.loads(
-        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+        intake.submit(
+            fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        ).answer
     )
     assert body["decision"]["action"] == "alert"
     assert "policy list" in body["decision"]["explanation"]
@@ -211,7 +224,9 @@ def test_unreadable_policy_means_no_automatic_hold(
     broken.write_text("protected_customers = 'not a list'\n")
     fraud = _service_with_policy(store, monkeypatch, broken)
     body = json.loads(
-        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+        intake.submit(
+            fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        ).answer
     )
     assert body["decision"]["action"] == "alert"
     assert "unreadable" in body["decision"]["explanation"]
@@ -220,7 +235,9 @@ def test_unreadable_policy_means_no_automatic_hold(
 
 def test_critical_report_about_an_unlisted_customer_places_the_hold(fraud: FraudDeps) -> None:
     body = json.loads(
-        intake.submit(fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None).answer
+        intake.submit(
+            fraud, _report(Severity.CRITICAL), idempotency_key=None, sender=None, actor=TEST_ACTOR
+        ).answer
     )
     assert body["actions"] == ["case_opened", "fraud_hold_placed", "reconcile_requested"]
     (hold,) = holds.customer_holds(fraud, CUSTOMER)

@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+from functions.changes import bp as changes_bp
 from functions.collections import bp as collections_bp
 from functions.drift import bp as drift_bp
 from functions.fraud import bp as fraud_bp
@@ -25,3 +26,4 @@ app.register_functions(openapi_bp)
 app.register_functions(ledger_bp)
 app.register_functions(collections_bp)
 app.register_functions(notices_bp)
+app.register_functions(changes_bp)

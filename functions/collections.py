@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions import entry_point
-from functions.auth import current_actor, requires
-from functions.http_support import http_handler, json_response
+from functions.auth import correlation_id, current_actor, requires
+from functions.http_support import http_handler, json_response, written_response
 from shared.domain.roles import Role
 
 bp = func.Blueprint()
@@ -39,11 +39,17 @@ def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
 @http_handler
 @requires(Role.COLLECTIONS_APPROVE)
 def approve_batch(req: func.HttpRequest) -> func.HttpResponse:
+    """Release a held-back batch: 202 with the pending change under four-eyes (a second person
+    approves it at POST /api/changes/{change_id}/approval), else 200 with the released batch."""
     from shared import wiring
-    from shared.services.collections import approvals
+    from shared.services.collections import four_eyes
 
     deps = wiring.collections()
-    batch = approvals.release_batch(
-        deps, req.route_params["batch_id"], actor=current_actor(), policy=deps.policy_for_request()
+    written = four_eyes.request_batch_release(
+        deps,
+        req.route_params["batch_id"],
+        actor=current_actor(),
+        policy=deps.policy_for_request(),
+        correlation_id=correlation_id(req),
     )
-    return json_response(batch)
+    return written_response(written)

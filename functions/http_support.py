@@ -137,7 +137,13 @@ def json_response(
 
 
 # The status of each effect a use case reports (`shared.services.outcomes`).
-EFFECT_STATUS = {Effect.CREATED: 201, Effect.UPDATED: 200, Effect.UNCHANGED: 200, Effect.REMOVED: 204}
+EFFECT_STATUS = {
+    Effect.CREATED: 201,
+    Effect.UPDATED: 200,
+    Effect.UNCHANGED: 200,
+    Effect.REMOVED: 204,
+    Effect.PENDING: 202,  # four-eyes: accepted, waiting for a second person
+}
 
 
 def written_response(written: Written[Any]) -> func.HttpResponse:

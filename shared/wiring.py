@@ -49,6 +49,7 @@ def collections() -> CollectionsDeps:
     """Ledger, scan, approvals, notices."""
 
     def build() -> CollectionsDeps:
+        from shared.adapters.changes import ChangeStore
         from shared.adapters.customers import CustomerRepository
         from shared.adapters.schedule import ScheduleIndex
         from shared.services.collections.deps import CollectionsDeps
@@ -64,6 +65,7 @@ def collections() -> CollectionsDeps:
             notice_outbox=store.table(NOTICE_OUTBOX_TABLE),
             settings=settings,
             policy_source=policy_files().policy,
+            changes=ChangeStore.of(store),
         )
 
     return runtime.wired("collections", build)

@@ -380,6 +380,26 @@ class Table:
             kwargs["results_per_page"] = results_per_page
         return iter(self.client.query_entities(query_filter, parameters=dict(parameters or {}), **kwargs))
 
+    def page(
+        self,
+        query_filter: str,
+        parameters: Mapping[str, Any] | None,
+        limit: int,
+        resume: Mapping[str, str] | None = None,
+    ) -> tuple[list[Any], dict[str, str] | None]:
+        """One page of at most `limit` raw entities (ONE round trip), and where the next page
+        starts (Table storage's next PartitionKey/RowKey), or None at the end."""
+        _check_filter(query_filter)
+        # The SDK's token for table queries is the {PartitionKey, RowKey} dict it read from the
+        # x-ms-continuation headers (typed as str in its stubs).
+        start: Any = dict(resume) if resume else None
+        pages: Any = self.client.query_entities(
+            query_filter, parameters=dict(parameters or {}), results_per_page=limit
+        ).by_page(continuation_token=start)
+        entities = list(next(pages, []))
+        token = pages.continuation_token
+        return entities, ({str(k): str(v) for k, v in token.items()} if token else None)
+
     def query_models(
         self, model_type: type[M], query_filter: str, parameters: Mapping[str, Any] | None = None
     ) -> Iterator[Stored[M]]:

@@ -226,6 +226,18 @@ class BlastRadius(_Strict):
         return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_CEILING)))
 
 
+class FourEyes(_Strict):
+    """Changes one person may not make alone: the first request waits as a pending change until
+    a different person holding Collections.Approve approves or rejects it."""
+
+    release_cap_batch: bool = True  # releasing a batch held back by the blast-radius cap
+    mark_protected: bool = True  # marking a customer protected (no warning, no suspension)
+    enforcement_off: bool = True  # an enforcement_off exemption
+    # A promise_to_pay lasting more than this many days (from today) needs a second person.
+    promise_to_pay_alone_max_days: int = Field(default=14, ge=0, le=3650)
+    pending_days: int = Field(default=7, ge=1, le=90)  # a pending change expires after this
+
+
 class Policy(_Strict):
     """The whole collections policy. `version` is computed by `parse_policy`, never written in the file."""
 
@@ -237,6 +249,7 @@ class Policy(_Strict):
     enforcement_window: EnforcementWindow
     blast_radius: BlastRadius
     protected_customers: list[CustomerId] = Field(default_factory=list)
+    four_eyes: FourEyes = Field(default_factory=FourEyes)
 
     @field_validator("time_zone")
     @classmethod

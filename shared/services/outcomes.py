@@ -18,6 +18,7 @@ class Effect(StrEnum):
     UPDATED = "updated"  # it existed and was changed
     UNCHANGED = "unchanged"  # the same request had been applied already (a replay): nothing written
     REMOVED = "removed"  # it existed and is gone
+    PENDING = "pending"  # four-eyes: asked for, waiting for a second person (nothing applied yet)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@
   its ordering rules), `actions` (the rows a decided action stages), `outbox` (messages
   published after a commit), `cap` (the blast-radius cap);
 - `approvals`: suspension batches held back by the cap, released by a person;
+- `pending`, `four_eyes`: changes one person may not make alone, asked for and listed
+  (`pending`), approved or rejected by a second person (`four_eyes`);
 - `notices`: the notice sender (queue-triggered);
 - `published_policy`: the policy text customers read;
 - `deps`: what these use cases are given (storage, queues, the policy, the clock).

@@ -131,6 +131,16 @@ def _stage_partner_audit(
     log_.stage(tx, log_.read_head(PARTNER_PARTITION), [entry])
 
 
+def valid_batch_id(batch_id: str) -> str:
+    """The batch id, or ValidationFailed (also keeps characters Table storage refuses in a key
+    out of the read)."""
+    if not _BATCH_ID.fullmatch(batch_id):
+        raise ValidationFailed(
+            "batch_id is not a valid batch id (letters, digits, '-', '_', '.'; at most 100)"
+        )
+    return batch_id
+
+
 def get_batch(deps: CollectionsDeps, batch_id: str) -> SuspensionBatch:
     table = deps.customers.table
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
@@ -158,11 +168,7 @@ def release_batch(
     Releasing a released batch returns it unchanged (idempotent). The members are released,
     the batch is marked released, and members a running scan added meanwhile are released too.
     """
-    if not _BATCH_ID.fullmatch(batch_id):
-        # Also keeps characters Table storage refuses in a key (/ \\ # ? control) out of the read.
-        raise ValidationFailed(
-            "batch_id is not a valid batch id (letters, digits, '-', '_', '.'; at most 100)"
-        )
+    valid_batch_id(batch_id)
     table = deps.customers.table
     stored = table.get(SuspensionBatch, PARTNER_PARTITION, BATCH_PREFIX + batch_id)
     if stored is None:

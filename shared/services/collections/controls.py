@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.adapters.customers import CustomerAggregate
-from shared.adapters.layout import exemption_row, hold_row
+from shared.adapters.layout import PROFILE_ROW, exemption_row, hold_row
+from shared.domain.changes import ChangeKind, PendingChange, exemption_needs_four_eyes, exemption_texts
 from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.identity import Actor
@@ -24,6 +26,7 @@ from shared.services.collections.customer_change import (
 )
 from shared.services.collections.customer_view import valid_customer_id
 from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.pending import ask
 from shared.services.outcomes import Effect, Written
 
 
@@ -106,28 +109,84 @@ class ExemptionIn(BaseModel):
 
 def add_exemption(
     deps: CollectionsDeps, customer_id: str, body: ExemptionIn, *, actor: Actor, correlation_id: str
-) -> Written[Exemption]:
-    """Promise to pay / enforcement off until a date (created); may lift the non_payment hold at once."""
+) -> Written[Exemption] | Written[PendingChange]:
+    """Promise to pay / enforcement off until a date (created); may lift the non_payment hold at
+    once. Under four-eyes (an `enforcement_off`, or a promise longer than the policy's short
+    limit) it waits as a pending change for a second person instead (pending)."""
     customer_id = valid_customer_id(customer_id)
+    policy = deps.policy_for_request()
+    calendar = policy.calendar()
+    today = calendar.local_date(deps.clock.now())
+    _check_until(body, today)
+    if exemption_needs_four_eyes(policy.four_eyes, body.kind, body.until, today):
+        if deps.customers.table.get_raw(customer_id, PROFILE_ROW) is None:
+            raise NotFound(f"customer {customer_id} is unknown: PUT /api/customers/{customer_id} first")
+        summary, why = exemption_texts(body.kind, body.until, policy.four_eyes)
+        kind = (
+            ChangeKind.ENFORCEMENT_OFF
+            if body.kind is ExemptionKind.ENFORCEMENT_OFF
+            else ChangeKind.PROMISE_TO_PAY
+        )
+        change = ask(
+            deps,
+            kind,
+            actor=actor,
+            policy=policy,
+            summary=summary,
+            why=why,
+            correlation_id=correlation_id,
+            customer_id=customer_id,
+            payload=body.model_dump(mode="json"),
+        )
+        return Written(change, Effect.PENDING)
+    return write_exemption(deps, customer_id, body, actor=actor, correlation_id=correlation_id)
+
+
+def _check_until(body: ExemptionIn, today: date) -> None:
+    # `until` is a local date of the policy's time zone, as the evaluation reads it.
+    if body.until < today:
+        raise ValidationFailed(
+            "until is in the past", errors=[{"field": "until", "message": "must be today or later"}]
+        )
+
+
+def write_exemption(
+    deps: CollectionsDeps,
+    customer_id: str,
+    body: ExemptionIn,
+    *,
+    actor: Actor,
+    correlation_id: str,
+    approved: PendingChange | None = None,
+) -> Written[Exemption]:
+    """Store the exemption (created). `approved`: the four-eyes change it carries out, whose
+    requester is recorded as its author and `actor` as its approver (applying the same change
+    twice finds the exemption in place: unchanged)."""
     calendar = deps.policy_for_request().calendar()
 
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Exemption]:
-        # `until` is a local date of the policy's time zone, as the evaluation reads it.
-        if body.until < calendar.local_date(now):
-            raise ValidationFailed(
-                "until is in the past", errors=[{"field": "until", "message": "must be today or later"}]
-            )
+        _check_until(body, calendar.local_date(now))
+        exemption_id = approved.change_id if approved else uuid.uuid4().hex[:12]
+        existing = agg.exemptions.get(exemption_id)
+        if existing is not None:
+            return Mutation(existing.value, Effect.UNCHANGED)
+        author = approved.requested_by if approved else actor.ref
         exemption = Exemption(
-            exemption_id=uuid.uuid4().hex[:12],
+            exemption_id=exemption_id,
             kind=body.kind,
             until=body.until,
             reason=body.reason,
             created_at=now,
-            created_by=actor.label,
-            created_by_id=actor.id,
+            created_by=author.name,
+            created_by_id=author.id,
+            change_id=approved.change_id if approved else None,
+            approved_by=actor.label if approved else None,
+            approved_by_id=actor.id if approved else None,
         )
         stage_in_memory(exemption, agg)
-        details = {"kind": body.kind.value, "until": body.until.isoformat()}
+        details: dict[str, Any] = {"kind": body.kind.value, "until": body.until.isoformat()}
+        if approved:
+            details |= {"change_id": approved.change_id, "requested_by": author.model_dump(mode="json")}
         return Mutation(
             exemption,
             Effect.CREATED,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.adapters.layout import PROFILE_ROW
+from shared.domain.changes import PendingChange
 from shared.domain.customer import CustomerId, CustomerProfile, Exemption
 from shared.errors import NotFound, ValidationFailed
 from shared.services.collections.decision import decide, ledger_summary
 from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.pending import open_changes_of
 
 
 class HoldView(BaseModel):
@@ -44,6 +46,7 @@ class CustomerView(BaseModel):
     next_review_at: datetime | None
     held_back_batch: str | None
     reasons: list[str]
+    pending_changes: list[PendingChange] = Field(default_factory=list)  # four-eyes, waiting
 
 
 def valid_customer_id(value: str) -> str:
@@ -104,6 +107,7 @@ def customer_view(deps: CollectionsDeps, customer_id: str) -> CustomerView:
         next_review_at=decision.next_review_at,
         held_back_batch=record.held_back_batch,
         reasons=decision.reasons,
+        pending_changes=open_changes_of(deps, customer_id),
     )
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared.adapters.changes import ChangeStore
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.queues import Publisher
 from shared.adapters.schedule import ScheduleIndex
@@ -29,6 +30,7 @@ class CollectionsDeps:
     notice_outbox: Table  # the table an e-mail system reads notices from
     settings: AppSettings
     policy_source: Callable[[], Policy]  # the policy file, validated (PolicyError otherwise)
+    changes: ChangeStore  # four-eyes: changes waiting for a second person
     clock: Clock = field(default=PROCESS_CLOCK)
 
     @property

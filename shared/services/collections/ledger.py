@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import PROFILE_ROW, invoice_row, payment_row
 from shared.adapters.tables import Stored
+from shared.domain.changes import PROTECTED_TEXTS, ChangeKind, PendingChange
 from shared.domain.customer import CustomerId, CustomerProfile, StoredProfile
 from shared.domain.identity import Actor
 from shared.domain.ledger import (
@@ -33,51 +34,117 @@ from shared.services.collections.customer_change import (
 )
 from shared.services.collections.customer_view import CustomerView, customer_view, valid_customer_id
 from shared.services.collections.deps import CollectionsDeps
+from shared.services.collections.pending import ask
 from shared.services.outcomes import Effect, Written
 
 # --- customers --------------------------------------------------------------------------------
 
 
+class ProfileAccepted(BaseModel):
+    """The answer to a profile that asked for the protected flag under four-eyes: the rest of the
+    profile as saved (protected unchanged), and the change waiting for a second person."""
+
+    customer: CustomerView
+    pending_change: PendingChange
+
+
 def put_customer(
     deps: CollectionsDeps, customer_id: str, profile: CustomerProfile, *, actor: Actor, correlation_id: str
-) -> Written[CustomerView]:
-    """Create or replace a customer's profile; re-evaluates (protected, segment)."""
+) -> Written[CustomerView] | Written[ProfileAccepted]:
+    """Create or replace a customer's profile; re-evaluates (protected, segment). Marking a
+    customer protected waits for a second person when the policy says so (pending): the rest of
+    the profile is saved at once."""
     customer_id = valid_customer_id(customer_id)
+    policy = deps.policy_for_request()
+    asks_protection = profile.protected and policy.four_eyes.mark_protected
+    kept_flag: dict[str, bool] = {}
 
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
         existing = agg.profile
-        created_at = existing.value.created_at if existing else now
-        stored = StoredProfile(
-            **profile.model_dump(), customer_id=customer_id, created_at=created_at, updated_at=now
-        )
-        if profile.credit_limit is not None and (agg.invoices or agg.payments):
-            currency = ledger_currency(
-                [s.value for s in agg.invoices.values()], [s.value for s in agg.payments.values()], "CNY"
-            )
-            if profile.credit_limit.currency != currency:
-                raise ValidationFailed(
-                    f"credit_limit is in {profile.credit_limit.currency}; the ledger is {currency}"
-                )
-        if existing is not None and existing.value.model_dump(exclude={"created_at", "updated_at"}) == (
-            stored.model_dump(exclude={"created_at", "updated_at"})
-        ):
-            return Mutation(None, Effect.UNCHANGED)
-        stage_in_memory(stored, agg)
-        return Mutation(
-            None,
-            Effect.CREATED if existing is None else Effect.UPDATED,
-            rows=[RowWrite(stored, PROFILE_ROW, existing.etag if existing else None)],
-            notes=[
-                AuditNote(
-                    "customer.profile_saved", "profile created" if existing is None else "profile updated"
-                )
-            ],
-        )
+        wanted = profile
+        kept_flag.clear()
+        if asks_protection and not (existing is not None and existing.value.protected):
+            wanted = profile.model_copy(update={"protected": False})
+            kept_flag["asked"] = True
+        return _profile_mutation(agg, customer_id, wanted, now)
 
     written = mutate_customer(
         deps, customer_id, prepare, actor=actor, correlation_id=correlation_id, require_customer=False
     )
-    return Written(customer_view(deps, customer_id), written.effect)
+    view = customer_view(deps, customer_id)
+    if not kept_flag:
+        return Written(view, written.effect)
+    summary, why = PROTECTED_TEXTS
+    change = ask(
+        deps,
+        ChangeKind.MARK_PROTECTED,
+        actor=actor,
+        policy=policy,
+        summary=summary,
+        why=why,
+        correlation_id=correlation_id,
+        customer_id=customer_id,
+        payload={"protected": True},
+    )
+    return Written(
+        ProfileAccepted(customer=customer_view(deps, customer_id), pending_change=change), Effect.PENDING
+    )
+
+
+def _profile_mutation(
+    agg: CustomerAggregate, customer_id: str, profile: CustomerProfile, now: datetime
+) -> Mutation[None]:
+    existing = agg.profile
+    created_at = existing.value.created_at if existing else now
+    stored = StoredProfile(
+        **profile.model_dump(), customer_id=customer_id, created_at=created_at, updated_at=now
+    )
+    if profile.credit_limit is not None and (agg.invoices or agg.payments):
+        currency = ledger_currency(
+            [s.value for s in agg.invoices.values()], [s.value for s in agg.payments.values()], "CNY"
+        )
+        if profile.credit_limit.currency != currency:
+            raise ValidationFailed(
+                f"credit_limit is in {profile.credit_limit.currency}; the ledger is {currency}"
+            )
+    if existing is not None and existing.value.model_dump(exclude={"created_at", "updated_at"}) == (
+        stored.model_dump(exclude={"created_at", "updated_at"})
+    ):
+        return Mutation(None, Effect.UNCHANGED)
+    stage_in_memory(stored, agg)
+    return Mutation(
+        None,
+        Effect.CREATED if existing is None else Effect.UPDATED,
+        rows=[RowWrite(stored, PROFILE_ROW, existing.etag if existing else None)],
+        notes=[
+            AuditNote("customer.profile_saved", "profile created" if existing is None else "profile updated")
+        ],
+    )
+
+
+def mark_protected(
+    deps: CollectionsDeps, change: PendingChange, *, actor: Actor, correlation_id: str
+) -> Written[None]:
+    """Carry out an approved `mark_protected` change (unchanged when the customer is already)."""
+    assert change.customer_id is not None
+
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
+        if agg.profile is None:
+            raise NotFound(f"customer {change.customer_id} is unknown")
+        if agg.profile.value.protected:
+            return Mutation(None, Effect.UNCHANGED)
+        etag = agg.profile.etag
+        profile = agg.profile.value.model_copy(update={"protected": True, "updated_at": now})
+        stage_in_memory(profile, agg)
+        details = {"change_id": change.change_id, "requested_by": change.requested_by.model_dump(mode="json")}
+        return Mutation(
+            None,
+            Effect.UPDATED,
+            rows=[RowWrite(profile, PROFILE_ROW, etag)],
+            notes=[AuditNote("customer.protected", f"marked protected (change {change.change_id})", details)],
+        )
+
+    return mutate_customer(deps, change.customer_id, prepare, actor=actor, correlation_id=correlation_id)
 
 
 # --- invoices and payments --------------------------------------------------------------------

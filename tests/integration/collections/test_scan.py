@@ -12,7 +12,7 @@ import pytest
 from shared import runtime
 from shared.adapters.customers import CustomerRepository
 from shared.adapters.schedule import ScheduleIndex
-from shared.services.collections import approvals, controls, customer_view, ledger, preview
+from shared.services.collections import approvals, controls, customer_view, four_eyes, ledger, preview
 from shared.services.collections import scan as collections
 from shared.services.outcomes import Effect
 from tests.actors import ALICE, BOB, TEST_ACTOR
@@ -296,7 +296,12 @@ def test_exemption_reinstates(env: Env) -> None:
     walk_to_suspension(env)
     env.reconciles()
     body = controls.ExemptionIn(kind="promise_to_pay", until=date(2026, 4, 10), reason="CFO promised")
-    assert controls.add_exemption(deps(), cid, body, actor=ALICE, correlation_id="c").effect is Effect.CREATED
+    asked = controls.add_exemption(deps(), cid, body, actor=ALICE, correlation_id="c")
+    assert asked.effect is Effect.PENDING  # a long promise: a second person approves it
+    assert customer_view.customer_view(deps(), cid).holds != [] and env.reconciles() == []
+    four_eyes.approve_change(
+        deps(), asked.value.change_id, four_eyes.ApprovalNote(), actor=BOB, correlation_id="c"
+    )
     assert customer_view.customer_view(deps(), cid).holds == []
     assert [m["reason"] for m in env.reconciles()] == ["non_payment hold lifted"]
 

@@ -9,6 +9,7 @@ from functions.fraud import bp as fraud_bp
 from functions.fraud_events import bp as fraud_events_bp
 from functions.health import bp as health_bp
 from functions.ledger import bp as ledger_bp
+from functions.lists import bp as lists_bp
 from functions.notices import bp as notices_bp
 from functions.openapi import bp as openapi_bp
 from functions.policy import bp as policy_bp
@@ -27,3 +28,4 @@ app.register_functions(ledger_bp)
 app.register_functions(collections_bp)
 app.register_functions(notices_bp)
 app.register_functions(changes_bp)
+app.register_functions(lists_bp)

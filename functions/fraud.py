@@ -5,20 +5,17 @@ The use cases are imported inside each handler: indexing the app loads none of t
 
 from __future__ import annotations
 
-import re
-
 import azure.functions as func
 
 from functions.auth import current_actor, requires
 from functions.http_support import http_handler, json_response, read_body, read_json
+from functions.paging import page_params, query_date
 from shared.domain.roles import Role
-from shared.errors import BadRequest
 
 bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 MAX_REPORT_BYTES = 65_536
-_LIST_PARAMS = {"status", "limit", "continuation_token", "code"}
 
 
 @bp.route(route="fraud-reports", methods=["POST"], auth_level=ANONYMOUS)
@@ -56,21 +53,22 @@ def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
+    """Cases by status (open by default), or one customer's; by category, severity and the
+    days they were opened (local dates, inclusive)."""
     from shared import wiring
-    from shared.services.fraud import cases
+    from shared.services.fraud import case_lists
 
-    unknown = sorted(set(req.params) - _LIST_PARAMS)
-    if unknown:
-        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
-    # A parameter that is present must be valid: an empty value is refused, not defaulted.
-    limit_text = req.params.get("limit", "50")
-    if not re.fullmatch(r"[0-9]{1,3}", limit_text):
-        raise BadRequest("limit must be a whole number between 1 and 100")
-    page = cases.list_cases(
+    params = page_params(req, {"status", "customer_id", "category", "severity", "opened_from", "opened_to"})
+    page = case_lists.list_cases(
         wiring.fraud(),
-        req.params.get("status", "open"),
-        int(limit_text),
-        req.params.get("continuation_token"),
+        status=params.get("status", None if params.get("customer_id") else "open"),
+        customer_id=params.get("customer_id"),
+        category=params.get("category"),
+        severity=params.get("severity"),
+        opened_from=query_date(params, "opened_from"),
+        opened_to=query_date(params, "opened_to"),
+        limit=params.limit,
+        continuation_token=params.token,
     )
     return json_response(page)
 

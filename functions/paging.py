@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
 
 import azure.functions as func
 
-from shared.errors import BadRequest
+from shared.errors import BadRequest, ValidationFailed
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
@@ -42,3 +49,31 @@ def page_params(req: func.HttpRequest, allowed: set[str], max_limit: int = MAX_L
         raise BadRequest(f"limit must be a whole number from 1 to {max_limit}")
     values = {k: v for k, v in req.params.items() if k in allowed}
     return ListParams(limit=int(text), token=req.params.get("continuation_token"), values=values)
+
+
+def query_date(params: ListParams, name: str) -> date | None:
+    """A date parameter (YYYY-MM-DD), refused with the reason when it is not one."""
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2026-03-02") from None
+
+
+def read_query(req: func.HttpRequest, model: type[M], allowed: set[str]) -> M:
+    """Validate the query parameters with a pydantic model: 400 for unknown or empty ones, 422
+    with field paths for bad values."""
+    from pydantic import ValidationError
+
+    from functions.http_support import field_errors
+
+    page_params(req, allowed)
+    data = {k: v for k, v in req.params.items() if k != "code"}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("the query parameters are not valid", errors=field_errors(exc)) from None

@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.adapters.alerts import GENERIC_TITLE, TITLES, Alert, AlertStore, alert_id_for, alert_kind
 from shared.adapters.conflicts import DEFAULT_ATTEMPTS, retry_on_conflict
-from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, audit_row
+from shared.adapters.layout import AUDIT_HEAD_ROW, AUDIT_PREFIX, PARTNER_PARTITION, audit_row
 from shared.adapters.tables import Table, Transaction, decode
 from shared.domain.identity import Actor, ActorKind, ActorRef
 
@@ -131,7 +132,11 @@ class AuditLog:
         return HeadRef(stored.value, stored.etag)
 
     def stage(self, tx: Transaction, head: HeadRef, entries: list[AuditEntry]) -> AuditHead:
-        """Add the entries and the new head to `tx` (ETag-guarded); returns the new head."""
+        """Add the entries and the new head to `tx` (ETag-guarded); returns the new head.
+
+        An entry that raises an alert (`alert.*`, see `alerts.py`) has its alert row written
+        now, before the transaction: an alert is never lost to a crash after its entry."""
+        self._raise_alerts(tx.partition_key, entries)
         seq, prev = head.head.seq, head.head.hash
         for entry in entries:
             seq += 1
@@ -147,6 +152,31 @@ class AuditLog:
         else:
             tx.update(new_head, AUDIT_HEAD_ROW, head.etag)
         return new_head
+
+    def _raise_alerts(self, partition_key: str, entries: list[AuditEntry]) -> None:
+        store = AlertStore(self.table)
+        for entry in entries:
+            kind = alert_kind(entry.action)
+            if kind is None:
+                continue
+            named = entry.details.get("alert_kind")  # an entry may name a finer kind
+            kind = named if isinstance(named, str) and named else kind
+            details = entry.model_dump(mode="json")["details"]
+            store.raise_alert(
+                Alert(
+                    alert_id=alert_id_for(
+                        partition_key, entry.action, entry.at, entry.correlation_id, entry.reason, details
+                    ),
+                    kind=kind,
+                    title=TITLES.get(kind, GENERIC_TITLE),
+                    customer_id=partition_key if partition_key != PARTNER_PARTITION else None,
+                    reason=entry.reason,
+                    details=details,
+                    raised_at=entry.at,
+                    raised_by=entry.actor,
+                    correlation_id=entry.correlation_id,
+                )
+            )
 
     def append(self, partition_key: str, entries: list[AuditEntry], attempts: int = DEFAULT_ATTEMPTS) -> None:
         """Append on their own (no other change to go with them), retrying head conflicts."""

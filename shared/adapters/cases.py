@@ -90,8 +90,16 @@ class CaseStore:
     def escalation(self, customer_id: str, case_id: str) -> Stored[ServiceRequestDraft] | None:
         return self.table.get(ServiceRequestDraft, customer_id, case_id + ESCALATION_SUFFIX)
 
-    def list_by_status(self, status: CaseStatus, limit: int, after: str | None) -> CasePage:
-        """Cases with a status, oldest first, `limit` at most, after a continuation case id.
+    def list_by_status(
+        self,
+        status: CaseStatus,
+        limit: int,
+        after: str | None,
+        before: str | None = None,
+        since: str | None = None,
+    ) -> CasePage:
+        """Cases with a status, oldest first, `limit` at most, after a continuation case id
+        (and from `since` and before `before`: case ids sort by the time the case opened).
 
         Reads the status partition only (never the whole table); each entry is checked against
         its case row, and entries that went stale are dropped.
@@ -101,6 +109,12 @@ class CaseStore:
         if after:
             query += " and RowKey gt @after"
             params["after"] = after
+        if before:
+            query += " and RowKey lt @before"
+            params["before"] = before
+        if since:
+            query += " and RowKey ge @since"
+            params["since"] = since
         cases: list[Case] = []
         last: str | None = None
         more = False
@@ -200,6 +214,28 @@ class CaseStore:
 
     def _unindex(self, status: CaseStatus, case_id: str) -> None:
         self.table.delete(status_partition(status), case_id)
+
+    def customer_page(
+        self,
+        customer_id: str,
+        filters: dict[str, str],
+        low: str | None,
+        high: str | None,
+        limit: int,
+        resume: dict[str, str] | None,
+    ) -> tuple[list[Case], dict[str, str] | None]:
+        """One page of a customer's cases (its partition: case rows only, the filters applied by
+        Table storage to the case rows themselves, so exactly)."""
+        query = "PartitionKey eq @pk and hit_count ge @one"
+        params: dict[str, object] = {"pk": customer_id, "one": 1}
+        if low:
+            query, params["low"] = query + " and RowKey ge @low", low
+        if high:
+            query, params["high"] = query + " and RowKey lt @high", high
+        for name, value in sorted(filters.items()):
+            query, params[name] = query + f" and {name} eq @{name}", value
+        raw, resume_at = self.table.page(query, params, limit, resume)
+        return [decode(Case, e).value for e in raw if ":" not in str(e["RowKey"])], resume_at
 
     def iter_customer_cases(self, customer_id: str) -> Iterator[Case]:
         for entity in self.table.partition(customer_id):

@@ -26,6 +26,7 @@ from shared.adapters.layout import (
     STATE_ROW,
     SUBSCRIPTION_PREFIX,
 )
+from shared.adapters.lists import CustomerRows, ListIndex
 from shared.adapters.tables import ConcurrencyConflict, Stored, Table, TableStore, Transaction, decode
 from shared.domain.collections import CollectionsState, NoticeContent
 from shared.domain.customer import Exemption, StoredProfile
@@ -130,10 +131,25 @@ class CustomerAggregate:
     subscriptions: dict[str, Stored[SuspensionRecord]] = field(default_factory=dict)
     audit_head: HeadRef = field(default_factory=lambda: HeadRef(AuditHead(), None))
     rows_read: int = 0
+    loaded: CustomerRows | None = None  # as read (what the list indexes say now), for the index
 
     @property
     def exists(self) -> bool:
         return self.profile is not None
+
+    def rows(self) -> CustomerRows:
+        """What the list indexes are computed from, as held in memory now."""
+        record = self.record.value if self.record else None
+        return CustomerRows(
+            customer_id=self.customer_id,
+            profile=self.profile.value if self.profile else None,
+            stage=record.state.stage.value if record else CustomerRows.stage,
+            held_back_batch=record.held_back_batch if record else None,
+            invoices=[s.value for s in self.invoices.values()],
+            payments=[s.value for s in self.payments.values()],
+            holds=[s.value for s in self.holds.values()],
+            exemptions=[s.value for s in self.exemptions.values()],
+        )
 
     @property
     def collections(self) -> CollectionsRecord:
@@ -158,9 +174,11 @@ class CustomerChange:
         self.aggregate = aggregate
         self.tx: Transaction = repo.table.transaction(aggregate.customer_id)
         self.entries: list[AuditEntry] = []
+        self.staged: dict[str, BaseModel | None] = {}  # row key -> what it will hold (None: gone)
 
     def put(self, model: BaseModel, row_key: str, etag: str | None) -> None:
         """Create the row (etag None: must not exist) or replace it under its ETag."""
+        self.staged[row_key] = model
         if etag is None:
             self.tx.create(storable(model), row_key)
         else:
@@ -171,6 +189,7 @@ class CustomerChange:
         self.put(record, STATE_ROW, current.etag if current else None)
 
     def delete(self, row_key: str, etag: str) -> None:
+        self.staged[row_key] = None
         self.tx.delete(row_key, etag)
 
     def audit(self, entry: AuditEntry) -> None:
@@ -181,17 +200,51 @@ class CustomerChange:
         return len(self.tx) + len(self.entries) + 1
 
     def commit(self) -> dict[str, str]:
-        """Submit everything at once; ConcurrencyConflict if any row changed since it was read."""
+        """Submit everything at once; ConcurrencyConflict if any row changed since it was read.
+
+        The list indexes are written first and confirmed after (see `shared/adapters/lists.py`)."""
         if self.entries:
             self.repo.audit_log.stage(self.tx, self.aggregate.audit_head, self.entries)
-        return self.tx.submit()
+        lists = self.repo.lists
+        intent = lists.before_change(self.aggregate.loaded, self.after()) if lists and len(self.tx) else None
+        etags = self.tx.submit()
+        if lists is not None and intent is not None:
+            lists.after_change(intent)
+        return etags
+
+    def after(self) -> CustomerRows:
+        """The customer as it will be once this change is committed."""
+        rows = self.aggregate.rows()
+        by_prefix: dict[str, dict[str, Any]] = {
+            INVOICE_PREFIX: {i.invoice_id: i for i in rows.invoices},
+            PAYMENT_PREFIX: {p.payment_id: p for p in rows.payments},
+            HOLD_PREFIX: {h.hold_id: h for h in rows.holds},
+            EXEMPTION_PREFIX: {e.exemption_id: e for e in rows.exemptions},
+        }
+        for row_key, model in self.staged.items():
+            if row_key == PROFILE_ROW:
+                rows.profile = model if isinstance(model, StoredProfile) else rows.profile
+            elif row_key == STATE_ROW and isinstance(model, CollectionsRecord):
+                rows.stage, rows.held_back_batch = model.state.stage.value, model.held_back_batch
+            for prefix, found in by_prefix.items():
+                if row_key.startswith(prefix):
+                    if model is None:
+                        found.pop(row_key[len(prefix) :], None)
+                    else:
+                        found[row_key[len(prefix) :]] = model
+        rows.invoices = list(by_prefix[INVOICE_PREFIX].values())
+        rows.payments = list(by_prefix[PAYMENT_PREFIX].values())
+        rows.holds = list(by_prefix[HOLD_PREFIX].values())
+        rows.exemptions = list(by_prefix[EXEMPTION_PREFIX].values())
+        return rows
 
 
 class CustomerRepository:
     """Reads and writes customer partitions; counts what it reads (for the benchmark)."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, lists: ListIndex | None = None) -> None:
         self.table = table
+        self.lists = lists  # the staff lists' indexes (None: not kept, e.g. in a benchmark's floor)
         self.audit_log = AuditLog(table)
         self.rows_read = 0
         self.partitions_read = 0
@@ -199,7 +252,7 @@ class CustomerRepository:
 
     @classmethod
     def of(cls, store: TableStore) -> CustomerRepository:
-        return cls(store.table(CUSTOMERS_TABLE))
+        return cls(store.table(CUSTOMERS_TABLE), ListIndex.of(store))
 
     def load(self, customer_id: str) -> CustomerAggregate:
         """The whole customer in ONE partition query (audit entries excluded, the head included)."""
@@ -211,6 +264,7 @@ class CustomerRepository:
         for entity in entities:
             aggregate.rows_read += 1
             self._place(aggregate, entity)
+        aggregate.loaded = aggregate.rows()
         with self._lock:
             self.rows_read += aggregate.rows_read
             self.partitions_read += 1

@@ -11,6 +11,9 @@
 - `approvals`: suspension batches held back by the cap, released by a person;
 - `pending`, `four_eyes`: changes one person may not make alone, asked for and listed
   (`pending`), approved or rejected by a second person (`four_eyes`);
+- `lists`, `batches`, `alerts`, `ageing`: what staff work from: customers (search, filters),
+  open holds, exemptions, suspension batches and their members, alerts and their
+  acknowledgement, the ageing report (paged, O(page); see `shared/adapters/lists.py`);
 - `notices`: the notice sender (queue-triggered);
 - `published_policy`: the policy text customers read;
 - `deps`: what these use cases are given (storage, queues, the policy, the clock).

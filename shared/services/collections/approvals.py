@@ -66,6 +66,7 @@ class BatchMember(BaseModel):
 
     customer_id: str
     added_at: datetime
+    reason: str | None = None  # why its suspension was due (the decision's reasons)
     result: str | None = None
 
 
@@ -89,7 +90,13 @@ def _assembled(header: SuspensionBatch, members: list[Stored[BatchMember]]) -> S
 
 
 def add_to_batch(
-    deps: CollectionsDeps, batch_id: str, customer_id: str, policy: Policy, now: datetime
+    deps: CollectionsDeps,
+    batch_id: str,
+    customer_id: str,
+    policy: Policy,
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> None:
     """Record a held-back customer in the scan's batch (the batch's first member also writes the
     batch row and the alert in the partner audit, in one transaction)."""
@@ -108,7 +115,7 @@ def add_to_batch(
     retry_on_conflict(create_batch, what=f"suspension batch {batch_id}")
     try:
         table.insert(
-            BatchMember(customer_id=customer_id, added_at=now),
+            BatchMember(customer_id=customer_id, added_at=now, reason=(reason or None) and reason[:2000]),
             PARTNER_PARTITION,
             _member_prefix(batch_id) + customer_id,
         )

@@ -18,7 +18,7 @@ class CapGate:
     batch_id: str
     placed: int = 0
     held_back: list[str] = field(default_factory=list)
-    on_hold_back: Callable[[str], None] | None = None
+    on_hold_back: Callable[[str, str], None] | None = None  # (customer id, why it was due)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -28,13 +28,14 @@ class CapGate:
         share = math.ceil(cap.max_suspension_percent * evaluated / 100)
         return cls(limit=min(cap.max_suspensions_per_scan, share), batch_id=batch_id)
 
-    def admit(self, customer_id: str) -> bool:
-        """True: this suspension may go ahead; False: it waits (recorded in the batch first)."""
+    def admit(self, customer_id: str, reason: str = "") -> bool:
+        """True: this suspension may go ahead; False: it waits (recorded in the batch first,
+        with `reason`, why the suspension was due)."""
         with self._lock:
             if self.placed < self.limit:
                 self.placed += 1
                 return True
             self.held_back.append(customer_id)
         if self.on_hold_back is not None:
-            self.on_hold_back(customer_id)
+            self.on_hold_back(customer_id, reason)
         return False

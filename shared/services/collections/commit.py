@@ -175,7 +175,12 @@ def _commit(
     places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
     if places_hold and not dry_run:
         rules = _released_meanwhile(change, ctx, record, rules)
-    gate = _gate(aggregate.customer_id, record, rules) if places_hold and not dry_run else _Gate.PROCEED
+    due_because = "; ".join(decision.reasons)
+    gate = (
+        _gate(aggregate.customer_id, record, rules, due_because)
+        if places_hold and not dry_run
+        else _Gate.PROCEED
+    )
     if gate is _Gate.HOLD_BACK and record.held_back_batch is None:
         assert rules.cap is not None
         new.held_back_batch = rules.cap.batch_id
@@ -241,7 +246,7 @@ def _released_meanwhile(
     return _Rules(CommitMode.REVIEW, cap=rules.cap, approving_batch=late, entries=rules.entries)
 
 
-def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules) -> _Gate:
+def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules, reason: str) -> _Gate:
     """Whether a suspension the decision places goes ahead now (enforce mode only)."""
     if rules.approving_batch is not None:
         return _Gate.PROCEED  # a person released this customer's batch
@@ -249,7 +254,7 @@ def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules) -> _Gate:
         return _Gate.HOLD_BACK  # already waiting for approval in an earlier batch
     if rules.mode is CommitMode.CHANGE:
         return _Gate.DEFER
-    if rules.cap is not None and not rules.cap.admit(customer_id):
+    if rules.cap is not None and not rules.cap.admit(customer_id, reason):
         return _Gate.HOLD_BACK
     return _Gate.PROCEED
 

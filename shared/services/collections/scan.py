@@ -75,7 +75,9 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
     report.due = len(due)
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
     gate = CapGate.for_scan(policy, len(due), batch_id)
-    gate.on_hold_back = lambda customer_id: approvals.add_to_batch(deps, batch_id, customer_id, policy, now)
+    gate.on_hold_back = lambda customer_id, reason: approvals.add_to_batch(
+        deps, batch_id, customer_id, policy, now, reason=reason
+    )
     moves = ScheduleBatch(deps.schedule)
     ctx = CommitContext(policy=policy, now=now, actor=SCAN_ACTOR, correlation_id=f"scan-{scan_id}")
 

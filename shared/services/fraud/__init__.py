@@ -3,8 +3,9 @@ investigates.
 
 - `intake`: a report (HTTP or a Partner Center event) opens or joins a case, is triaged, and the
   decision is carried out;
-- `cases`: reading, listing, resolving (confirmed or dismissed) and escalating cases (the
-  21Vianet service-request draft and its ticket);
+- `cases`: reading, resolving (confirmed or dismissed) and escalating cases (the 21Vianet
+  service-request draft and its ticket);
+- `case_lists`: the list of cases by status or customer, category, severity and dates;
 - `holds`: a case's own hold, placed, lifted, and the reconcile request that follows (used by
   intake, repair and cases);
 - `repair`: holds that an interrupted intake decided but never placed;

@@ -11,7 +11,6 @@ is a conflict.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,14 +25,13 @@ from shared.domain.fraud import (
     Case,
     CaseStatus,
     Resolution,
-    Severity,
     Text,
     cancellation_recommendation,
     normalise_case_id,
 )
 from shared.domain.identity import Actor, ClaimedActor
 from shared.domain.service_request import EscalationRequest, ServiceRequestDraft, TicketUpdate, build_draft
-from shared.errors import BadRequest, Conflict, NotFound
+from shared.errors import Conflict, NotFound
 from shared.services.fraud.deps import FraudDeps
 from shared.services.fraud.holds import hold_exists, lift_case_holds, request_reconcile
 from shared.telemetry import metric
@@ -41,7 +39,6 @@ from shared.telemetry import metric
 log = logging.getLogger(__name__)
 
 PC_OUTBOX_PARTITION = "_pcevents"
-MAX_PAGE = 100
 
 
 class CaseView(Case):
@@ -50,24 +47,6 @@ class CaseView(Case):
     evidence: list[StoredEvidence]
     hold_active: bool
     escalation: ServiceRequestDraft | None = None
-
-
-class CaseSummary(BaseModel):
-    case_id: str
-    customer_id: str
-    customer_known: bool
-    category: str
-    severity: Severity
-    status: str
-    hit_count: int
-    opened_at: datetime
-    updated_at: datetime
-
-
-class CaseList(BaseModel):
-    status: str
-    items: list[CaseSummary]
-    continuation_token: str | None
 
 
 class ResolutionOutcome(StrEnum):
@@ -118,26 +97,6 @@ def view_case(deps: FraudDeps, case_id: str) -> CaseView:
         hold_active=hold_exists(deps, case.customer_id, case.case_id),
         escalation=escalation.value if escalation else None,
     )
-
-
-def list_cases(deps: FraudDeps, status: str, limit: int, continuation: str | None) -> CaseList:
-    """One page of the cases with this status (the status index; never the whole table)."""
-    try:
-        wanted = CaseStatus(status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in CaseStatus)
-        raise BadRequest(f"status must be one of {allowed}") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
-    after = None
-    if continuation is not None:
-        try:
-            after = normalise_case_id(continuation)
-        except ValueError:
-            raise BadRequest("continuation_token is not one this API returned") from None
-    page = deps.cases.list_by_status(wanted, limit, after)
-    items = [CaseSummary(**case.model_dump(include=set(CaseSummary.model_fields))) for case in page.cases]
-    return CaseList(status=wanted.value, items=items, continuation_token=page.continuation)
 
 
 # -- resolution --

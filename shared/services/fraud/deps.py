@@ -10,6 +10,7 @@ from shared.adapters.audit import AuditLog
 from shared.adapters.cases import CaseStore
 from shared.adapters.idempotency import IdempotencyStore
 from shared.adapters.layout import CASES_TABLE, CUSTOMERS_TABLE, IDEMPOTENCY_TABLE
+from shared.adapters.lists import ListIndex
 from shared.adapters.policy_files import PolicyFiles
 from shared.adapters.queues import Publisher
 from shared.adapters.tables import Table, TableStore
@@ -34,6 +35,7 @@ class FraudDeps:
     reconcile_queue: Publisher
     policies: PolicyFiles
     settings: AppSettings
+    lists: ListIndex | None = None  # the staff lists' indexes (holds): written around each hold change
     clock: Clock = field(default=PROCESS_CLOCK)
 
     @classmethod
@@ -53,6 +55,7 @@ class FraudDeps:
             reconcile_queue=reconcile_queue,
             policies=policies,
             settings=settings,
+            lists=ListIndex.of(store),
             clock=clock,
         )
 

@@ -8,11 +8,13 @@ dismissal never lifts a non-payment or manual hold (`holds_lifted_by_dismissal`)
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from shared.adapters.audit import AuditEntry
 from shared.adapters.conflicts import retry_on_conflict
+from shared.adapters.customers import CustomerRepository
 from shared.adapters.layout import HOLD_PREFIX, hold_row
-from shared.adapters.tables import ConcurrencyConflict, decode
+from shared.adapters.tables import ConcurrencyConflict, Transaction, decode
 from shared.domain.fraud import Case, holds_lifted_by_dismissal
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
 from shared.domain.identity import Actor
@@ -59,7 +61,7 @@ def place_fraud_hold(deps: FraudDeps, case: Case, entries: list[AuditEntry], *, 
         tx = deps.customers.transaction(case.customer_id)
         tx.create(hold, hold_row(hold.hold_id))
         deps.audit.stage(tx, deps.audit.read_head(case.customer_id), [*entries, placed])
-        tx.submit()
+        _submit_indexed(deps, case.customer_id, tx, add=hold)
         return True
 
     return retry_on_conflict(attempt, what=f"customer {case.customer_id}'s holds")
@@ -90,11 +92,32 @@ def lift_case_holds(deps: FraudDeps, case: Case, resolved: AuditEntry) -> bool:
             details={"hold_ids": [h.hold_id for h in lift], "case_id": case.case_id},
         )
         deps.audit.stage(tx, deps.audit.read_head(case.customer_id), [resolved, lifted])
-        tx.submit()
+        _submit_indexed(deps, case.customer_id, tx, remove={h.hold_id for h in lift})
         metric("fraud.hold_lifted")
         return True
 
     return retry_on_conflict(attempt, what=f"customer {case.customer_id}'s holds")
+
+
+def _submit_indexed(
+    deps: FraudDeps,
+    customer_id: str,
+    tx: Transaction,
+    *,
+    add: Hold | None = None,
+    remove: set[str] | None = None,
+) -> None:
+    """Submit a hold change with the staff lists' index around it (written first, confirmed after)."""
+    if deps.lists is None:
+        tx.submit()
+        return
+    before = CustomerRepository(deps.customers).load(customer_id).rows()
+    after = replace(before, holds=[h for h in before.holds if h.hold_id not in (remove or set())])
+    if add is not None:
+        after.holds = [*after.holds, add]
+    intent = deps.lists.before_change(before, after)
+    tx.submit()
+    deps.lists.after_change(intent)
 
 
 def request_reconcile(deps: FraudDeps, customer_id: str, reason: str, correlation: str, *parts: str) -> None:

@@ -90,8 +90,14 @@ def view_of(sub: Subscription) -> SubscriptionView:
     )
 
 
-def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: str) -> None:
-    """An alert in the audit (the customer's partition, else `_partner`) and a metric."""
+def record_alert(
+    deps: ReconcileDeps,
+    request: ReconcileRequest | None,
+    reason: str,
+    kind: str | None = None,
+) -> None:
+    """An alert in the audit (the customer's partition, else `_partner`) and a metric; the
+    audit entry raises the alert staff see in `GET /api/alerts`."""
     partition = request.customer_id if request else PARTNER_PARTITION
     entry = AuditEntry(
         at=deps.clock.now(),
@@ -99,7 +105,8 @@ def record_alert(deps: ReconcileDeps, request: ReconcileRequest | None, reason: 
         action="alert.reconcile_failed",
         reason=reason,
         correlation_id=request.correlation_id if request else "unknown",
-        details={"customer_id": request.customer_id if request else None},
+        details={"customer_id": request.customer_id if request else None}
+        | ({"alert_kind": kind} if kind else {}),
     )
     log.error("reconcile alert", extra={"customer_id": partition, "reason": reason})
     metric("reconcile.alert", 1)

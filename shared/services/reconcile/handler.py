@@ -38,7 +38,11 @@ def handle_reconcile_message(deps: ReconcileDeps, body: bytes | str, delivery_co
     except Exception as exc:
         if delivery_count >= deps.settings.reconcile_max_deliveries:
             record_alert(
-                deps, request, f"reconcile failed on delivery {delivery_count}: {type(exc).__name__}"
+                deps,
+                request,
+                f"reconcile failed on delivery {delivery_count}: {type(exc).__name__}; the message "
+                "goes to the poison queue",
+                kind="poison_message",
             )
         raise
 

@@ -22,7 +22,7 @@ from shared.adapters.tables import TableStore
 from shared.domain.customer import StoredProfile
 from shared.domain.fraud import Case, CaseStatus, Category, FraudReport, Severity
 from shared.errors import AppError
-from shared.services.fraud import cases, holds, intake
+from shared.services.fraud import case_lists, cases, holds, intake
 from shared.services.fraud.cases import ResolutionOutcome, ResolutionRequest
 from shared.services.fraud.deps import FraudDeps
 from tests.actors import TEST_ACTOR
@@ -135,7 +135,7 @@ def test_listing_pages_with_a_continuation_token(fraud: FraudDeps, store: TableS
     seen: list[str] = []
     token = None
     for _ in range(5):
-        page = cases.list_cases(fraud, "open", 2, token)
+        page = case_lists.list_cases(fraud, status="open", limit=2, continuation_token=token)
         seen += [item.case_id for item in page.items]
         token = page.continuation_token
         if token is None:

@@ -83,29 +83,29 @@ class HoldEntry(BaseModel):
     """An active hold, for the open-holds list."""
 
     customer_id: str
-    customer_name: str | None
+    customer_name: str | None = None
     hold_id: str
     reason: str
     placed_at: datetime
     placed_by: str
-    placed_by_id: str | None
+    placed_by_id: str | None = None
     note: str
-    source_ref: str | None
+    source_ref: str | None = None
 
 
 class ExemptionEntry(BaseModel):
     """An exemption, for the list of exemptions by the day they end."""
 
     customer_id: str
-    customer_name: str | None
+    customer_name: str | None = None
     exemption_id: str
     kind: str
     until: str  # ISO date
     reason: str
     created_by: str
-    created_by_id: str | None
-    approved_by: str | None
-    change_id: str | None
+    created_by_id: str | None = None
+    approved_by: str | None = None
+    change_id: str | None = None
 
 
 class _State(BaseModel):

@@ -152,10 +152,22 @@ class Rules(_Strict):
         return self.minimum_overdue_balance.get(currency)
 
 
-class SegmentOverride(_Strict):
-    """A segment's changes to the defaults; what it leaves out is inherited (stages as a whole)."""
+class Bilingual(_Strict):
+    """A text customers read, in both languages."""
 
-    description: str = Field(default="", max_length=500)
+    zh_cn: str = Field(alias="zh-CN", min_length=1, max_length=500)
+    en: str = Field(min_length=1, max_length=500)
+
+    def text(self, locale: Locale | str) -> str:
+        return self.zh_cn if str(locale) == Locale.ZH_CN.value else self.en
+
+
+class SegmentOverride(_Strict):
+    """A segment's changes to the defaults; what it leaves out is inherited (stages as a whole).
+    `title` (and `description`) are what customers read: the segment's key is never shown."""
+
+    title: Bilingual
+    description: Bilingual | None = None
     stages: list[StageRule] | None = None
     min_notice_days: int | None = Field(default=None, ge=1, le=365)
     minimum_overdue_balance: dict[str, Decimal] | None = None

@@ -3,11 +3,12 @@ scan enforces, in zh-CN and en, so what is published and what is enforced cannot
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from shared.domain.customer import Locale
-from shared.domain.policy import Policy, Rules, Stage
+from shared.domain.policy import Bilingual, Policy, Rules, Stage
 
 _WEEKDAYS_ZH = {
     "mon": "周一",
@@ -48,49 +49,74 @@ _STAGE_EN = {
 
 SUPPORTED_LANGUAGES = (Locale.ZH_CN.value, Locale.EN.value)
 
+# Currencies as a Chinese reader names them (others by their ISO code, which is what a bank
+# statement shows).
+_CURRENCY_ZH = {"CNY": "人民币", "USD": "美元", "EUR": "欧元", "HKD": "港币", "JPY": "日元", "GBP": "英镑"}
+_ZONE_ZH = {"Asia/Shanghai": "北京时间", "Asia/Hong_Kong": "香港时间", "Asia/Taipei": "台北时间"}
 
-def render_policy(policy: Policy, lang: Locale | str) -> str:
-    """The published collections policy (markdown) in `lang` (`zh-CN` or `en`)."""
+
+def render_policy(policy: Policy, lang: Locale | str, today: date | None = None) -> str:
+    """The published collections policy (markdown) in `lang` (`zh-CN` or `en`). With `today`,
+    the days off listed are those of this year and the next (else every one the policy lists)."""
     locale = Locale(str(lang))
-    return _zh(policy) if locale is Locale.ZH_CN else _en(policy)
+    return _zh(policy, today) if locale is Locale.ZH_CN else _en(policy, today)
 
 
 def _amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,}"
 
 
-def _dates(days: list[date]) -> str:
-    return ", ".join(d.isoformat() for d in sorted(days)) if days else "—"
+def _years(days: list[date], today: date | None) -> list[tuple[int, list[date]]]:
+    """(year, days) for this year and the next, or every year listed without `today`."""
+    years = [today.year, today.year + 1] if today else sorted({d.year for d in days})
+    return [(year, sorted(d for d in days if d.year == year)) for year in years]
 
 
-def _segments(policy: Policy) -> list[tuple[str, str, Rules]]:
-    out = [("default", "", policy.defaults)]
+def _offset(zone: str) -> str:
+    offset = datetime(2026, 1, 15, tzinfo=ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _zone_zh(zone: str) -> str:
+    name = _ZONE_ZH.get(zone)
+    return f"{name}（{_offset(zone)}）" if name else _offset(zone)
+
+
+def _money_zh(currency: str, value: Decimal) -> str:
+    name = _CURRENCY_ZH.get(currency)
+    return f"{name} {_amount(value)} 元" if currency == "CNY" else f"{name or currency} {_amount(value)}"
+
+
+def _segments(policy: Policy) -> list[tuple[Bilingual | None, Bilingual | None, Rules]]:
+    out: list[tuple[Bilingual | None, Bilingual | None, Rules]] = [(None, None, policy.defaults)]
     for name, override in sorted(policy.segments.items()):
-        out.append((name, override.description, policy.rules_for(name)))
+        out.append((override.title, override.description, policy.rules_for(name)))
     return out
 
 
-def _zh(policy: Policy) -> str:
+def _zh(policy: Policy, today: date | None) -> str:
     window = policy.enforcement_window
     lines = [
         "# 催收政策",
         "",
-        f"本政策版本：`{policy.version}`。文中日期和时间均为 {policy.time_zone} 时区的当地日期和时间。",
+        f"本政策版本：`{policy.version}`。文中日期和时间均为{_zone_zh(policy.time_zone)}。",
         "逾期天数自最早一笔未付发票的到期日起计算；有争议或已作废的发票不计入逾期。",
         "",
     ]
-    for name, description, rules in _segments(policy):
-        title = "标准客户" if name == "default" else f"客户类别 `{name}`"
-        lines += [f"## {title}", ""]
+    for title, description, rules in _segments(policy):
+        lines += [f"## {'标准客户' if title is None else '客户类别：' + title.zh_cn}", ""]
         if description:
-            lines += [description, ""]
+            lines += [description.zh_cn, ""]
         for rule in rules.stages:
             lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
         lines.append(
             f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
         )
         minimums = "，".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            _money_zh(currency, v) for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- 逾期金额低于以下数额时不采取任何措施：{minimums}。")
@@ -101,8 +127,15 @@ def _zh(policy: Policy) -> str:
         "",
         f"通知和暂停仅在工作日（{weekdays}）{window.opens} 至 {window.closes} 之间进行，法定节假日除外；"
         "调休上班日视为工作日。若某一阶段在非工作时间到期，则顺延至下一个工作时段。",
-        f"- 节假日：{_dates(window.holidays)}",
-        f"- 调休上班日：{_dates(window.make_up_workdays)}",
+        "",
+    ]
+    for year, days in _years([*window.holidays, *window.make_up_workdays], today):
+        holidays = [d for d in days if d in window.holidays]
+        make_up = [d for d in days if d in window.make_up_workdays]
+        lines.append(f"- {year} 年节假日：{'、'.join(d.isoformat() for d in holidays) or '尚未公布'}")
+        shown = "、".join(d.isoformat() for d in make_up) or ("无" if holidays else "尚未公布")
+        lines.append(f"- {year} 年调休上班日：{shown}")
+    lines += [
         "",
         "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
         "",
@@ -121,22 +154,21 @@ def _zh(policy: Policy) -> str:
     return "\n".join(lines)
 
 
-def _en(policy: Policy) -> str:
+def _en(policy: Policy, today: date | None) -> str:
     window = policy.enforcement_window
     lines = [
         "# Collections policy",
         "",
         f"Policy version `{policy.version}`. "
-        f"All dates and times are local to the {policy.time_zone} time zone.",
+        f"All dates and times are local to the {policy.time_zone} time zone ({_offset(policy.time_zone)}).",
         "Days past due are counted from the due date of the earliest unpaid invoice; disputed or "
         "void invoices are never overdue.",
         "",
     ]
-    for name, description, rules in _segments(policy):
-        title = "Standard customers" if name == "default" else f"Customer segment `{name}`"
-        lines += [f"## {title}", ""]
+    for title, description, rules in _segments(policy):
+        lines += [f"## {'Standard customers' if title is None else 'Customer segment: ' + title.en}", ""]
         if description:
-            lines += [description, ""]
+            lines += [description.en, ""]
         for rule in rules.stages:
             lines.append(f"- **{rule.days_past_due}** days past due: {_STAGE_EN[rule.action]}")
         lines.append(
@@ -156,8 +188,17 @@ def _en(policy: Policy) -> str:
         f"Notices and suspensions happen only on working days ({weekdays}) between {window.opens} "
         f"and {window.closes}, never on public holidays; make-up working days count as working days. "
         "A stage that falls due outside these hours waits for the next working hours.",
-        f"- Public holidays: {_dates(window.holidays)}",
-        f"- Make-up working days: {_dates(window.make_up_workdays)}",
+        "",
+    ]
+    for year, days in _years([*window.holidays, *window.make_up_workdays], today):
+        holidays = [d for d in days if d in window.holidays]
+        make_up = [d for d in days if d in window.make_up_workdays]
+        lines.append(
+            f"- Public holidays {year}: {', '.join(d.isoformat() for d in holidays) or 'not yet published'}"
+        )
+        shown = ", ".join(d.isoformat() for d in make_up) or ("none" if holidays else "not yet published")
+        lines.append(f"- Make-up working days {year}: {shown}")
+    lines += [
         "",
         "If a warning could not be sent on time (for example after an outage), the warning is sent "
         "first and the suspension date moves to the first working day at least the notice period "

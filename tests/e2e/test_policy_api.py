@@ -130,3 +130,34 @@ def test_an_invalid_policy_makes_policy_and_health_503(base_url: str, policy_fil
     assert health.status_code == 503
     check = health.json()["checks"]["policy"]
     assert check["ok"] is False and "surprise" in check["detail"]
+
+
+def test_the_policy_is_cacheable_and_revalidates(base_url: str, policy_file: Path) -> None:
+    first = get(f"{base_url}/policy", key=None)
+    assert first.headers["cache-control"] == "public, max-age=300"
+    assert "Accept-Language" in first.headers["vary"] and first.headers["etag"].startswith('"')
+    again = get(f"{base_url}/policy", key=None, **{"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    as_json = get(f"{base_url}/policy", key=None, accept="application/json")
+    assert as_json.headers["etag"] != first.headers["etag"]  # another representation
+    policy_file.write_text(
+        policy_file.read_text(encoding="utf-8").replace("days_past_due = 20", "days_past_due = 21")
+    )
+    changed = get(f"{base_url}/policy", key=None, **{"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and "**21**" in changed.text  # a new version, a new ETag
+
+
+def test_the_reader_language_is_followed_when_none_is_asked(base_url: str) -> None:
+    english = get(f"{base_url}/policy", key=None, **{"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
+    assert english.headers["content-language"] == "en" and english.text.startswith("# Collections policy")
+    chinese = get(f"{base_url}/policy", key=None, **{"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.8"})
+    assert chinese.headers["content-language"] == "zh-CN"
+    asked = get(f"{base_url}/policy?lang=zh-CN", key=None, **{"Accept-Language": "en"})
+    assert asked.headers["content-language"] == "zh-CN"
+
+
+def test_the_json_lists_the_days_off_of_this_year_and_the_next(base_url: str) -> None:
+    body = get(f"{base_url}/policy?lang=en", key=None, accept="application/json").json()
+    assert len(body["days_off"]) == 2
+    this_year, next_year = sorted(body["days_off"], key=int)
+    assert int(next_year) == int(this_year) + 1

@@ -32,7 +32,8 @@ BASE_POLICY: dict[str, Any] = {
     },
     "segments": {
         "enterprise": {
-            "description": "longer grace",
+            "title": {"zh-CN": "企业客户", "en": "Enterprise customers"},
+            "description": {"zh-CN": "更长的宽限期", "en": "longer grace"},
             "min_notice_days": 14,
             "minimum_overdue_balance": {"CNY": "1000.00"},
             "stages": [

@@ -110,7 +110,8 @@ def test_segment_overrides_merge_with_the_defaults() -> None:
         ({"enforcement_window__weekdays": []}, "enforcement_window.weekdays"),
         ({"protected_customers": ["not-a-guid"]}, "protected_customers[0]: Value error, must be a GUID"),
         ({"how_to_pay": {"en": "x"}}, "how_to_pay.zh-CN: Field required"),
-        ({"segments": {"Big Co": {}}}, "segment name 'Big Co'"),
+        ({"segments": {"Big Co": {"title": {"zh-CN": "大", "en": "Big"}}}}, "segment name 'Big Co'"),
+        ({"segments": {"big": {}}}, "segments.big.title: Field required"),
     ],
 )
 def test_invalid_values_are_refused_with_the_field_path(

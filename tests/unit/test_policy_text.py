@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pytest
 
 from shared.adapters.policy_files import load_policy
@@ -18,12 +21,39 @@ def test_chinese_text_has_stages_notice_period_window_reinstatement_and_payment(
     assert f"`{SHIPPED.version}`" in text
     assert "逾期 **3** 天" in text and "逾期 **20** 天" in text and "暂停服务" in text
     assert "至少间隔 **7** 天" in text
-    assert "CNY 100.00" in text and "USD 15.00" in text
+    assert "人民币 100.00 元" in text and "美元 15.00" in text
     assert "周一、周二、周三、周四、周五" in text and "09:00 至 17:00" in text
     assert "2026-10-01" in text and "2026-02-14" in text
     assert "暂停会立即解除" in text
     assert SHIPPED.how_to_pay.zh_cn in text
-    assert "客户类别 `enterprise`" in text and "逾期 **45** 天" in text
+    assert "客户类别：企业协议客户" in text and "逾期 **45** 天" in text
+
+
+def test_the_chinese_text_is_chinese_throughout_and_shows_no_internal_code() -> None:
+    text = render_policy(SHIPPED, "zh-CN", date(2026, 12, 2))
+    for code in ("enterprise", "default", "Asia/Shanghai", "CNY", "USD", "Enterprise"):
+        assert code not in text, code
+    prose = text.replace(SHIPPED.version, "").replace(SHIPPED.how_to_pay.zh_cn, "")
+    assert re.findall(r"[A-Za-z]{2,}", prose) == ["UTC"]  # the time zone's offset, and nothing else
+    assert "北京时间（UTC+8）" in text
+
+
+def test_the_days_off_of_this_year_and_the_next_are_listed() -> None:
+    zh = render_policy(SHIPPED, "zh-CN", date(2026, 12, 2))
+    en = render_policy(SHIPPED, "en", date(2026, 12, 2))
+    assert "2026 年节假日：2026-01-01" in zh and "2027 年节假日：尚未公布" in zh
+    assert "Public holidays 2026: 2026-01-01" in en and "Public holidays 2027: not yet published" in en
+    assert (
+        "2025"
+        not in render_policy(SHIPPED, "en", date(2026, 1, 5))
+        .split("## How access")[0]
+        .split("working days (")[1]
+    )
+    listed = make_policy(
+        enforcement_window__holidays=[date(2027, 2, 8)], enforcement_window__make_up_workdays=[]
+    )
+    assert "2027 年节假日：2027-02-08" in render_policy(listed, "zh-CN", date(2026, 12, 2))
+    assert "2027" not in render_policy(listed, "zh-CN", date(2025, 6, 1))  # 2025 and 2026 only
 
 
 def test_english_text() -> None:
@@ -57,7 +87,14 @@ def test_changing_the_policy_numbers_changes_the_published_text() -> None:
             "CNY 250.00",
             "10:00",
         ],
-        "zh-CN": ["逾期 **4** 天", "逾期 **12** 天", "逾期 **25** 天", "**9** 天", "CNY 250.00", "10:00"],
+        "zh-CN": [
+            "逾期 **4** 天",
+            "逾期 **12** 天",
+            "逾期 **25** 天",
+            "**9** 天",
+            "人民币 250.00 元",
+            "10:00",
+        ],
     }.items():
         before, after = render_policy(base, lang), render_policy(changed, lang)
         for needle in needles:

@@ -206,3 +206,15 @@ def ageing_customers(req: func.HttpRequest) -> func.HttpResponse:
             ageing.lines_csv(page), f"ageing-customers-{page.as_of.isoformat()}.csv", page.continuation_token
         )
     return json_response(page)
+
+
+@bp.route(route="admin/switches", methods=["GET"], auth_level=ANONYMOUS)
+@http_handler
+@requires(Role.ADMIN)
+def admin_switches(req: func.HttpRequest) -> func.HttpResponse:
+    """The switches that change how the app runs, as this instance sees them (changed through
+    the app settings: `azd env set` + `azd provision`, never over HTTP)."""
+    from shared import wiring
+    from shared.services.switches import switches
+
+    return json_response(switches(wiring.health_probes()))

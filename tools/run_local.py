@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ)
         for key, value in _load_values(args.settings).items():
             env.setdefault(key, value)
+        # A local.settings.json made before a setting existed lacks it (e.g. the named local key):
+        # the template's value applies, so the documented curl examples keep working.
+        for key, value in _load_values(example).items():
+            if key not in env:
+                env[key] = value
+                log.info("%s is not in %s: using %s's value", key, args.settings.name, example.name)
         # The storage the host uses is the Azurite started here, whatever the settings file says.
         env["AzureWebJobsStorage"] = azurite.connection_string
         simulator = _start_simulator(args.pcsim_port, env)

@@ -71,6 +71,31 @@ param noticeWebhookSecret string = ''
 @description('Poll Partner Center fraud events (global cloud only; needs App+User auth).')
 param fraudEventsEnabled bool = false
 
+// --- Sign-in: App Service Authentication with Microsoft Entra ID (docs/deploy.md) ---
+
+@description('Application (client) id of the sign-in app registration (infra/scripts/register-sign-in-app.sh). Empty: no sign-in is configured and only named keys (if on) reach the app.')
+param signInClientId string = ''
+
+@description('Entra tenant of the sign-in app registration; empty: the tenant of this deployment.')
+param signInTenantId string = ''
+
+@description('OpenID issuer override; empty: <this cloud\'s login endpoint><tenant>/v2.0.')
+param signInOpenIdIssuer string = ''
+
+@description('Use a client secret for browser sign-in (code flow), kept in Key Vault; false: ID tokens only.')
+param signInClientSecretEnabled bool = false
+
+@secure()
+@description('Client secret of the sign-in app registration; stored in Key Vault. Empty keeps the secret already there.')
+param signInClientSecret string = ''
+
+@description('Switch on the named-key fallback (FUNCTION_KEYS_ENABLED); off unless asked for.')
+param functionKeysEnabled bool = false
+
+@secure()
+@description('FUNCTION_KEYS JSON (key name -> sha256 and roles; python -m tools.function_keys); stored in Key Vault. Empty keeps the secret already there.')
+param functionKeys string = ''
+
 @description('When the collections scan runs (6-field NCRONTAB, UTC).')
 param collectionsScanSchedule string = '0 0 * * * *'
 
@@ -95,6 +120,13 @@ var noticeQueueName = 'notices'
 var partnerCenterSecretName = 'partner-center-client-secret'
 var signingSecretsName = 'fraud-report-signing-secrets'
 var noticeWebhookSecretName = 'notice-webhook-secret'
+var functionKeysSecretName = 'function-keys'
+var signInSecretName = 'sign-in-client-secret'
+// App Service Authentication reads the sign-in secret from this app setting.
+var signInSecretSetting = 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+var signInTenant = empty(signInTenantId) ? tenant().tenantId : signInTenantId
+// environment() gives this cloud's Entra sign-in endpoint (global or operated by 21Vianet).
+var signInIssuer = empty(signInOpenIdIssuer) ? '${environment().authentication.loginEndpoint}${signInTenant}/v2.0' : signInOpenIdIssuer
 var functionAppName = 'func-cg-${resourceToken}'
 var isFlexConsumption = hostingPlan == 'FlexConsumption'
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -155,6 +187,10 @@ module keyVault 'modules/keyvault.bicep' = {
     fraudReportSigningSecrets: fraudReportSigningSecrets
     noticeWebhookSecretName: noticeWebhookSecretName
     noticeWebhookSecret: noticeWebhookSecret
+    functionKeysSecretName: functionKeysSecretName
+    functionKeys: functionKeys
+    signInSecretName: signInSecretName
+    signInClientSecret: signInClientSecret
   }
 }
 
@@ -296,12 +332,19 @@ var behaviourSettings = {
   FRAUD_ESCALATE_WINDOW_HOURS: '24'
   FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'
   FRAUD_EVENTS_SCHEDULE: fraudEventsSchedule
+  FUNCTION_KEYS_ENABLED: functionKeysEnabled ? 'true' : 'false'
+  FUNCTION_KEYS: functionKeysEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.functionKeysUri})' : ''
 }
 
 // Only when given: the app derives the scope from PARTNER_CENTER_CLOUD otherwise.
 var optionalSettings = empty(partnerCenterScope) ? {} : {
   PARTNER_CENTER_SCOPE: partnerCenterScope
 }
+
+// Read by App Service Authentication (not by the code): the sign-in app's secret, when it has one.
+var signInSettings = signInClientSecretEnabled ? {
+  MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signInSecretUri})'
+} : {}
 
 // Flex Consumption sets the runtime in functionAppConfig and refuses these; a Dedicated plan needs them.
 var dedicatedPlanSettings = {
@@ -321,7 +364,7 @@ module functionApp 'modules/functionapp.bicep' = {
     planId: plan.outputs.id
     identityId: identity.outputs.id
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
-    appSettings: union(connectionSettings, behaviourSettings, optionalSettings, isFlexConsumption ? {} : dedicatedPlanSettings)
+    appSettings: union(connectionSettings, behaviourSettings, optionalSettings, signInSettings, isFlexConsumption ? {} : dedicatedPlanSettings)
   }
   // The app must not start before its identity may read what it needs.
   dependsOn: [
@@ -333,6 +376,18 @@ module functionApp 'modules/functionapp.bicep' = {
     secretsUser
     metricsPublisher
   ]
+}
+
+// Sign-in with Entra ID: App Service Authentication on the function app (both hosting plans).
+module signIn 'modules/authsettings.bicep' = if (!empty(signInClientId)) {
+  name: 'sign-in'
+  scope: rg
+  params: {
+    functionAppName: functionApp.outputs.name
+    clientId: signInClientId
+    openIdIssuer: signInIssuer
+    clientSecretSettingName: signInClientSecretEnabled ? signInSecretSetting : ''
+  }
 }
 
 module alerts 'modules/alerts.bicep' = {
@@ -357,3 +412,5 @@ output AZURE_FUNCTION_APP_HOST string = functionApp.outputs.defaultHostName
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output SIGN_IN_ISSUER string = signInIssuer
+output SIGN_IN_REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/.auth/login/aad/callback'

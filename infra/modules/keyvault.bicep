@@ -1,5 +1,5 @@
 // Key Vault for the app's secrets (the Partner Center app secret, the fraud-report signing
-// secrets, the notice webhook signing key). RBAC authorization, soft delete and purge protection. A secret is written only when
+// secrets, the notice webhook signing key, the named keys' hashes, the sign-in app's secret). RBAC authorization, soft delete and purge protection. A secret is written only when
 // a value is given, so a later provision without the value keeps the secret that is there.
 param name string
 param location string
@@ -25,6 +25,20 @@ param noticeWebhookSecretName string
 @secure()
 @description('Notice webhook signing key (HMAC-SHA256); empty keeps the current secret.')
 param noticeWebhookSecret string = ''
+
+@description('Secret name of the named keys of the key fallback (JSON: name -> sha256 and roles).')
+param functionKeysSecretName string
+
+@secure()
+@description('FUNCTION_KEYS as JSON (hashes and roles only); empty keeps the current secret.')
+param functionKeys string = ''
+
+@description('Secret name of the sign-in app registration\'s client secret (App Service Authentication).')
+param signInSecretName string
+
+@secure()
+@description('Client secret of the sign-in app registration; empty keeps the current secret.')
+param signInClientSecret string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -71,6 +85,24 @@ resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   }
 }
 
+resource functionKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(functionKeys)) {
+  parent: vault
+  name: functionKeysSecretName
+  properties: {
+    value: functionKeys
+    contentType: 'application/json'
+  }
+}
+
+resource signInSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(signInClientSecret)) {
+  parent: vault
+  name: signInSecretName
+  properties: {
+    value: signInClientSecret
+    contentType: 'Sign-in app client secret'
+  }
+}
+
 output id string = vault.id
 output name string = vault.name
 // Versionless URIs (vaultUri carries the cloud's vault suffix): the app picks up a rotated
@@ -78,3 +110,5 @@ output name string = vault.name
 output partnerCenterSecretUri string = '${vault.properties.vaultUri}secrets/${partnerCenterSecretName}'
 output signingSecretsUri string = '${vault.properties.vaultUri}secrets/${signingSecretsName}'
 output noticeWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${noticeWebhookSecretName}'
+output functionKeysUri string = '${vault.properties.vaultUri}secrets/${functionKeysSecretName}'
+output signInSecretUri string = '${vault.properties.vaultUri}secrets/${signInSecretName}'

@@ -13,7 +13,15 @@ from tests.infra.bicep import conditional_branches, is_expression, object_keys, 
 from tools.devhost.ncrontab import parse_schedule
 
 # The variables of main.bicep whose union is the app's settings.
-SETTINGS_VARIABLES = ("connectionSettings", "behaviourSettings", "optionalSettings", "dedicatedPlanSettings")
+SETTINGS_VARIABLES = (
+    "connectionSettings",
+    "behaviourSettings",
+    "optionalSettings",
+    "signInSettings",
+    "dedicatedPlanSettings",
+)
+# Named for keys, holding none: a switch, and a Key Vault reference to the SHA-256 of the keys.
+NOT_A_KEY = {"FUNCTION_KEYS_ENABLED", "FUNCTION_KEYS"}
 
 # Read by the Functions host or the platform, not by our settings model.
 RUNTIME_ONLY = {
@@ -25,6 +33,7 @@ RUNTIME_ONLY = {
     "FUNCTIONS_EXTENSION_VERSION": "Dedicated plan only: the Functions runtime version",
     "FUNCTIONS_WORKER_RUNTIME": "Dedicated plan only: the language worker",
     "SCM_DO_BUILD_DURING_DEPLOYMENT": "Dedicated plan only: install requirements.txt at deployment",
+    "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET": "App Service Authentication: the sign-in app's client secret",
 }
 
 # Read by the model, and deliberately not set in Azure.
@@ -32,6 +41,7 @@ NOT_SET_IN_AZURE = {
     "AzureWebJobsStorage": "a connection string carries an account key; Azure uses the identity",
     "PARTNER_CENTER_BASE_URL": "points the app at the simulator; Azure uses the cloud's documented URL",
     "PARTNER_CENTER_CERTIFICATE_PATH": "certificate auth; the template uses the client secret in Key Vault",
+    "WEBSITE_AUTH_ENABLED": "set by the platform itself while App Service Authentication is on",
 }
 
 IDENTITY_CLIENT_ID = "identity.outputs.clientId"
@@ -62,9 +72,9 @@ def test_the_app_receives_the_union_of_exactly_these_variables():
     app_settings = template("main.bicep")["modules"]["functionApp"]["config"]["params"]["appSettings"]
     args = list(app_settings["function"]["parameters"].values())
     assert app_settings["function"]["type"] == "union"
-    assert args[:3] == ["connectionSettings", "behaviourSettings", "optionalSettings"]
-    assert conditional_branches(args[3]) == [{}, "dedicatedPlanSettings"]
-    assert len(args) == 4
+    assert args[:4] == ["connectionSettings", "behaviourSettings", "optionalSettings", "signInSettings"]
+    assert conditional_branches(args[4]) == [{}, "dedicatedPlanSettings"]
+    assert len(args) == 5
     config = template("modules/functionapp.bicep")["resources"]["settings"]["config"]
     assert config["name"] == "appsettings"
     assert config["properties"] == "appSettings", "the module adds no setting of its own"
@@ -118,7 +128,7 @@ def test_no_connection_string_or_key_is_a_setting():
             continue
         assert "CONNECTION_STRING" not in name.upper()
         assert "ConnectionString" not in name
-        assert "key" not in name.lower()
+        assert "key" not in name.lower() or name in NOT_A_KEY
         rendered = repr(value)
         for marker in ("AccountKey", "SharedAccessKey", "listKeys", "InstrumentationKey"):
             assert marker not in rendered, name
@@ -176,3 +186,14 @@ def test_schedules_are_valid_ncrontab(name):
     if name in setting_names():
         assert value is not None, f"{name} must have a literal default in main.bicep"
         parse_schedule(value)
+
+
+def test_named_keys_are_off_unless_asked_for_and_kept_in_key_vault():
+    settings = bicep_settings()
+    main = template("main.bicep")
+    assert main["parameters"]["functionKeysEnabled"]["default"] is False
+    assert conditional_branches(settings["FUNCTION_KEYS_ENABLED"]) == ["true", "false"]
+    branches = conditional_branches(settings["FUNCTION_KEYS"])
+    assert branches == ["@Microsoft.KeyVault(SecretUri=${keyVault.outputs.functionKeysUri})", ""]
+    decorators = main["parameters"]["functionKeys"]["decorators"]
+    assert any(d["type"] == "secure" for d in decorators)

@@ -22,6 +22,7 @@ CLOUD_SPECIFIC = (
 EXPECTED_MODULES = {
     "main.bicep",
     "modules/alerts.bicep",
+    "modules/authsettings.bicep",
     "modules/functionapp.bicep",
     "modules/identity.bicep",
     "modules/keyvault.bicep",

@@ -14,7 +14,9 @@ BEGIN, END = "<!-- route-roles:begin -->", "<!-- route-roles:end -->"
 def documented() -> dict[tuple[str, str], str]:
     text = (REPO_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
     table = text[text.index(BEGIN) : text.index(END)]
-    rows = re.findall(r"^\| `(GET|POST|PUT|PATCH|DELETE) /api/([^`]+)` \| `?([^`|]+?)`? \|$", table, re.MULTILINE)
+    rows = re.findall(
+        r"^\| `(GET|POST|PUT|PATCH|DELETE) /api/([^`]+)` \| `?([^`|]+?)`? \|$", table, re.MULTILINE
+    )
     return {(method, route): role.strip() for method, route, role in rows}
 
 
@@ -29,7 +31,9 @@ def registered() -> dict[tuple[str, str], str | None]:
             continue
         spec = trigger.get_dict_repr()
         for method in spec["methods"]:
-            out[(str(getattr(method, "value", method)), spec["route"])] = required_role(fn.get_user_function())
+            out[(str(getattr(method, "value", method)), spec["route"])] = required_role(
+                fn.get_user_function()
+            )
     return out
 
 

@@ -264,12 +264,14 @@ def _storable_key(row_key: str) -> bool:
 
 
 def entry_of(partition: str, entity: Mapping[str, Any]) -> tuple[BaseModel, bool, datetime, str]:
-    """(entry, pending, written_at, etag) of a raw index row."""
-    stored = decode(ROW_MODELS[partition], entity)
-    row = stored.value
-    entry_model = ENTRY_MODELS[partition]
-    entry = entry_model.model_validate(row.model_dump(include=set(entry_model.model_fields)))
-    return entry, row.pending, row.written_at, stored.etag
+    """(entry, pending, written_at, etag) of a raw index row (one validation: lists are hot)."""
+    stored = decode(ENTRY_MODELS[partition], entity)
+    written_at = entity.get("written_at")
+    if isinstance(written_at, datetime):
+        written_at = written_at.replace(tzinfo=UTC) if written_at.tzinfo is None else written_at
+    else:
+        written_at = datetime.min.replace(tzinfo=UTC)
+    return stored.value, bool(entity.get("pending", True)), written_at, stored.etag
 
 
 @dataclass

@@ -240,16 +240,23 @@ def _jsonable(annotation: Any, value: Any) -> Any:
     return adapter.dump_python(value, mode="json")
 
 
+@lru_cache(maxsize=512)
+def _json_fields(model_type: type[BaseModel]) -> frozenset[str]:
+    """The fields of a model stored as JSON text (computed once per model: reads are hot)."""
+    return frozenset(n for n, f in model_type.model_fields.items() if _is_json_field(f.annotation))
+
+
 def from_entity(model_type: type[M], entity: Mapping[str, Any]) -> M:
     """The model for a stored entity (the inverse of `to_entity`)."""
     data: dict[str, Any] = {}
-    for name, field in model_type.model_fields.items():
+    json_fields = _json_fields(model_type)
+    for name in model_type.model_fields:
         if name not in entity:
             continue
         value = entity[name]
         if hasattr(value, "value") and hasattr(value, "edm_type"):  # EntityProperty (Int64)
             value = value.value
-        if isinstance(value, str) and _is_json_field(field.annotation):
+        if isinstance(value, str) and name in json_fields:
             value = json.loads(value)
         elif isinstance(value, datetime):
             value = datetime(*value.timetuple()[:6], value.microsecond, tzinfo=UTC)

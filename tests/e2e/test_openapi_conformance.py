@@ -36,7 +36,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-LEDGER_FUNCTIONS = registered("ledger", "collections", "policy", http_only=True)
+LEDGER_FUNCTIONS = registered("ledger", "collections", "policy", "changes", "lists", http_only=True)
 CUSTOMER = "f1111111-1111-4111-8111-111111111111"
 UNKNOWN = "f9999999-9999-4999-8999-999999999999"
 OVERDUE = "f2222222-2222-4222-8222-222222222222"
@@ -254,6 +254,90 @@ def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:
         problems.append(problem)
     assert all(s < 500 for s in statuses), statuses
     answered = {(path, method, status) for (path, method, _), status in zip(steps, statuses, strict=False)}
-    assert ("/collections/approvals/{batch_id}", "POST", 200) in answered  # the seeded batch, released
+    assert ("/collections/approvals/{batch_id}", "POST", 202) in answered  # four-eyes: waits
     assert ("/customers/{customer_id}", "PUT", 201) in answered
     assert not problems, "\n\n".join(problems)
+
+
+def test_four_eyes_and_list_answers_conform(api: FraudHost) -> None:
+    """The lists, the pending changes and their decision by a second person, the alerts."""
+    c = {"customer_id": CUSTOMER}
+    approver = api.signed_in("approver")
+    _seed_batch("b-2")
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+
+    def step(path: str, method: str, *, caller: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        status, problem, body = _call_json(api, path, method, caller=caller, **kwargs)
+        seen[(path, method)] = status
+        if problem:
+            problems.append(problem)
+        return body
+
+    step("/customers/{customer_id}", "PUT", path_parameters=c, body={"name": "Big", "protected": True})
+    change = step("/collections/approvals/{batch_id}", "POST", path_parameters={"batch_id": "b-2"})
+    step("/changes", "GET", query={"status": "pending"})
+    step("/changes", "GET", query={"customer_id": CUSTOMER})
+    step("/changes", "GET", query={"status": "nonsense"})
+    step("/changes/{change_id}", "GET", path_parameters={"change_id": change["change_id"]})
+    step("/changes/{change_id}", "GET", path_parameters={"change_id": "CH00000000000000000000"})
+    step(
+        "/changes/{change_id}/rejection", "POST", path_parameters={"change_id": change["change_id"]}, body={}
+    )
+    step(
+        "/changes/{change_id}/approval",
+        "POST",
+        path_parameters={"change_id": change["change_id"]},
+        body={"note": "checked the feed"},
+        caller=approver,
+    )
+    step("/collections/approvals/{batch_id}", "POST", path_parameters={"batch_id": "b-2"})  # released: 200
+    step("/collections/batches", "GET", query={"status": "released"})
+    step("/collections/batches/{batch_id}", "GET", path_parameters={"batch_id": "b-2"})
+    step("/collections/batches/{batch_id}", "GET", path_parameters={"batch_id": "b-404"})
+    step("/customers", "GET", query={"stage": "current", "limit": "10"})
+    step("/customers", "GET", query={"name": "Big"})
+    step("/customers", "GET", query={"overdue_min": "10"})
+    step("/customers", "GET", query={"continuation_token": "nope"})
+    step("/holds", "GET", query={"reason": "manual"})
+    step("/exemptions", "GET", query={"ends_by": "2026-12-31"})
+    step("/exemptions", "GET", query={"ended": "maybe"})
+    step("/alerts", "GET", query={"status": "open"})
+    step(
+        "/alerts/{alert_id}/acknowledgement",
+        "POST",
+        path_parameters={"alert_id": "00000000000000-0000000000000000"},
+        body={},
+    )
+    step("/reports/ageing", "GET")
+    step("/reports/ageing", "GET", query={"format": "csv"})
+    step("/reports/ageing/customers", "GET", query={"limit": "5"})
+    step("/me", "GET")
+    step("/admin/switches", "GET")
+    step("/admin/switches", "GET", caller=approver)  # 403: not an admin
+    assert seen[("/admin/switches", "GET")] == 403
+    assert not problems, "\n\n".join(problems)
+
+
+def _call_json(
+    api: FraudHost, path: str, method: str, *, caller: dict[str, str] | None, **kwargs: Any
+) -> tuple[int, str | None, Any]:
+    media = kwargs.pop("media_type", "application/json")
+    if "body" in kwargs:
+        kwargs["media_type"] = media
+    case = schema[path][method].Case(**kwargs)
+    headers = caller if caller is not None else {"x-functions-key": KEY}
+    response = case.call(base_url=api.url, headers=headers)
+    try:
+        case.validate_response(response, checks=CHECKS)
+    except BaseExceptionGroup as exc:
+        found = "; ".join(str(e).splitlines()[0] for e in exc.exceptions)
+        return (
+            response.status_code,
+            f"{method} {path} -> {response.status_code}: {found}\n{response.text[:400]}",
+            None,
+        )
+    kind = response.headers.get("content-type") or ""
+    kind = kind[0] if isinstance(kind, list) else kind
+    body = response.json() if kind.startswith("application/json") else None
+    return response.status_code, None, body

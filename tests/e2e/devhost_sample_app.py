@@ -87,6 +87,9 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
             "params": dict(req.params),
             "body": req.get_body().decode("utf-8"),
             "x_test": req.headers.get("x-test"),
+            "principal": req.headers.get("x-ms-client-principal"),
+            "principal_name": req.headers.get("x-ms-client-principal-name"),
+            "token_header": req.headers.get("x-ms-token-aad-id-token"),
         }
     )
 

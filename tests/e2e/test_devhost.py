@@ -567,3 +567,46 @@ def test_cli_configuration_errors_exit_2(tmp_path: Path, files: dict[str, str], 
     )
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
+
+
+def test_app_service_authentication_is_emulated_and_outside_principals_are_stripped(host: DevHost) -> None:
+    """Like Azure: principal headers from outside never reach the app; a signed-in caller's do."""
+    import base64
+
+    forged = {
+        "x-functions-key": KEY,
+        "X-MS-CLIENT-PRINCIPAL": base64.b64encode(b'{"claims": []}').decode(),
+        "X-MS-CLIENT-PRINCIPAL-NAME": "mallory",
+        "X-MS-TOKEN-AAD-ID-TOKEN": "forged",
+    }
+    status, _, body = request(host, "POST", "/api/echo/x", headers=forged)
+    seen = json.loads(body)
+    assert status == 200 and seen["principal"] is None and seen["principal_name"] is None
+    assert seen["token_header"] is None
+    status, _, body = request(
+        host,
+        "POST",
+        "/.auth/login/aad",
+        body=b'{"user": "auditor"}',
+        headers={"content-type": "application/json"},
+    )
+    token = json.loads(body)["authenticationToken"]
+    status, _, body = request(host, "POST", "/api/echo/x", headers={**forged, "X-ZUMO-AUTH": token})
+    seen = json.loads(body)
+    principal = json.loads(base64.b64decode(seen["principal"]))
+    assert seen["principal_name"] == "zhao.min@contoso.cn"
+    assert {"typ": "roles", "val": "Audit.Read"} in principal["claims"]
+    assert principal["auth_typ"] == "aad" and principal["role_typ"].endswith("/role")
+    assert os.environ["WEBSITE_AUTH_ENABLED"] == "True"  # as App Service sets it
+
+
+def test_without_the_emulation_headers_pass_through(settings: dict[str, str]) -> None:
+    """App Service Authentication off: nothing strips the headers, and the platform variable is
+    unset, so the app must not trust them (functions/auth.py)."""
+    with DevHost(app, port=0, settings_defaults=settings, function_key=KEY, easy_auth=False) as plain:
+        status, _, body = request(
+            plain, "POST", "/api/echo/x", headers={"x-functions-key": KEY, "X-MS-CLIENT-PRINCIPAL-NAME": "m"}
+        )
+        assert status == 200 and json.loads(body)["principal_name"] == "m"
+        assert "WEBSITE_AUTH_ENABLED" not in os.environ
+        assert request(plain, "GET", "/.auth/me")[0] == 404

@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         seeded = subprocess.run(seed, cwd=REPO_ROOT, env=env, check=False)
         if seeded.returncode != 0:
             log.error("demo ledger seed failed (exit %s); the app still starts", seeded.returncode)
+        # A store kept from before the staff lists existed has customers without index rows.
+        indexed = subprocess.run([sys.executable, "-m", "tools.reindex"], cwd=REPO_ROOT, env=env, check=False)
+        if indexed.returncode != 0:
+            log.error("list index rebuild failed (exit %s); the app still starts", indexed.returncode)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

@@ -413,3 +413,23 @@ def test_bad_list_parameters_are_refused_with_the_reason() -> None:
         CustomerQuery(overdue_min="1e3", currency="CNY")
     with pytest.raises(ValueError):
         CustomerQuery(stage="nonsense")
+
+
+def test_customers_stored_before_the_lists_are_indexed_by_the_rebuild(env: Env) -> None:
+    from shared.adapters.customers import CustomerRepository
+    from tools.reindex import reindex
+
+    cid = new_customer("Old Customer")
+    controls.place_manual_hold(
+        deps(), cid, controls.ManualHoldIn(reason="x"), actor=ALICE, correlation_id="c"
+    )
+    table = runtime.table_store().table(LISTS_TABLE)
+    for entity in list(table.query("PartitionKey ge @low", {"low": ""})):
+        table.delete(entity["PartitionKey"], entity["RowKey"])  # as if indexed never
+    assert lists.list_customers(deps(), CustomerQuery()).items == []
+    repo = CustomerRepository.of(runtime.table_store())
+    assert repo.lists is not None
+    assert reindex(repo, repo.lists) == 1
+    [item] = lists.list_customers(deps(), CustomerQuery(name="old")).items
+    assert item.customer_id == cid and item.holds == ["manual"]
+    assert [h.customer_id for h in lists.list_holds(deps()).items] == [cid]

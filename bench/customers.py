@@ -17,7 +17,6 @@ Figures are printed; nothing asserts a time.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import multiprocessing
 import os
 import random
@@ -29,12 +28,12 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bench.scan import NOW, _invoice, floor_read, storage_calls
+from bench.scan import NOW, _invoice, measure
 from shared import clock, runtime, wiring
-from shared.adapters.customers import CollectionsRecord, CustomerRepository, storable
+from shared.adapters.customers import CollectionsRecord, storable
 from shared.adapters.layout import PROFILE_ROW, STATE_ROW, invoice_row, payment_row
 from shared.adapters.lists import LISTS_TABLE, ROW_MODELS, CustomerRows, entries
-from shared.adapters.schedule import SCHEDULE_TABLE, ScheduleEntry, ScheduleIndex, hour_bucket
+from shared.adapters.schedule import SCHEDULE_TABLE, ScheduleEntry, hour_bucket
 from shared.clock import FixedClock
 from shared.domain.customer import StoredProfile
 from shared.domain.ledger import Payment
@@ -232,31 +231,6 @@ def measure_lists(customers: int, samples: int) -> None:
     )
 
 
-def measure_scan(due_ids: list[str]) -> None:
-    from shared.services.collections.scan import run_scan
-
-    floor_seconds, floor_rows = floor_read(due_ids)
-    store = runtime.table_store()
-    repo, index = CustomerRepository.of(store), ScheduleIndex.of(store)
-    deps = dataclasses.replace(wiring.collections(), customers=repo, schedule=index)
-    with storage_calls() as calls:
-        started = time.perf_counter()
-        report = run_scan(deps)
-        scan_seconds = time.perf_counter() - started
-    due = len(due_ids)
-    writes = repo.lists.writes if repo.lists else 0
-    print(f"due customers:              {due} ({ACTING_PERCENT:g}% acting)")
-    print(f"scan evaluated / actions:   {report.evaluated} / {report.actions} (errors: {len(report.errors)})")
-    print(f"entities read: index {index.entities_read}, customer partitions {repo.partitions_read}")
-    print(f"list index writes (scan):   {writes}")
-    print(f"scan storage round trips:   {', '.join(f'{k} {v}' for k, v in sorted(calls.items()))}")
-    print(f"scan / floor time (ms):     {scan_seconds * 1000:.0f} / {floor_seconds * 1000:.0f}")
-    print(f"ratio customers read / due: {repo.partitions_read / max(due, 1):.2f} (target <= 1.1)")
-    print(f"ratio index read / due:     {index.entities_read / max(due, 1):.2f} (target <= 1.1)")
-    print(f"ratio scan / floor time:    {scan_seconds / max(floor_seconds, 1e-9):.2f} (target <= 2)")
-    print(f"(floor rows read: {floor_rows})")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -282,7 +256,8 @@ def main(argv: list[str] | None = None) -> None:
             f"seeded {args.customers} customers in bulk in {seconds:.0f} s ({args.customers / seconds:.0f}/s)"
         )
         measure_lists(args.customers, args.samples)
-        measure_scan(due_ids)
+        print(f"scan with {len(due_ids)} due ({ACTING_PERCENT:g}% of them acting):")
+        measure(due_ids)
     finally:
         clock.set_clock(previous)
         runtime.reset()

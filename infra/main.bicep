@@ -47,8 +47,16 @@ param partnerCenterTenantId string = ''
 @description('Application (client) id of the Partner Center app registration.')
 param partnerCenterClientId string = ''
 
-@description('Token scope for Partner Center; empty lets the app derive it from the cloud (`<resource>/.default`).')
+@description('App-only token scope for Partner Center; empty lets the app use its default for PARTNER_CENTER_CLOUD.')
 param partnerCenterScope string = ''
+
+@description('Entra authority for Partner Center tokens; empty lets the app use its default for PARTNER_CENTER_CLOUD.')
+param partnerCenterAuthority string = ''
+
+@minValue(1)
+@maxValue(490)
+@description('Partner Center calls per minute for the whole app (all instances together); Partner Center allows 500 per tenant.')
+param partnerCenterFleetRpm int = 450
 
 @secure()
 @description('Partner Center app client secret; stored in Key Vault. Empty keeps the secret already there.')
@@ -283,12 +291,19 @@ var behaviourSettings = {
   PARTNER_CENTER_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.partnerCenterSecretUri})'
   PARTNER_CENTER_TIMEOUT_SECONDS: '30'
   PARTNER_CENTER_RETRIES: '2'
-  PARTNER_CENTER_MAX_RPM: '450'
+  PARTNER_CENTER_AUTHORITY: partnerCenterAuthority
+  // One budget for the whole fleet (every instance, worker process and function), kept in Table
+  // storage: the calls of all instances together stay under Partner Center's 500 per minute.
+  PARTNER_CENTER_MAX_RPM: string(partnerCenterFleetRpm)
+  PARTNER_CENTER_PACING: 'shared'
   RECONCILE_MAX_DELIVERIES: string(maxDeliveryCount)
   RECONCILE_MAX_ATTEMPTS: '20'
   RECONCILE_CONFLICT_DELAY_SECONDS: '120'
   RECONCILE_RETRY_BASE_SECONDS: '5'
   RECONCILE_LEASE_SECONDS: '300'
+  RECONCILE_SETTLE_MINUTES: '60'
+  DRIFT_LOOKBACK_DAYS: '7'
+  DRIFT_ALERT_FAILURES: '10'
   FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
   NOTICE_WEBHOOK_SECRET: noticeWebhooksEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.noticeWebhookSecretUri})' : ''
   SCAN_MAX_CUSTOMERS: '5000'

@@ -34,6 +34,11 @@ class PartnerCenterCloud(StrEnum):
     GLOBAL = "global"
 
 
+class PartnerCenterPacing(StrEnum):
+    SHARED = "shared"  # one budget for every instance and process, in Table storage
+    PROCESS = "process"  # each process paces itself (one process only: local runs, tests)
+
+
 class PartnerCenterAuth(StrEnum):
     CLIENT_SECRET = "client_secret"  # noqa: S105 (the auth method's name, not a secret)
     CERTIFICATE = "certificate"
@@ -157,10 +162,16 @@ class AppSettings(BaseSettings):
         validation_alias="PARTNER_CENTER_CERTIFICATE_PATH",
         description="PEM/PFX certificate file for PARTNER_CENTER_AUTH=certificate.",
     )
+    partner_center_authority: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_AUTHORITY",
+        pattern=r"^https://[^\s/]+/?$",
+        description="Entra authority host for app-only tokens; default per cloud (china: `https://login.chinacloudapi.cn`).",
+    )
     partner_center_scope: str | None = Field(
         default=None,
         validation_alias="PARTNER_CENTER_SCOPE",
-        description="Token scope; default `<cloud resource>/.default`.",
+        description="App-only token scope; default per cloud (china: `https://graph.chinacloudapi.cn/.default`).",
     )
     partner_center_timeout_seconds: float = Field(
         default=30.0,
@@ -181,7 +192,18 @@ class AppSettings(BaseSettings):
         ge=1,
         le=100_000,
         validation_alias="PARTNER_CENTER_MAX_RPM",
-        description="Client-side pace: Partner Center requests per minute per partner tenant.",
+        description=(
+            "Pace of Partner Center calls per minute for the partner tenant, all instances together "
+            "(Partner Center's limit is 500)."
+        ),
+    )
+    partner_center_pacing: PartnerCenterPacing = Field(
+        default=PartnerCenterPacing.SHARED,
+        validation_alias="PARTNER_CENTER_PACING",
+        description=(
+            "`shared`: one budget of PARTNER_CENTER_MAX_RPM for the whole fleet (Table storage); "
+            "`process`: per process."
+        ),
     )
     reconcile_max_deliveries: int = Field(
         default=5,
@@ -217,6 +239,30 @@ class AppSettings(BaseSettings):
         le=3600,
         validation_alias="RECONCILE_LEASE_SECONDS",
         description="Per-customer executor lease; a crashed holder blocks the customer at most this long.",
+    )
+    reconcile_settle_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        validation_alias="RECONCILE_SETTLE_MINUTES",
+        description=(
+            "How long an unanswered PATCH may still be applied late; "
+            "after that a read showing no change settles it."
+        ),
+    )
+    drift_lookback_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        validation_alias="DRIFT_LOOKBACK_DAYS",
+        description="The drift sweep also checks customers with a record of ours closed in the last N days.",
+    )
+    drift_alert_failures: int = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        validation_alias="DRIFT_ALERT_FAILURES",
+        description="The drift sweep alerts when at least this many customers could not be checked.",
     )
 
     # --- Telemetry (Application Insights; unset locally) ---
@@ -330,6 +376,12 @@ class AppSettings(BaseSettings):
                 "PARTNER_CENTER_AUTH=none is only allowed with PARTNER_CENTER_BASE_URL (the simulator)"
             )
         return self
+
+    @field_validator("partner_center_authority", "partner_center_scope", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        # Bicep passes an empty string for "use the cloud's default".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("fraud_report_signing_secrets")
     @classmethod

@@ -15,6 +15,7 @@ from shared.adapters.partner_center.models import (
     Customer,
     Subscription,
     SubscriptionStatus,
+    quoted_etag,
 )
 from shared.settings import AppSettings
 
@@ -98,8 +99,9 @@ class PartnerCenterClient:
         correlation_id: str | None = None,
         request_id: str | None = None,
     ) -> Subscription:
-        """PATCH the full resource, guarded by its etag (If-Match) when it has one."""
-        headers = {"If-Match": subscription.etag} if subscription.etag else {}
+        """PATCH the full resource as read, guarded by its etag (If-Match, in double quotes as
+        documented) when it has one; new-commerce subscriptions may carry none."""
+        headers = {"If-Match": quoted_etag(subscription.etag)} if subscription.etag else {}
         call = ApiCall(
             "PATCH",
             f"{API_PREFIX}/customers/{customer_id}/subscriptions/{subscription.id}",
@@ -123,6 +125,25 @@ class PartnerCenterClient:
         return self.update_subscription(
             customer_id,
             subscription.with_status(status),
+            correlation_id=correlation_id,
+            request_id=request_id,
+        )
+
+    def set_auto_renew(
+        self,
+        customer_id: str,
+        subscription: Subscription,
+        enabled: bool,
+        *,
+        correlation_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Subscription:
+        """Turn auto-renew on or off: the resource as read, `autoRenewEnabled` changed. (Suspending
+        a new-commerce subscription turns it off; "partners that remove a suspension should be
+        sure to turn auto-renew back on".)"""
+        return self.update_subscription(
+            customer_id,
+            subscription.with_auto_renew(enabled),
             correlation_id=correlation_id,
             request_id=request_id,
         )

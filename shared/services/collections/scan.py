@@ -28,7 +28,7 @@ from shared.services.collections.cap import CapGate
 from shared.services.collections.commit import commit_review
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.outbox import OUTBOX_GRACE, publish_outbox, recover_outbox
-from shared.telemetry import metric
+from shared.telemetry import log_fields, metric
 
 log = logging.getLogger(__name__)
 _report_lock = threading.Lock()
@@ -105,7 +105,7 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         )
         metric("collections.cap_reached", len(gate.held_back))
     metric("collections.scan_due", report.due)
-    log.info("collections scan done", extra={"scan": scan_id, **_figures(report)})
+    log.info("collections scan done", extra=log_fields(_figures(report), scan=scan_id))
     return report
 
 

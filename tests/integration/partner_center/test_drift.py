@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.adapters.audit import AuditLog
 from shared.adapters.layout import PARTNER_PARTITION
-from shared.services.reconcile.drift import enforced_customers, run_drift_sweep
+from shared.services.reconcile.drift import candidate_customers, run_drift_sweep
 from tests.integration.partner_center.conftest import C1, C1_BASE, C2, C3, C3_ACTIVE, Env
 
 
@@ -29,7 +31,7 @@ def test_only_held_or_enforced_customers_are_checked_and_drift_is_enqueued(env: 
     env.place_hold(C1)
     env.place_hold(C3)
     env.reconcile(C3)  # C3 converged; C1 not yet: drifted
-    assert enforced_customers(env.table) == [C1, C3]
+    assert candidate_customers(env.table, datetime.now(UTC), 7) == [C1, C3]
     report = sweep()
     assert report.checked == 2 and report.drifted == [C1]
     assert queued(env) == [C1]
@@ -54,7 +56,11 @@ def test_suspended_by_us_after_the_hold_is_gone_is_drift_but_others_are_not(env:
     assert report.drifted == [C3] and C2 not in report.drifted
     env.drain()
     assert env.status(C3, C3_ACTIVE) == "active"
-    assert sweep().checked == 0  # nothing is ours any more, no hold: not even looked at
+    assert sweep().drifted == []  # closed in the lookback: looked at, nothing to do
+    nothing_left = dataclasses.replace(
+        env.deps, settings=env.deps.settings.model_copy(update={"drift_lookback_days": 0})
+    )
+    assert run_drift_sweep(nothing_left).checked == 0  # no hold, nothing open: not even looked at
 
 
 def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded(env: Env) -> None:

@@ -152,3 +152,35 @@ def same_picture(a: EnforcementSnapshot | None, b: EnforcementSnapshot) -> bool:
     if a is None:
         return False
     return a.model_dump(exclude={"checked_at"}) == b.model_dump(exclude={"checked_at"})
+
+
+class HoldEnforcement(StrEnum):
+    """How far a hold is enforced, as Partner Center last confirmed it."""
+
+    NOT_HELD = "not_held"
+    PENDING = "pending"  # no confirmation since the hold was placed (or some still active)
+    ENFORCED = "enforced"  # every subscription that can be suspended shows suspended
+    PARTIAL = "partial"  # some show suspended, others not (refused, unknown, waiting, active)
+    REFUSED = "refused"  # Partner Center refused every suspension
+    CUSTOMER_UNKNOWN = "customer_unknown"  # Partner Center does not know the customer tenant
+
+
+def hold_enforcement(
+    snapshot: EnforcementSnapshot | None, hold_placed_at: datetime | None
+) -> HoldEnforcement:
+    """The enforcement of a hold placed at `hold_placed_at` (None: no hold) by the snapshot."""
+    if hold_placed_at is None:
+        return HoldEnforcement.NOT_HELD
+    if snapshot is None or snapshot.checked_at < hold_placed_at:
+        return HoldEnforcement.PENDING
+    if snapshot.outcome is RunOutcome.CUSTOMER_UNKNOWN:
+        return HoldEnforcement.CUSTOMER_UNKNOWN
+    considered = [s for s in snapshot.subscriptions if s.state is not EnforcementState.OTHER]
+    blocked = [s for s in considered if s.pc_status == "suspended"]
+    if len(blocked) == len(considered):
+        return HoldEnforcement.ENFORCED
+    if blocked:
+        return HoldEnforcement.PARTIAL
+    if all(s.state is EnforcementState.REFUSED for s in considered):
+        return HoldEnforcement.REFUSED
+    return HoldEnforcement.PENDING

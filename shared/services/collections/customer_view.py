@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.layout import PROFILE_ROW
 from shared.domain.customer import CustomerId, CustomerProfile, Exemption
+from shared.domain.enforcement import ENFORCEMENT_ROW, EnforcementSnapshot, SubscriptionEnforcement
 from shared.errors import NotFound, ValidationFailed
 from shared.services.collections.decision import decide, ledger_summary
 from shared.services.collections.deps import CollectionsDeps
@@ -39,6 +40,10 @@ class CustomerView(BaseModel):
     holds: list[HoldView]
     exemptions: list[Exemption]
     suspended_subscriptions: list[dict[str, Any]]
+    # Each subscription as Partner Center last confirmed it (suspended by us, refused and why,
+    # left alone, unknown, awaiting a decision, ...): the reconcile executor's last snapshot.
+    subscriptions: list[SubscriptionEnforcement]
+    subscriptions_checked_at: datetime | None
     next_action: str | None
     next_action_at: datetime | None
     next_review_at: datetime | None
@@ -77,6 +82,8 @@ def customer_view(deps: CollectionsDeps, customer_id: str) -> CustomerView:
         next_action, next_at = ", ".join(f"{a.kind.value}:{a.stage.value}" for a in decision.actions), now
     elif decision.next_review_at is not None:
         next_action, next_at = "review", decision.next_review_at
+    stored_snapshot = deps.customers.table.get(EnforcementSnapshot, customer_id, ENFORCEMENT_ROW)
+    snapshot = stored_snapshot.value if stored_snapshot else None
     profile = CustomerProfile.model_validate(
         aggregate.profile.value.model_dump(exclude={"customer_id", "created_at", "updated_at"})
     )
@@ -98,6 +105,8 @@ def customer_view(deps: CollectionsDeps, customer_id: str) -> CustomerView:
         suspended_subscriptions=[
             s.value.model_dump(mode="json") for s in aggregate.subscriptions.values() if s.value.is_ours
         ],
+        subscriptions=snapshot.subscriptions if snapshot else [],
+        subscriptions_checked_at=snapshot.checked_at if snapshot else None,
         next_action=next_action,
         next_action_at=next_at,
         # Live, not the state row's: a scan review that decides nothing leaves the row as it was.

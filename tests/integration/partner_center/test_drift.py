@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 import json
 from datetime import UTC, datetime
 
@@ -72,3 +73,59 @@ def test_out_of_time_the_rest_is_enqueued_unchecked_and_the_sweep_still_recorded
     assert not [c for c in env.sim.calls() if c["method"] == "GET"]  # nothing listed
     entry = AuditLog(env.table).read(PARTNER_PARTITION).records[0]
     assert entry.action == "drift.sweep" and entry.details["not_checked"] == 2
+
+
+def test_a_sweep_under_30_percent_5xx_finishes_and_enqueues_every_drifted_customer(env: Env) -> None:
+    from tests.integration.partner_center.test_reconcile_faults import tenant
+
+    env.sim.reset(tenant(24, 2))
+    env.sim.set_rate_limit(10_000)
+    customers = [c["id"] for c in env.sim.state()["customers"]]
+    for cid in customers[:16]:  # held, never reconciled: drifted
+        env.place_hold(cid)
+    env.sim.add_fault("status", method="GET", status=503, rate=0.3)
+    env.sim.add_fault("drop", method="GET", rate=0.05)
+    report = sweep_with(env)
+    assert report.checked == 16
+    assert set(queued_all(env)) == set(customers[:16])  # drifted or not checked: all enqueued
+    assert set(report.drifted) | set(report.failed) == set(customers[:16])
+    assert report.failed, "the faults did not bite"
+    entry = AuditLog(env.table).read(PARTNER_PARTITION).records[0]
+    assert entry.action == "drift.sweep" and entry.details["failed"] == report.failed
+
+
+def test_a_sweep_whose_failures_pass_the_threshold_alerts(env: Env) -> None:
+    for cid in (C1, C3):
+        env.place_hold(cid)
+    env.sim.add_fault("status", method="GET", status=400, code=765432)  # every listing refused
+    strict = dataclasses.replace(
+        env.deps, settings=env.deps.settings.model_copy(update={"drift_alert_failures": 2})
+    )
+    report = run_drift_sweep(strict)
+    assert report.failed == [C1, C3] and report.failures == {"unrecognised": 2}
+    actions = [r.action for r in AuditLog(env.table).read(PARTNER_PARTITION).records]
+    assert actions[:2] == ["alert.drift_sweep_failures", "drift.sweep"]
+
+
+def test_the_sweep_logs_a_partner_center_error_without_colliding_keys(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    env.place_hold(C1)
+    env.sim.add_fault("status", method="GET", status=403, code=900115)
+    with caplog.at_level(logging.WARNING, logger="shared.services.reconcile.drift"):
+        report = run_drift_sweep(env.deps)
+    assert report.failed == [C1]
+    (line,) = [r for r in caplog.records if r.getMessage() == "drift: customer not checked"]
+    assert line.error_code == 900115 and line.http_status == 403  # type: ignore[attr-defined]
+    logging.Formatter("%(message)s %(error_description)s").format(line)
+
+
+def sweep_with(env: Env):  # type: ignore[no-untyped-def]
+    return run_drift_sweep(env.deps)
+
+
+def queued_all(env: Env) -> list[str]:
+    found: list[str] = []
+    while batch := list(env.queue.receive_messages(max_messages=32, visibility_timeout=30)):
+        found += [json.loads(base64.b64decode(m.content))["customer_id"] for m in batch]
+    return found

@@ -235,7 +235,7 @@ def _counts(case: Case) -> tuple[str, str]:
     counts = case.counts_by_severity()
     order = sorted(counts, key=lambda s: -s.rank)
     en = ", ".join(f"{counts[s]} {s.value}" for s in order)
-    zh = "，".join(f"{SEVERITY_WORD_ZH[s]}严重程度{counts[s]}份" for s in order)
+    zh = "、".join(f"{SEVERITY_WORD_ZH[s]}{counts[s]}份" for s in order)
     return en, zh
 
 
@@ -250,7 +250,7 @@ def _report_en(clock: _Clock, report: ReportSummary) -> str:
 def _report_zh(clock: _Clock, report: ReportSummary) -> str:
     occurred = f"，发生于{clock.zh(report.occurred_at)}" if report.occurred_at else ""
     return (
-        f"{clock.zh(report.received_at)}：收到来自「{report.source}」的报告，严重程度{SEVERITY_WORD_ZH[report.severity]}"
+        f"{clock.zh(report.received_at)}：收到来自「{report.source}」的报告，严重程度为{SEVERITY_WORD_ZH[report.severity]}"
         f"{occurred}，内容：「{_quote(report.description)}」。"
     )
 
@@ -261,7 +261,7 @@ def _timeline(case: Case, clock: _Clock, category_zh: str) -> tuple[list[str], l
         (
             case.opened_at,
             0,
-            f"{clock.en(case.opened_at)}: case opened ({case.category.value}).",
+            f"{clock.en(case.opened_at)}: case opened ({case.category.value.replace('_', ' ')}).",
             f"{clock.zh(case.opened_at)}：创建案例（{category_zh}）。",
         ),
     ]
@@ -276,7 +276,7 @@ def _timeline(case: Case, clock: _Clock, category_zh: str) -> tuple[list[str], l
                 f"{clock.en(decision.decided_at)}: triage: {_ACTION_EN[decision.action]} "
                 f"(rule {decision.rule}): {decision.explanation.rstrip('.')}.",
                 f"{clock.zh(decision.decided_at)}：分诊结论：{_ACTION_ZH[decision.action]}"
-                f"（严重程度{SEVERITY_WORD_ZH[decision.severity]}）。",
+                f"（严重程度为{SEVERITY_WORD_ZH[decision.severity]}）。",
             )
         )
     if case.resolution is not None:
@@ -323,7 +323,7 @@ def build_draft(
             f"“{_quote(worst.description)}”."
         )
         worst_zh = (
-            f"其中最严重的一份（严重程度{SEVERITY_WORD_ZH[worst.severity]}）于{clock.zh(worst.received_at)}"
+            f"其中最严重的一份（严重程度为{SEVERITY_WORD_ZH[worst.severity]}）于{clock.zh(worst.received_at)}"
             f"来自「{worst.source}」：「{_quote(worst.description)}」。"
         )
     en = DraftText(
@@ -349,7 +349,7 @@ def build_draft(
             f"我们是「{who}」（租户 {case.customer_id}）的云解决方案提供商合作伙伴。"
             f"{clock.zh(first)}至{clock.zh(last)}期间，我们共收到{case.hit_count}份关于该客户{category_zh}的报告"
             f"（案例编号 {case.case_id}，总体严重程度：{SEVERITY_WORD_ZH[case.severity]}），"
-            f"按严重程度计：{counts_zh}。{worst_zh}涉及的订阅：{subs_text_zh}。"
+            f"按严重程度：{counts_zh}。{worst_zh}涉及的订阅：{subs_text_zh}。"
             "各份报告见下方时间线。请协助调查上述活动并告知后续处理建议。"
         ),
         severity=_SEVERITY_ZH[case.severity],

@@ -90,9 +90,13 @@ def partner_center() -> PartnerCenterClient:
     """The Partner Center client (app-only), one per process."""
 
     def build() -> PartnerCenterClient:
+        from shared.adapters.layout import PACING_TABLE
         from shared.adapters.partner_center import client_for
+        from shared.settings import PartnerCenterPacing
 
-        return client_for(get_settings())
+        settings = get_settings()
+        shared = settings.partner_center_pacing is PartnerCenterPacing.SHARED
+        return client_for(settings, runtime.table_store().table(PACING_TABLE) if shared else None)
 
     return runtime.wired("partner_center", build)
 

@@ -40,15 +40,22 @@ _AADSTS_ADVICE = {
         "no such app in that tenant: check PARTNER_CENTER_CLIENT_ID and PARTNER_CENTER_TENANT_ID, and that "
         "the app is registered in the cloud PARTNER_CENTER_AUTHORITY signs in to"
     ),
-    "90002": "the tenant is not known to this authority: check PARTNER_CENTER_TENANT_ID and PARTNER_CENTER_AUTHORITY",
+    "90002": (
+        "the tenant is not known to this authority: check PARTNER_CENTER_TENANT_ID and "
+        "PARTNER_CENTER_AUTHORITY"
+    ),
     "900023": "PARTNER_CENTER_TENANT_ID is not a tenant id (a GUID) or domain",
     "500011": (
         "the token's resource is not known in the tenant: PARTNER_CENTER_SCOPE is probably wrong for this "
         "cloud"
     ),
     "70011": "PARTNER_CENTER_SCOPE is not a valid scope (app-only scopes end in /.default)",
-    "700027": "the certificate is not registered on the app: upload it, or check PARTNER_CENTER_CERTIFICATE_PATH",
-    "53003": "a conditional access policy blocked the token: exclude this app (workload identity) from the policy",
+    "700027": (
+        "the certificate is not registered on the app: upload it, or check PARTNER_CENTER_CERTIFICATE_PATH"
+    ),
+    "53003": (
+        "a conditional access policy blocked the token: exclude this app (workload identity) from the policy"
+    ),
 }
 
 

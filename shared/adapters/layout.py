@@ -10,6 +10,7 @@ CUSTOMERS_TABLE = "customers"
 SCHEDULE_TABLE = "schedule"
 CASES_TABLE = "cases"
 IDEMPOTENCY_TABLE = "idempotency"
+PACING_TABLE = "pacing"  # the fleet's shared Partner Center budget (one row per partner tenant)
 
 PROFILE_ROW = "profile"
 STATE_ROW = "state"

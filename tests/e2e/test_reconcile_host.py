@@ -4,7 +4,6 @@ the real app, the Partner Center simulator over HTTP."""
 from __future__ import annotations
 
 import base64
-
 import importlib
 import sys
 import time

@@ -17,6 +17,7 @@ from shared.adapters.partner_center.models import (
     SubscriptionStatus,
     quoted_etag,
 )
+from shared.adapters.tables import Table
 from shared.settings import AppSettings
 
 API_PREFIX = "/v1"
@@ -43,8 +44,10 @@ class PartnerCenterClient:
         self.http = http
 
     @classmethod
-    def from_config(cls, config: PartnerCenterConfig, credential: Any | None = None) -> PartnerCenterClient:
-        return cls(PartnerCenterHttp(config, credential))
+    def from_config(
+        cls, config: PartnerCenterConfig, credential: Any | None = None, pacing_table: Table | None = None
+    ) -> PartnerCenterClient:
+        return cls(PartnerCenterHttp(config, credential, pacing_table))
 
     def list_customers(
         self, *, correlation_id: str | None = None, page_size: int = 100
@@ -149,16 +152,18 @@ class PartnerCenterClient:
         )
 
 
-_clients: dict[PartnerCenterConfig, PartnerCenterClient] = {}
+_clients: dict[tuple[PartnerCenterConfig, str | None], PartnerCenterClient] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(settings: AppSettings) -> PartnerCenterClient:
-    """The process-wide client for these settings (created once, reused by every invocation)."""
+def client_for(settings: AppSettings, pacing_table: Table | None = None) -> PartnerCenterClient:
+    """The process-wide client for these settings (created once, reused by every invocation);
+    with `pacing_table`, its calls take their tokens from the fleet's shared budget there."""
     config = config_from_settings(settings)
+    key = (config, pacing_table.name if pacing_table is not None else None)
     with _clients_lock:
-        existing = _clients.get(config)
+        existing = _clients.get(key)
         if existing is None:
-            existing = PartnerCenterClient.from_config(config)
-            _clients[config] = existing
+            existing = PartnerCenterClient.from_config(config, pacing_table=pacing_table)
+            _clients[key] = existing
         return existing

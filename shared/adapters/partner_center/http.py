@@ -38,7 +38,9 @@ from shared.adapters.partner_center.errors import (
     Transient,
     Unauthorised,
 )
-from shared.adapters.partner_center.pacing import PacingPolicy, bucket_for
+from shared.adapters.partner_center.pacing import Bucket, PacingPolicy, bucket_for, fleet_bucket_for
+from shared.adapters.tables import Table
+from shared.settings import PartnerCenterPacing
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,11 @@ def error_for(status: int, headers: dict[str, str], body: Any, request_id: str) 
 class PartnerCenterHttp:
     """Sends ApiCalls through one azure-core pipeline (created once per process and reused)."""
 
-    def __init__(self, config: PartnerCenterConfig, credential: Any | None = None) -> None:
+    def __init__(
+        self, config: PartnerCenterConfig, credential: Any | None = None, pacing_table: Table | None = None
+    ) -> None:
+        """`pacing_table`: where the fleet's shared budget is kept (PARTNER_CENTER_PACING=shared);
+        without one this process paces itself."""
         self.config = config
         credential = credential if credential is not None else build_credential(config)
         policies: list[Any] = [
@@ -160,7 +166,12 @@ class PartnerCenterHttp:
         self._authenticated = credential is not None
         if credential is not None:
             policies.append(BearerTokenCredentialPolicy(credential, config.scope))
-        policies.append(PacingPolicy(bucket_for(config.partner_key, config.max_rpm), MAX_PACING_WAIT_SECONDS))
+        bucket: Bucket = (
+            fleet_bucket_for(pacing_table, config.partner_key, config.max_rpm)
+            if pacing_table is not None and config.pacing is PartnerCenterPacing.SHARED
+            else bucket_for(config.partner_key, config.max_rpm)
+        )
+        policies.append(PacingPolicy(bucket, MAX_PACING_WAIT_SECONDS))
         transport = RequestsTransport(
             connection_timeout=config.connect_timeout_seconds, read_timeout=config.read_timeout_seconds
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import logging
 import json
+import logging
 from datetime import UTC, datetime
 
 import pytest

@@ -23,7 +23,8 @@ def test_azure_paces_the_whole_fleet_from_one_shared_budget() -> None:
     settings = bicep_settings()
     assert settings["PARTNER_CENTER_PACING"] == PartnerCenterPacing.SHARED.value
     rpm = settings["PARTNER_CENTER_MAX_RPM"]
-    assert rpm == {"function": {"type": "string", "parameters": {"value_to_convert": "partnerCenterFleetRpm"}}}
+    converted = {"value_to_convert": "partnerCenterFleetRpm"}
+    assert rpm == {"function": {"type": "string", "parameters": converted}}
     param = template("main.bicep")["parameters"]["partnerCenterFleetRpm"]
     assert param["default"] <= 0.9 * PARTNER_CENTER_LIMIT_PER_MINUTE
     # the largest value the template accepts, plus one claim of burst, is still under the limit

@@ -217,14 +217,20 @@ class AppSettings(BaseSettings):
         ge=1,
         le=1000,
         validation_alias="RECONCILE_MAX_ATTEMPTS",
-        description="Rescheduled attempts (throttling, conflicts, transient) before an alert ends them.",
+        description=(
+            "Rescheduled attempts (throttling, transient failures, a refused token) before an alert ends "
+            'them; "try later" answers have their own budgets.'
+        ),
     )
     reconcile_conflict_delay_seconds: int = Field(
         default=120,
         ge=0,
         le=3600,
         validation_alias="RECONCILE_CONFLICT_DELAY_SECONDS",
-        description="Delay before retrying after a 409 renewal-window conflict or a 429 without Retry-After.",
+        description=(
+            "Delay between tries in a 409 renewal window (for up to 24 hours), "
+            "and after a 429 without Retry-After."
+        ),
     )
     reconcile_retry_base_seconds: float = Field(
         default=5.0,

@@ -30,7 +30,7 @@ from typing import Any
 
 from shared.adapters.audit import AuditEntry, AuditLog
 from shared.adapters.layout import HOLD_PREFIX, PARTNER_PARTITION, SUBSCRIPTION_PREFIX
-from shared.adapters.partner_center import PartnerCenterError
+from shared.adapters.partner_center import ErrorKind, PartnerCenterError
 from shared.adapters.tables import Table, prefix_range
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.reconcile_plan import plan_reconcile
@@ -53,6 +53,7 @@ class DriftReport:
     drifted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # could not be checked: enqueued too
     not_checked: list[str] = field(default_factory=list)  # out of time: enqueued without listing
+    unknown_tenants: list[str] = field(default_factory=list)  # Partner Center does not know them
     failures: dict[str, int] = field(default_factory=dict)  # by error kind
     correlation_id: str = ""
 
@@ -95,6 +96,14 @@ def run_drift_sweep(deps: ReconcileDeps, time_budget_seconds: float = TIME_BUDGE
         report.checked += 1
         try:
             drifted = _drifted(deps, customer_id, report.correlation_id)
+        except PartnerCenterError as exc:
+            if exc.classification.kind is ErrorKind.NOT_FOUND:
+                # A known state, not a failure: the executor records it (one alert, once).
+                report.unknown_tenants.append(customer_id)
+            else:
+                _count_failure(report, customer_id, exc)
+            _enqueue_safely(deps, customer_id, report)
+            continue
         except Exception as exc:  # noqa: BLE001 - one customer's failure never ends the sweep
             _count_failure(report, customer_id, exc)
             _enqueue_safely(deps, customer_id, report)
@@ -164,6 +173,7 @@ def _record(deps: ReconcileDeps, report: DriftReport) -> None:
                 "drifted": report.drifted[:200],
                 "failed": report.failed[:200],
                 "failures": report.failures,
+                "unknown_tenants": report.unknown_tenants[:200],
                 "not_checked": len(report.not_checked),
             },
         )

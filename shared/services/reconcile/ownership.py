@@ -15,7 +15,7 @@ from shared.adapters.audit import AuditEntry
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import SUBSCRIPTION_PREFIX, subscription_row
 from shared.adapters.tables import check_key, decode
-from shared.domain.customer import CustomerId
+from shared.domain.customer import normalise_customer_id
 from shared.domain.fraud import Text
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.domain.suspensions import OwnershipDecision, SuspensionRecord, SuspensionState
@@ -37,10 +37,6 @@ class OwnershipRequest(BaseModel):
     decision: Settlement
     note: Text = Field(min_length=1, max_length=2000)
     decided_by: Text = Field(default="api", min_length=1, max_length=200)
-
-
-class _Ids(BaseModel):
-    customer_id: CustomerId
 
 
 def settle_ownership(
@@ -124,10 +120,10 @@ def settle_ownership(
 
 def _customer(value: str) -> str:
     try:
-        return _Ids(customer_id=value).customer_id
-    except ValueError:
+        return normalise_customer_id(value)
+    except ValueError as exc:
         raise ValidationFailed(
-            "customer_id must be a GUID", errors=[{"field": "customer_id", "message": "not a GUID"}]
+            "customer_id must be a GUID", errors=[{"field": "customer_id", "message": str(exc)}]
         ) from None
 
 

@@ -129,3 +129,17 @@ def queued_all(env: Env) -> list[str]:
     while batch := list(env.queue.receive_messages(max_messages=32, visibility_timeout=30)):
         found += [json.loads(base64.b64decode(m.content))["customer_id"] for m in batch]
     return found
+
+
+def test_a_tenant_partner_center_does_not_know_is_not_counted_as_a_failure(env: Env) -> None:
+    import uuid
+
+    stranger = str(uuid.uuid4())
+    env.place_hold(stranger)
+    strict = dataclasses.replace(
+        env.deps, settings=env.deps.settings.model_copy(update={"drift_alert_failures": 1})
+    )
+    report = run_drift_sweep(strict)
+    assert report.unknown_tenants == [stranger] and report.failed == []
+    assert queued(env) == [stranger]  # the executor records its status (and alerts, once)
+    assert [r.action for r in AuditLog(env.table).read(PARTNER_PARTITION).records] == ["drift.sweep"]

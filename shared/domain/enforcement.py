@@ -85,7 +85,12 @@ def _state(
     view: SubscriptionView, r: SuspensionRecord | None
 ) -> tuple[EnforcementState, str, str | None, datetime | None]:
     E, S = EnforcementState, SuspensionState
-    if r is not None and r.state is S.REFUSED and r.refusal is not None:
+    if (
+        r is not None
+        and r.state is S.REFUSED
+        and r.refusal is not None
+        and not (r.refusal.verb is Verb.SUSPEND and view.is_suspended)
+    ):
         refusal = r.refusal
         what = (
             f"{refusal.verb.value} refused" if refusal.kind != "gave_up" else f"{refusal.verb.value}: gave up"

@@ -109,9 +109,9 @@ def suspend(ctx: RunContext, action: PlannedAction, holds: list[str]) -> Stop | 
             ctx.outcomes.suspended(action, result)
             ctx.recheck = ctx.recheck or bool(action.add_ons)  # a read confirms the add-ons followed
         else:
-            ctx.outcomes.released(
-                views, f"Partner Center answered, showing it {result.normalised_status}", alert=True
-            )
+            # Answered, but not (yet) showing the change: a read settles it, nothing is guessed.
+            why = f"Partner Center answered showing it {result.normalised_status}: a read will settle it"
+            ctx.outcomes.unknown(views, Verb.SUSPEND, request_id, why=why)
         return None
     return None
 
@@ -161,9 +161,8 @@ def reactivate(ctx: RunContext, action: PlannedAction) -> Stop | None:
         ctx.outcomes.closed([view], "reactivated by this app")
         ctx.recheck = True  # add-ons that followed, and auto-renew, are read again
     else:
-        ctx.outcomes.released(
-            views, f"Partner Center answered, showing it {result.normalised_status}", alert=True
-        )
+        why = f"Partner Center answered showing it {result.normalised_status}: a read will settle it"
+        ctx.outcomes.unknown([view], Verb.REACTIVATE, request_id, why=why)
     return None
 
 

@@ -139,17 +139,23 @@ class Outcomes:
 
     # --- not answered, or refused ---
     def unknown(
-        self, views: list[SubscriptionView], verb: Verb, request_id: str, error: PartnerCenterError
+        self,
+        views: list[SubscriptionView],
+        verb: Verb,
+        request_id: str,
+        error: PartnerCenterError | None = None,
+        *,
+        why: str = "no answer from Partner Center: a read will settle it",
     ) -> None:
-        """Our PATCH went out and no answer came: unknown until a read shows it settled."""
+        """Our PATCH went out and its outcome is not known: unknown until a read shows it settled."""
         pending = PendingCall(verb=verb, request_id=request_id, sent_at=self._now())
         updated = [r.model_copy(update={"state": S.UNKNOWN, "pending": pending}) for r in self._ours(views)]
         self.run.audit(
             f"reconcile.{verb.value}_unknown",
-            "no answer from Partner Center: a read will settle it",
+            why,
             subscription_ids=[r.subscription_id for r in updated],
             request_id=request_id,
-            **error.describe(),
+            **(error.describe() if error else {}),
         )
         self.run.commit(updated)
 

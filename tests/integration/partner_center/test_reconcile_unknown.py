@@ -191,3 +191,24 @@ def test_leave_keeps_it_suspended_for_good(env: Env, monkeypatch: pytest.MonkeyP
     env.reconcile(C3)
     assert env.status(C3, C3_ACTIVE) == "suspended"
     assert record(env, C3, C3_ACTIVE).state is SuspensionState.RELEASED
+
+
+def test_an_answer_that_does_not_show_the_change_is_settled_by_a_read_not_guessed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partner Center answers 200 but the resource it returns is not (yet) suspended."""
+    pc = env.deps.partner_center
+    original = pc.set_status
+    monkeypatch.setattr(
+        pc, "set_status", lambda customer_id, sub, status, **kw: pc.get_subscription(customer_id, sub.id)
+    )
+    env.place_hold(C3)
+    env.reconcile(C3)
+    unknown = record(env, C3, C3_ACTIVE)
+    assert (
+        unknown.state is SuspensionState.UNKNOWN and unknown.pending and unknown.pending.verb is Verb.SUSPEND
+    )
+    monkeypatch.setattr(pc, "set_status", original)
+    env.reconcile(C3)  # still active at the read: the same request again, answered this time
+    assert record(env, C3, C3_ACTIVE).state is SuspensionState.SUSPENDED_BY_US
+    assert {c["request_id"] for c in env.sim.calls() if c["method"] == "PATCH"} == {unknown.request_id}

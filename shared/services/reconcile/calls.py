@@ -23,7 +23,7 @@ from shared.adapters.partner_center import (
 )
 from shared.domain.reconcile_plan import PlannedAction
 from shared.domain.suspensions import SubscriptionView, SuspensionRecord, SuspensionState, Verb
-from shared.services.reconcile.common import ReconcileDeps, describe_action, intent_record, view_of
+from shared.services.reconcile.common import ReconcileDeps, describe_action, intent_record
 from shared.services.reconcile.outcomes import Outcomes
 from shared.services.reconcile.records import RunRecords
 from shared.services.reconcile.retries import backoff_seconds, try_later_delay
@@ -306,4 +306,4 @@ def _stop_for(ctx: RunContext, exc: PartnerCenterError) -> Stop:
     return Stop(f"{exc.classification.kind.value}: {str(exc)[:200]}", backoff_seconds(ctx.deps, ctx.attempt))
 
 
-__all__ = ["RunContext", "Stop", "reactivate", "restore_auto_renew", "suspend", "view_of"]
+__all__ = ["RunContext", "Stop", "reactivate", "restore_auto_renew", "suspend"]

@@ -114,7 +114,7 @@ def mutate_customer(
         move_schedule(deps, customer_id, old_review, result.next_review_at, new_written=True)
         return Written(mutation.value, mutation.effect)
 
-    return retry_on_conflict(attempt, what=f"customer {customer_id}")
+    return retry_on_conflict(attempt, what=f"customer {customer_id}", key=customer_id)
 
 
 def _stage(change: CustomerChange, mutation: Mutation[Any]) -> None:

@@ -177,4 +177,4 @@ def _scan_one(
         # The new entry is written with the chunk, before the due entry that led here is dropped.
         moves.move(customer_id, entry, result.next_review_at)
 
-    retry_on_conflict(attempt, what=f"customer {customer_id}")
+    retry_on_conflict(attempt, what=f"customer {customer_id}", key=customer_id)

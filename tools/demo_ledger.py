@@ -60,18 +60,29 @@ def seed(today: date) -> None:
             ledger.post_invoice(deps, invoice, actor=ACTOR, correlation_id="demo-seed")
         except Conflict:
             log.info("demo invoice of %s already seeded on an earlier day", customer_id)
-        if customer_id in PAID:
-            payment = PaymentIn(
-                payment_id=f"DEMO-{customer_id[:4]}-P1",
-                customer_id=customer_id,
-                amount=Money(amount=Decimal(amount)),
-                received_at=datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1),
-            )
-            try:
-                ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
-            except Conflict:
-                log.info("demo payment of %s already seeded on an earlier day", customer_id)
+    seed_payments(today)
     log.info("demo ledger seeded: %d customers", len(CUSTOMERS))
+
+
+def seed_payments(today: date) -> None:
+    """The demo payments received by now (the app refuses a payment dated in the future)."""
+    deps = wiring.collections()
+    for customer_id in PAID:
+        _, _, amount, days_overdue = CUSTOMERS[customer_id]
+        due = today - timedelta(days=days_overdue)
+        received = datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1)
+        if received > clock.now():
+            continue  # the replay has not reached that day yet
+        payment = PaymentIn(
+            payment_id=f"DEMO-{customer_id[:4]}-P1",
+            customer_id=customer_id,
+            amount=Money(amount=Decimal(amount)),
+            received_at=received,
+        )
+        try:
+            ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
+        except Conflict:
+            log.info("demo payment of %s already seeded on an earlier day", customer_id)
 
 
 def seed_with_history() -> None:
@@ -88,6 +99,7 @@ def seed_with_history() -> None:
         seed(now.date())
         for day in range(REPLAY_DAYS + 1):
             replay.set(min(start + timedelta(days=day), now))
+            seed_payments(now.date())
             report = collections.run_scan(deps)
             if report.actions:
                 log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)

@@ -5,7 +5,6 @@ so a notice can never be sent with a missing template."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -39,9 +38,8 @@ class RenderedNotice(BaseModel):
 
 
 def format_money(money: Money) -> str:
-    """`CNY 1,234.50`: the currency code first, two decimals, thousands separators."""
-    amount = money.amount.quantize(Decimal("0.01"))
-    return f"{money.currency} {amount:,}"
+    """`CNY 1,234.50`: the currency code first, its ISO 4217 decimals, thousands separators."""
+    return f"{money.currency} {money.amount:,}"
 
 
 def format_date(day: date, locale: Locale | str) -> str:

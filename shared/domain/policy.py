@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.calendar import WorkCalendar
 from shared.domain.customer import CustomerId, Locale
+from shared.domain.money import parse_amount
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 _HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
@@ -98,6 +99,7 @@ def _check_currencies(value: dict[str, Any]) -> dict[str, Decimal]:
         if not CURRENCY_PATTERN.match(currency):
             raise ValueError(f"{currency!r} is not an ISO 4217 currency code (three capital letters)")
         out[currency] = _money_text(amount)
+        parse_amount(str(amount), currency)  # the one money rule: an ISO code, its minor units
     return out
 
 
@@ -226,6 +228,17 @@ class BlastRadius(_Strict):
         return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_CEILING)))
 
 
+class ExemptionLimits(_Strict):
+    """The longest exemption a person may grant, per kind, in days from today (inclusive end)."""
+
+    promise_to_pay_max_days: int = Field(default=60, ge=1, le=366)
+    enforcement_off_max_days: int = Field(default=90, ge=1, le=366)
+
+    def max_days(self, kind: str) -> int:
+        """The limit of an exemption kind (`promise_to_pay` or `enforcement_off`)."""
+        return self.promise_to_pay_max_days if kind == "promise_to_pay" else self.enforcement_off_max_days
+
+
 class Policy(_Strict):
     """The whole collections policy. `version` is computed by `parse_policy`, never written in the file."""
 
@@ -236,6 +249,7 @@ class Policy(_Strict):
     how_to_pay: HowToPay
     enforcement_window: EnforcementWindow
     blast_radius: BlastRadius
+    exemptions: ExemptionLimits = Field(default_factory=ExemptionLimits)
     protected_customers: list[CustomerId] = Field(default_factory=list)
 
     @field_validator("time_zone")

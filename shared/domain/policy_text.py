@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from shared.domain.customer import Locale
+from shared.domain.money import canonical
 from shared.domain.policy import Policy, Rules, Stage
 
 _WEEKDAYS_ZH = {
@@ -55,8 +56,8 @@ def render_policy(policy: Policy, lang: Locale | str) -> str:
     return _zh(policy) if locale is Locale.ZH_CN else _en(policy)
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+def _amount(value: Decimal, currency: str) -> str:
+    return f"{canonical(value, currency):,}"
 
 
 def _dates(days: list[date]) -> str:
@@ -90,7 +91,8 @@ def _zh(policy: Policy) -> str:
             f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
         )
         minimums = "，".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            f"{currency} {_amount(v, currency)}"
+            for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- 逾期金额低于以下数额时不采取任何措施：{minimums}。")
@@ -144,7 +146,8 @@ def _en(policy: Policy) -> str:
             "there is never a suspension without a warning."
         )
         minimums = ", ".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            f"{currency} {_amount(v, currency)}"
+            for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- Nothing happens while the overdue balance is below {minimums}.")

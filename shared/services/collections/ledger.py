@@ -3,7 +3,7 @@ customer in the SAME transaction (see `customer_change`) and reschedules its nex
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,7 @@ from shared.domain.ledger import (
     ledger_currency,
 )
 from shared.domain.money import DEFAULT_CURRENCY
+from shared.domain.text import MultiLineText
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections.customer_change import (
     AuditNote,
@@ -33,6 +34,10 @@ from shared.services.collections.customer_change import (
 from shared.services.collections.customer_view import CustomerView, customer_view, valid_customer_id
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.outcomes import Effect, Written
+
+# A payment dated later than now by more than this is refused: clocks differ a little, but money
+# not yet received must not clear a balance (and lift a hold) today.
+PAYMENT_CLOCK_SKEW = timedelta(minutes=5)
 
 # --- customers --------------------------------------------------------------------------------
 
@@ -118,6 +123,13 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
         if not existing.value.same_content(body):
             raise Conflict(f"payment {body.payment_id} exists with different content")
         return existing.value, False
+    if body.received_at > now + PAYMENT_CLOCK_SKEW:
+        message = (
+            f"received_at {body.received_at.isoformat()} is in the future: a payment counts once it "
+            f"is received (at most {int(PAYMENT_CLOCK_SKEW.total_seconds() // 60)} minutes of clock "
+            "skew are tolerated)"
+        )
+        raise ValidationFailed(message, errors=[{"field": "received_at", "message": "in the future"}])
     try:
         check_currency(body, _ledger_currency(agg, body))
     except LedgerError as exc:
@@ -166,7 +178,7 @@ class InvoicePatch(BaseModel):
 
     customer_id: CustomerId
     status: InvoiceStatus
-    reason: str = Field(default="", max_length=2000)
+    reason: MultiLineText = Field(default="", max_length=2000)
 
 
 def patch_invoice(

@@ -36,12 +36,14 @@ def policy_files() -> PolicyFiles:
 
 def health_probes() -> HealthProbes:
     """What `GET /api/health` looks at; never cached, since the settings may be what is broken."""
+    from shared.clock import PROCESS_CLOCK
     from shared.services.health import HealthProbes
 
     return HealthProbes(
         settings=get_settings,
         ping_storage=lambda: runtime.table_store().ping(),
         policy_files=policy_files,
+        now=PROCESS_CLOCK.now,
     )
 
 

@@ -178,14 +178,49 @@ class HowToPay(_Strict):
         return self.zh_cn if str(locale) == Locale.ZH_CN.value else self.en
 
 
+FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR = 2000, 2100
+
+
+class YearCalendar(_Strict):
+    """One year's days off and make-up working days, and where they come from (the State
+    Council's notice for mainland China)."""
+
+    source: str = Field(min_length=1, max_length=500)
+    holidays: list[date] = Field(default_factory=list)
+    make_up_workdays: list[date] = Field(default_factory=list)
+
+
 class EnforcementWindow(_Strict):
     """Business days and hours (policy time zone) when notices and holds may happen."""
 
     weekdays: list[Weekday] = Field(min_length=1)
     opens: str = Field(description="HH:MM local time, inclusive")
     closes: str = Field(description="HH:MM local time, exclusive")
+    # Extra days (a company day off, ...); a year with a date here counts as listed.
     holidays: list[date] = Field(default_factory=list)
     make_up_workdays: list[date] = Field(default_factory=list)
+    years: dict[int, YearCalendar] = Field(default_factory=dict)
+
+    @field_validator("years")
+    @classmethod
+    def _dates_in_their_year(cls, value: dict[int, YearCalendar]) -> dict[int, YearCalendar]:
+        for year, listed in value.items():
+            if not FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR:
+                raise ValueError(f"year {year} is outside {FIRST_CALENDAR_YEAR}-{LAST_CALENDAR_YEAR}")
+            stray = [d for d in [*listed.holidays, *listed.make_up_workdays] if d.year != year]
+            if stray:
+                raise ValueError(f"years.{year} lists {stray[0].isoformat()}, a date of another year")
+        return value
+
+    def all_holidays(self) -> set[date]:
+        return set(self.holidays).union(*(y.holidays for y in self.years.values()))
+
+    def all_make_up_workdays(self) -> set[date]:
+        return set(self.make_up_workdays).union(*(y.make_up_workdays for y in self.years.values()))
+
+    def listed_years(self) -> set[int]:
+        """Years whose days off the policy lists (a `years` entry, or a date in the flat lists)."""
+        return set(self.years) | {d.year for d in [*self.holidays, *self.make_up_workdays]}
 
     @field_validator("opens", "closes")
     @classmethod
@@ -200,7 +235,7 @@ class EnforcementWindow(_Strict):
     def _consistent(self) -> EnforcementWindow:
         if not _parse_hhmm(self.opens) < _parse_hhmm(self.closes):
             raise ValueError(f"opens ({self.opens}) must be before closes ({self.closes})")
-        both = set(self.holidays) & set(self.make_up_workdays)
+        both = self.all_holidays() & self.all_make_up_workdays()
         if both:
             listed = ", ".join(sorted(d.isoformat() for d in both))
             raise ValueError(f"a date cannot be both a holiday and a make-up working day: {listed}")
@@ -251,6 +286,10 @@ class Policy(_Strict):
     blast_radius: BlastRadius
     exemptions: ExemptionLimits = Field(default_factory=ExemptionLimits)
     protected_customers: list[CustomerId] = Field(default_factory=list)
+    # Statutory holidays of the years the policy does not list, from a maintained library; set by
+    # the adapter that loads the file (`shared/adapters/holiday_library.py`), never in the file.
+    library_holidays: dict[int, tuple[date, ...]] = Field(default_factory=dict, exclude=True)
+    library_name: str = Field(default="", exclude=True)
 
     @field_validator("time_zone")
     @classmethod
@@ -302,15 +341,38 @@ class Policy(_Strict):
         return customer_id is not None and customer_id.lower() in self.protected_customers
 
     def calendar(self) -> WorkCalendar:
-        """The enforcement window as a pure calendar in the policy's time zone."""
+        """The enforcement window as a pure calendar in the policy's time zone: the listed days
+        off, and for every year the policy does not list, the library's statutory holidays (its
+        make-up working days are unknown, so that year's weekends stay days off)."""
         window = self.enforcement_window
+        listed = window.listed_years()
+        holidays = window.all_holidays()
+        for year, days in self.library_holidays.items():
+            if year not in listed:
+                holidays.update(days)
         return WorkCalendar(
             time_zone=ZoneInfo(self.time_zone),
             weekdays=frozenset(day.number for day in window.weekdays),
             opens=_parse_hhmm(window.opens),
             closes=_parse_hhmm(window.closes),
-            holidays=frozenset(window.holidays),
-            make_up_workdays=frozenset(window.make_up_workdays),
+            holidays=frozenset(holidays),
+            make_up_workdays=frozenset(window.all_make_up_workdays()),
+        )
+
+    def missing_calendar_years(self, today: date) -> list[int]:
+        """Years the policy should list by `today` and does not: this year, and from 1 December
+        the next one (their days off then come from the library, make-up days unknown)."""
+        wanted = [today.year] + ([today.year + 1] if today.month == 12 else [])
+        listed = self.enforcement_window.listed_years()
+        return [year for year in wanted if year not in listed]
+
+    def calendar_gap(self, missing: list[int]) -> str:
+        """Why years without listed days off matter and what to do, in one sentence."""
+        years = ", ".join(map(str, missing))
+        return (
+            f"the collections policy lists no days off for {years}: the statutory holidays come from "
+            f"{self.library_name or 'the holidays library'} and make-up working days are unknown; add "
+            f"[enforcement_window.years.{missing[0]}] from the State Council's notice"
         )
 
 
@@ -341,6 +403,9 @@ def parse_policy(content: bytes, source: str = "<policy>") -> Policy:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from None
     if "version" in data:
         raise PolicyError(f"{source}: version: computed from the file content; remove this key")
+    for key in ("library_holidays", "library_name"):
+        if key in data:
+            raise PolicyError(f"{source}: {key}: filled in from the holidays library; remove this key")
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

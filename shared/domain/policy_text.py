@@ -64,6 +64,53 @@ def _dates(days: list[date]) -> str:
     return ", ".join(d.isoformat() for d in sorted(days)) if days else "—"
 
 
+def _days_off_zh(policy: Policy) -> list[str]:
+    window = policy.enforcement_window
+    lines = []
+    for year, listed in sorted(window.years.items()):
+        lines += [
+            f"- {year} 年（来源：{listed.source}）",
+            f"  - 节假日：{_dates(listed.holidays)}",
+            f"  - 调休上班日：{_dates(listed.make_up_workdays)}",
+        ]
+    if window.holidays or window.make_up_workdays:
+        lines += [
+            "- 另行安排的日期",
+            f"  - 休息日：{_dates(window.holidays)}",
+            f"  - 上班日：{_dates(window.make_up_workdays)}",
+        ]
+    library = policy.library_name or "holidays 程序库"
+    lines.append(
+        f"- 本政策未列出的年份：法定节假日取自 {library} 的中国日历；调休上班日未知，"
+        "因此这些年份的周末一律视为休息日。"
+    )
+    return lines
+
+
+def _days_off_en(policy: Policy) -> list[str]:
+    window = policy.enforcement_window
+    lines = []
+    for year, listed in sorted(window.years.items()):
+        lines += [
+            f"- {year} (source: {listed.source})",
+            f"  - Public holidays: {_dates(listed.holidays)}",
+            f"  - Make-up working days: {_dates(listed.make_up_workdays)}",
+        ]
+    if window.holidays or window.make_up_workdays:
+        lines += [
+            "- Other dates set by the partner",
+            f"  - Days off: {_dates(window.holidays)}",
+            f"  - Working days: {_dates(window.make_up_workdays)}",
+        ]
+    library = policy.library_name or "the holidays library"
+    lines.append(
+        f"- Years this policy does not list: the statutory public holidays come from {library}'s "
+        "China calendar; make-up working days are not known for them, so their weekends are "
+        "always days off."
+    )
+    return lines
+
+
 def _segments(policy: Policy) -> list[tuple[str, str, Rules]]:
     out = [("default", "", policy.defaults)]
     for name, override in sorted(policy.segments.items()):
@@ -103,8 +150,7 @@ def _zh(policy: Policy) -> str:
         "",
         f"通知和暂停仅在工作日（{weekdays}）{window.opens} 至 {window.closes} 之间进行，法定节假日除外；"
         "调休上班日视为工作日。若某一阶段在非工作时间到期，则顺延至下一个工作时段。",
-        f"- 节假日：{_dates(window.holidays)}",
-        f"- 调休上班日：{_dates(window.make_up_workdays)}",
+        *_days_off_zh(policy),
         "",
         "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
         "",
@@ -159,8 +205,7 @@ def _en(policy: Policy) -> str:
         f"Notices and suspensions happen only on working days ({weekdays}) between {window.opens} "
         f"and {window.closes}, never on public holidays; make-up working days count as working days. "
         "A stage that falls due outside these hours waits for the next working hours.",
-        f"- Public holidays: {_dates(window.holidays)}",
-        f"- Make-up working days: {_dates(window.make_up_workdays)}",
+        *_days_off_en(policy),
         "",
         "If a warning could not be sent on time (for example after an outage), the warning is sent "
         "first and the suspension date moves to the first working day at least the notice period "

@@ -20,9 +20,9 @@ from typing import Any
 
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.schedule import DueCustomer, ScheduleBatch
-from shared.domain.policy import PolicyError
+from shared.domain.policy import Policy, PolicyError
 from shared.errors import Contended
-from shared.services.collections import approvals
+from shared.services.collections import alerts, approvals
 from shared.services.collections.actions import CommitContext
 from shared.services.collections.cap import CapGate
 from shared.services.collections.commit import commit_review
@@ -70,6 +70,7 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         metric("collections.scan_policy_invalid")
         return report
     now = now or deps.clock.now()
+    _check_calendar(deps, policy, now, scan_id)
     due = list(deps.schedule.due(now, limit=deps.settings.scan_max_customers))
     report.due = len(due)
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
@@ -107,6 +108,24 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
     metric("collections.scan_due", report.due)
     log.info("collections scan done", extra={"scan": scan_id, **_figures(report)})
     return report
+
+
+def _check_calendar(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str) -> None:
+    """Alert (once a day) while the policy lacks this year's or, from 1 December, next year's
+    days off: the library's holidays apply then, and make-up working days are unknown."""
+    today = policy.calendar().local_date(now)
+    missing = policy.missing_calendar_years(today)
+    if missing:
+        alerts.raise_alert(
+            deps,
+            key=f"calendar-{missing[0]}",
+            action="alert.calendar_year_missing",
+            reason=policy.calendar_gap(missing),
+            today=today,
+            now=now,
+            correlation_id=f"scan-{scan_id}",
+            missing_years=missing,
+        )
 
 
 def _flush(moves: ScheduleBatch, report: ScanReport) -> None:

@@ -14,12 +14,14 @@ from shared import runtime
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.mail import SmtpRelay
     from shared.adapters.partner_center import PartnerCenterClient
     from shared.adapters.policy_files import PolicyFiles
     from shared.services.collections.deps import CollectionsDeps
     from shared.services.fraud.deps import FraudDeps
     from shared.services.health import HealthProbes
     from shared.services.reconcile.common import ReconcileDeps
+    from shared.settings import AppSettings
 
 
 def policy_files() -> PolicyFiles:
@@ -66,9 +68,27 @@ def collections() -> CollectionsDeps:
             notice_outbox=store.table(NOTICE_OUTBOX_TABLE),
             settings=settings,
             policy_source=policy_files().policy,
+            mail_relay=_mail_relay(settings),
         )
 
     return runtime.wired("collections", build)
+
+
+def _mail_relay(settings: AppSettings) -> SmtpRelay | None:
+    """The SMTP relay of e-mail notices, when SMTP_HOST is set."""
+    from shared.adapters.mail import SmtpRelay
+
+    if not settings.smtp_host or not settings.smtp_from:
+        return None
+    return SmtpRelay(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        sender=settings.smtp_from,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
 
 
 def fraud() -> FraudDeps:

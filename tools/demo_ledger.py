@@ -15,6 +15,7 @@ Run after Azurite is up, with the app settings in the environment: `python -m to
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -85,6 +86,31 @@ def seed_payments(today: date) -> None:
             log.info("demo payment of %s already seeded on an earlier day", customer_id)
 
 
+def deliver_notices() -> None:
+    """Hand every notice waiting on the notice queue to the notice sender (the replay's clock
+    is the sender's: a warning counts as delivered on the day it was sent)."""
+    from azure.storage.queue import QueueClient
+
+    from shared.services.collections.notices import handle_notice
+    from shared.services.collections.outbox import NoticeMessage
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    if not settings.storage_connection_string:
+        return
+    queue = QueueClient.from_connection_string(settings.storage_connection_string, settings.notice_queue_name)
+    try:
+        messages = list(queue.receive_messages(messages_per_page=32, visibility_timeout=60))
+    except Exception as exc:  # the queue does not exist yet: nothing was published
+        if "QueueNotFound" in str(exc):
+            return
+        raise
+    for message in messages:
+        body = base64.b64decode(message.content)
+        handle_notice(wiring.collections(), NoticeMessage.model_validate_json(body))
+        queue.delete_message(message)
+
+
 def seed_with_history() -> None:
     """On a fresh store: seed with the clock set back, then one scan a day up to today."""
     deps = wiring.collections()
@@ -101,6 +127,7 @@ def seed_with_history() -> None:
             replay.set(min(start + timedelta(days=day), now))
             seed_payments(now.date())
             report = collections.run_scan(deps)
+            deliver_notices()  # as the notice sender would have, that day
             if report.actions:
                 log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)
     finally:

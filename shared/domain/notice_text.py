@@ -167,3 +167,19 @@ def _en(c: NoticeContent) -> tuple[str, str]:
         return subject, "\n".join([*facts, *middle])
     tail = ["", "How to pay:", c.how_to_pay] if c.how_to_pay else []
     return subject, "\n".join([*head, *middle, *tail])
+
+
+def notice_html(rendered: RenderedNotice) -> str:
+    """The same notice as a small HTML page (the e-mail's HTML part): the plain text, escaped,
+    paragraph by paragraph, in the notice's language; no images, scripts or outside links."""
+    from html import escape
+
+    paragraphs = [p for p in rendered.body_text.split("\n\n") if p.strip()]
+    body = "\n".join(
+        "<p>" + "<br>\n".join(escape(line) for line in paragraph.split("\n")) + "</p>"
+        for paragraph in paragraphs
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{rendered.locale.value}">\n<head><meta charset="utf-8">'
+        f"<title>{escape(rendered.subject)}</title></head>\n<body>\n{body}\n</body>\n</html>\n"
+    )

@@ -288,7 +288,7 @@ class Policy(_Strict):
     protected_customers: list[CustomerId] = Field(default_factory=list)
     # Statutory holidays of the years the policy does not list, from a maintained library; set by
     # the adapter that loads the file (`shared/adapters/holiday_library.py`), never in the file.
-    library_holidays: dict[int, tuple[date, ...]] = Field(default_factory=dict, exclude=True)
+    library_holidays: dict[int, tuple[date, ...]] = Field(default_factory=dict, exclude=True, repr=False)
     library_name: str = Field(default="", exclude=True)
 
     @field_validator("time_zone")

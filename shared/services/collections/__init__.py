@@ -8,6 +8,9 @@
 - `decision` (the evaluation of a stored customer), `commit` (the one-transaction commit and
   its ordering rules), `actions` (the rows a decided action stages), `outbox` (messages
   published after a commit), `cap` (the blast-radius cap);
+- `shadow` (dry run's would-be collections state), `rollout` (the enforcement mode the scan
+  saw last, and what the switch to enforce does), `alerts` (partner alerts, once a day);
+- `forecast`: what the policy will do in the next days if nothing changes;
 - `approvals`: suspension batches held back by the cap, released by a person;
 - `notices`: the notice sender (queue-triggered);
 - `published_policy`: the policy text customers read;

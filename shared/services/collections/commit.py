@@ -13,8 +13,8 @@ The order of writes is what makes crashes and races harmless:
 4. the old due-index entry is dropped (`move_schedule`).
 A crash after 2 leaves the outbox in the state row and the old index entry in place, so the
 next scan publishes it once OUTBOX_GRACE has passed (before that, the writer that committed it
-is presumed to be publishing it, so a concurrent scan does not send it twice). Dry-run writes
-audit entries only.
+is presumed to be publishing it, so a concurrent scan does not send it twice). Dry run writes
+the change's own rows, the customer's shadow row and audit entries only (`shadow.py`).
 
 A review (the scan) differs in two ways, both sound because it reached the customer through an
 index entry that is due already and that it drops last:
@@ -62,6 +62,7 @@ from shared.services.collections.cap import CapGate
 from shared.services.collections.decision import decide
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.outbox import reconcile_item
+from shared.services.collections.shadow import commit_shadow
 from shared.telemetry import metric
 
 HELD_BACK_RETRY = timedelta(days=1)
@@ -159,23 +160,24 @@ def commit_approval(
 def _commit(
     deps: CollectionsDeps, aggregate: CustomerAggregate, ctx: CommitContext, rules: _Rules
 ) -> CommitResult:
-    dry_run = deps.dry_run
+    if deps.dry_run:
+        return _commit_dry_run(deps, aggregate, ctx, rules)
     decision = decide(aggregate, ctx.policy, ctx.now)
     record = aggregate.collections
-    result = CommitResult(aggregate.customer_id, decision, dry_run=dry_run)
+    result = CommitResult(aggregate.customer_id, decision)
     change = deps.customers.change(aggregate)
     if rules.change is not None:
         rules.change.stage_rows(change)
     for entry in rules.entries:
         change.audit(entry)
-    change.audit(_decision_entry(ctx, decision, dry_run))
+    change.audit(_decision_entry(ctx, decision, False))
     new = record.model_copy(deep=True)
     new.updated_at = ctx.now
     new.next_review_at = decision.next_review_at
     places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
-    if places_hold and not dry_run:
+    if places_hold:
         rules = _released_meanwhile(change, ctx, record, rules)
-    gate = _gate(aggregate.customer_id, record, rules) if places_hold and not dry_run else _Gate.PROCEED
+    gate = _gate(aggregate.customer_id, record, rules) if places_hold else _Gate.PROCEED
     if gate is _Gate.HOLD_BACK and record.held_back_batch is None:
         assert rules.cap is not None
         new.held_back_batch = rules.cap.batch_id
@@ -190,16 +192,6 @@ def _commit(
         result.next_review_at = decision.next_review_at
         metric("collections.review_unchanged")
         return result
-    if dry_run:
-        for action in decision.actions:
-            change.audit(
-                audit_entry(ctx, f"would.{action.kind.value}", action.reason, stage=action.stage.value)
-            )
-        result.actions_applied = [f"would {a.kind.value} ({a.stage.value})" for a in decision.actions]
-        result.next_review_at = decision.next_review_at
-        # Dry run: the state row is not touched; the review is still rescheduled.
-        _submit(deps, change, aggregate, decision.next_review_at, rules)
-        return result
     if gate is _Gate.DEFER:
         reason = "a suspension is due: the next scan places it, under the blast-radius cap"
         change.audit(audit_entry(ctx, "collections.suspension_deferred", reason))
@@ -211,6 +203,31 @@ def _commit(
         change.audit(audit_entry(ctx, "collections.suspension_held_back", reason, batch_id=batch))
         return _park(deps, change, aggregate, new, ctx.now + HELD_BACK_RETRY, rules, result)
     return _apply(deps, change, aggregate, record, new, decision, ctx, rules, result)
+
+
+def _commit_dry_run(
+    deps: CollectionsDeps, aggregate: CustomerAggregate, ctx: CommitContext, rules: _Rules
+) -> CommitResult:
+    """Dry run: the change's own rows and the shadow (`shadow.py`); the real state row, the
+    holds and notices are not touched and nothing is sent. The review is rescheduled by the
+    shadow's next review."""
+    change = deps.customers.change(aggregate)
+    if rules.change is not None:
+        rules.change.stage_rows(change)
+    for entry in rules.entries:
+        change.audit(entry)
+    outcome = commit_shadow(
+        aggregate, ctx, change, defer_suspension=rules.mode is CommitMode.CHANGE, cap=rules.cap
+    )
+    result = CommitResult(aggregate.customer_id, outcome.decision, dry_run=True)
+    result.actions_applied = outcome.applied
+    result.next_review_at = outcome.shadow.next_review_at
+    if rules.mode is CommitMode.REVIEW and not outcome.staged:
+        result.unchanged = True
+        return result
+    change.audit(_decision_entry(ctx, outcome.decision, True))
+    _submit(deps, change, aggregate, outcome.shadow.next_review_at, rules)
+    return result
 
 
 def _decision_entry(ctx: CommitContext, decision: Decision, dry_run: bool) -> AuditEntry:

@@ -22,7 +22,7 @@ from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.schedule import DueCustomer, ScheduleBatch
 from shared.domain.policy import Policy, PolicyError
 from shared.errors import Contended
-from shared.services.collections import alerts, approvals
+from shared.services.collections import alerts, approvals, rollout
 from shared.services.collections.actions import CommitContext
 from shared.services.collections.cap import CapGate
 from shared.services.collections.commit import commit_review
@@ -70,14 +70,18 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         metric("collections.scan_policy_invalid")
         return report
     now = now or deps.clock.now()
+    mode = rollout.observe_mode(deps, now)  # a switch of ENFORCEMENT_MODE is carried out first
     _check_calendar(deps, policy, now, scan_id)
     due = list(deps.schedule.due(now, limit=deps.settings.scan_max_customers))
     report.due = len(due)
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
     gate = CapGate.for_scan(policy, len(due), batch_id)
-    gate.on_hold_back = lambda customer_id: approvals.add_to_batch(deps, batch_id, customer_id, policy, now)
+    if not deps.dry_run:  # dry run only says what the cap would hold back: no batch to approve
+        gate.on_hold_back = lambda cid: approvals.add_to_batch(deps, batch_id, cid, policy, now)
     moves = ScheduleBatch(deps.schedule)
-    ctx = CommitContext(policy=policy, now=now, actor=SCAN_ACTOR, correlation_id=f"scan-{scan_id}")
+    ctx = CommitContext(
+        policy=policy, now=now, actor=SCAN_ACTOR, correlation_id=f"scan-{scan_id}", mode_epoch=mode.epoch
+    )
 
     def one(entry: DueCustomer) -> None:
         try:
@@ -97,7 +101,9 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         for start in range(0, len(due), SCAN_CHUNK):
             list(pool.map(one, due[start : start + SCAN_CHUNK]))
             _flush(moves, report)
-    if gate.held_back:
+    if gate.held_back and deps.dry_run:
+        log.warning("dry run: the blast-radius cap would hold suspensions back", extra={"scan": scan_id})
+    elif gate.held_back:
         report.held_back = list(gate.held_back)
         report.batch_id = batch_id
         log.error(

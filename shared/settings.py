@@ -375,6 +375,12 @@ class AppSettings(BaseSettings):
             )
         return self
 
+    @field_validator("smtp_host", "smtp_user", "smtp_password", "smtp_from", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An app setting written empty (e-mail not configured in this deployment) means unset.
+        return None if value == "" else value
+
     @field_validator("fraud_report_signing_secrets")
     @classmethod
     def _signing_secrets_json(cls, value: str) -> str:

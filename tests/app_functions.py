@@ -17,6 +17,9 @@ def registered(*modules: str, http_only: bool = False) -> list[str]:
 
     wanted = {f"functions.{m}" for m in modules}
     names = []
+    # get_functions() remembers the names it returned and refuses them the next time (as the
+    # host indexes once): forget them, so every test module may ask.
+    function_app.app.functions_bindings = None
     for fn in function_app.app.get_functions():
         module = getattr(fn.get_user_function(), "__module__", "")
         if wanted and module not in wanted:

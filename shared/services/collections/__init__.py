@@ -12,7 +12,7 @@
   saw last, and what the switch to enforce does), `alerts` (partner alerts, once a day);
 - `forecast`: what the policy will do in the next days if nothing changes;
 - `approvals`: suspension batches held back by the cap, released by a person;
-- `notices`: the notice sender (queue-triggered);
+- `notices`: the notice sender (queue-triggered), `notice_channels` (e-mail and webhook);
 - `published_policy`: the policy text customers read;
 - `deps`: what these use cases are given (storage, queues, the policy, the clock).
 """

@@ -30,7 +30,7 @@ def decide(
     """What the policy decides for what is stored (and staged in memory) for this customer.
     Dry run's shadow passes its own would-be `holds` and `state` (`shadow.py`)."""
     assert aggregate.profile is not None
-    state = _with_delivery(aggregate, state if state is not None else aggregate.collections.state)
+    state = with_delivery(aggregate, state if state is not None else aggregate.collections.state)
     return evaluate(
         policy,
         aggregate.profile.value,
@@ -48,7 +48,7 @@ def notice_id_for(episode_id: str | None, stage: Stage) -> str:
     return f"{episode_id or 'none'}:{stage.value}"
 
 
-def _with_delivery(aggregate: CustomerAggregate, state: CollectionsState) -> CollectionsState:
+def with_delivery(aggregate: CustomerAggregate, state: CollectionsState) -> CollectionsState:
     """The state with its warning's delivery time, from the warning's notice row (the notice
     sender marks the row when the webhook or the mail server accepted it)."""
     if state.warning_delivered_at is not None or Stage.WARNING.value not in state.notices_sent:

@@ -69,6 +69,17 @@ def observe_mode(deps: CollectionsDeps, now: datetime) -> ModeRecord:
     return stored.value
 
 
+def current_epoch(deps: CollectionsDeps) -> int:
+    """The dry-run period a read should show (reads only): the recorded epoch, or the next one
+    when the setting changed and no scan has recorded it yet."""
+    stored = deps.customers.table.get(ModeRecord, PARTNER_PARTITION, MODE_ROW)
+    if stored is None:
+        return 1
+    if stored.value.mode is deps.settings.enforcement_mode:
+        return stored.value.epoch
+    return stored.value.epoch + 1
+
+
 def _switched(deps: CollectionsDeps, previous: str, record: ModeRecord, now: datetime) -> None:
     reconciled: list[str] = []
     brought_forward: list[str] = []

@@ -179,3 +179,14 @@ def _same(old: ShadowRecord, new: ShadowRecord) -> bool:
     if old.model_dump(exclude=_BOOKKEEPING | {"state"}) != new.model_dump(exclude=_BOOKKEEPING | {"state"}):
         return False
     return old.state.model_dump(exclude=skip_state) == new.state.model_dump(exclude=skip_state)
+
+
+def decide_for_mode(
+    deps_dry_run: bool, aggregate: CustomerAggregate, ctx: CommitContext
+) -> tuple[Decision, list[Hold], ShadowRecord | None]:
+    """For reads (view, preview, forecast): the decision, holds and shadow of the current mode."""
+    if not deps_dry_run:
+        holds = [s.value for s in aggregate.holds.values()]
+        return decide(aggregate, ctx.policy, ctx.now), holds, None
+    decision, base = decide_shadow(aggregate, ctx)
+    return decision, shadow_holds(aggregate, base), base

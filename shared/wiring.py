@@ -46,7 +46,16 @@ def health_probes() -> HealthProbes:
         ping_storage=lambda: runtime.table_store().ping(),
         policy_files=policy_files,
         now=PROCESS_CLOCK.now,
+        payments_feed=_payments_feed_reason,
     )
+
+
+def _payments_feed_reason() -> str | None:
+    from shared.clock import PROCESS_CLOCK
+    from shared.services.collections import feed
+
+    deps = collections()
+    return feed.quiet_reason(deps, deps.policy(), PROCESS_CLOCK.now())
 
 
 def collections() -> CollectionsDeps:

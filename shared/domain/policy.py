@@ -247,8 +247,15 @@ class BlastRadius(_Strict):
 
     max_suspensions_per_scan: int = Field(ge=0, le=1_000_000)
     max_suspension_percent: Decimal = Field(ge=0, le=100)
+    # Warnings too: a broken payments feed makes everyone overdue at once, and a wave of
+    # warnings is the first harm. A scan may always send `warnings_always_allowed`; beyond that,
+    # at most `max_warning_percent` of the customers it evaluates and never more than
+    # `max_warnings_per_scan`. The rest wait for approval in the scan's batch, with an alert.
+    max_warnings_per_scan: int = Field(default=100, ge=0, le=1_000_000)
+    max_warning_percent: Decimal = Field(default=Decimal(50), ge=0, le=100)
+    warnings_always_allowed: int = Field(default=10, ge=0, le=1_000_000)
 
-    @field_validator("max_suspension_percent", mode="before")
+    @field_validator("max_suspension_percent", "max_warning_percent", mode="before")
     @classmethod
     def _no_float(cls, value: Any) -> Any:
         if isinstance(value, float):
@@ -262,6 +269,12 @@ class BlastRadius(_Strict):
         share = Decimal(max(population, 0)) * self.max_suspension_percent / 100
         return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_CEILING)))
 
+    def allowed_warnings(self, population: int) -> int:
+        """How many warnings one scan may send (see the fields above)."""
+        share = Decimal(max(population, 0)) * self.max_warning_percent / 100
+        by_share = max(self.warnings_always_allowed, int(share.to_integral_value(ROUND_CEILING)))
+        return min(self.max_warnings_per_scan, by_share)
+
 
 class ExemptionLimits(_Strict):
     """The longest exemption a person may grant, per kind, in days from today (inclusive end)."""
@@ -272,6 +285,13 @@ class ExemptionLimits(_Strict):
     def max_days(self, kind: str) -> int:
         """The limit of an exemption kind (`promise_to_pay` or `enforcement_off`)."""
         return self.promise_to_pay_max_days if kind == "promise_to_pay" else self.enforcement_off_max_days
+
+
+class PaymentsFeed(_Strict):
+    """When the payments feed counts as broken: no payment posted for this many working days
+    while invoices are (an alert and a degraded health check follow)."""
+
+    quiet_days: int = Field(default=3, ge=1, le=60)
 
 
 class Policy(_Strict):
@@ -285,6 +305,7 @@ class Policy(_Strict):
     enforcement_window: EnforcementWindow
     blast_radius: BlastRadius
     exemptions: ExemptionLimits = Field(default_factory=ExemptionLimits)
+    payments_feed: PaymentsFeed = Field(default_factory=PaymentsFeed)
     protected_customers: list[CustomerId] = Field(default_factory=list)
     # Statutory holidays of the years the policy does not list, from a maintained library; set by
     # the adapter that loads the file (`shared/adapters/holiday_library.py`), never in the file.

@@ -42,6 +42,8 @@ class HealthProbes:
     ping_storage: Callable[[], None]  # raises when Table storage does not answer
     policy_files: Callable[[], PolicyFiles]
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Why the payments feed looks broken, or None (raises when storage does not answer).
+    payments_feed: Callable[[], str | None] = field(default=lambda: None)
 
 
 def check_settings(probes: HealthProbes) -> CheckResult:
@@ -84,6 +86,17 @@ def check_calendar(probes: HealthProbes) -> CheckResult:
     return CheckResult(ok=True, degraded=True, detail=policy.calendar_gap(missing))
 
 
+def check_payments_feed(probes: HealthProbes) -> CheckResult:
+    """Payments keep coming in while invoices do; else degraded with the reason."""
+    try:
+        reason = probes.payments_feed()
+    except Exception as exc:  # noqa: BLE001 - storage or policy trouble shows in their own checks
+        return CheckResult(ok=True, detail=f"not checked: {type(exc).__name__}")
+    if reason is None:
+        return CheckResult(ok=True)
+    return CheckResult(ok=True, degraded=True, detail=reason)
+
+
 def check_triage(probes: HealthProbes) -> CheckResult:
     """The fraud triage rules load and validate (else fraud reports are refused as unavailable)."""
     try:
@@ -99,6 +112,7 @@ CHECKS: dict[str, Callable[[HealthProbes], CheckResult]] = {
     "table_storage": check_table_storage,
     "policy": check_policy,
     "calendar": check_calendar,
+    "payments_feed": check_payments_feed,
     "triage": check_triage,
 }
 

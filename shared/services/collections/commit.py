@@ -56,7 +56,7 @@ from shared.adapters.audit import AuditEntry
 from shared.adapters.customers import CollectionsRecord, CustomerAggregate, CustomerChange
 from shared.adapters.layout import STATE_ROW
 from shared.adapters.tables import Stored
-from shared.domain.collections import ActionKind, Decision
+from shared.domain.collections import ActionKind, Decision, Stage
 from shared.services.collections.actions import CommitContext, audit_entry, stage_action
 from shared.services.collections.cap import CapGate
 from shared.services.collections.decision import decide
@@ -174,14 +174,14 @@ def _commit(
     new = record.model_copy(deep=True)
     new.updated_at = ctx.now
     new.next_review_at = decision.next_review_at
-    places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
-    if places_hold:
+    capped = _capped(decision, rules)
+    if capped is not None:
         rules = _released_meanwhile(change, ctx, record, rules)
-    gate = _gate(aggregate.customer_id, record, rules) if places_hold else _Gate.PROCEED
+    gate = _gate(aggregate.customer_id, record, rules, capped) if capped else _Gate.PROCEED
     if gate is _Gate.HOLD_BACK and record.held_back_batch is None:
         assert rules.cap is not None
         new.held_back_batch = rules.cap.batch_id
-    if not places_hold or rules.approving_batch is not None:
+    if capped is None or rules.approving_batch is not None:
         new.held_back_batch = None
 
     if rules.mode is CommitMode.REVIEW and _decides_nothing(rules, decision, record, new):
@@ -199,8 +199,8 @@ def _commit(
     if gate is _Gate.HOLD_BACK:
         batch = new.held_back_batch
         result.held_back_batch = batch
-        reason = f"the blast-radius cap was reached: the suspension waits for approval of batch {batch}"
-        change.audit(audit_entry(ctx, "collections.suspension_held_back", reason, batch_id=batch))
+        reason = f"the blast-radius cap was reached: the {capped} waits for approval of batch {batch}"
+        change.audit(audit_entry(ctx, f"collections.{capped}_held_back", reason, batch_id=batch))
         return _park(deps, change, aggregate, new, ctx.now + HELD_BACK_RETRY, rules, result)
     return _apply(deps, change, aggregate, record, new, decision, ctx, rules, result)
 
@@ -258,17 +258,29 @@ def _released_meanwhile(
     return _Rules(CommitMode.REVIEW, cap=rules.cap, approving_batch=late, entries=rules.entries)
 
 
-def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules) -> _Gate:
-    """Whether a suspension the decision places goes ahead now (enforce mode only)."""
+def _capped(decision: Decision, rules: _Rules) -> str | None:
+    """What of this decision the blast-radius cap governs: a suspension, or (in a scan or an
+    approval: a change's warning goes out at once) a warning; None for anything else."""
+    if any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions):
+        return "suspension"
+    warns = any(a.kind is ActionKind.SEND_NOTICE and a.stage is Stage.WARNING for a in decision.actions)
+    return "warning" if warns and rules.mode is not CommitMode.CHANGE else None
+
+
+def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules, capped: str) -> _Gate:
+    """Whether a capped action (a suspension or a warning) goes ahead now (enforce mode only)."""
     if rules.approving_batch is not None:
         return _Gate.PROCEED  # a person released this customer's batch
     if record.held_back_batch is not None:
         return _Gate.HOLD_BACK  # already waiting for approval in an earlier batch
     if rules.mode is CommitMode.CHANGE:
         return _Gate.DEFER
-    if rules.cap is not None and not rules.cap.admit(customer_id):
-        return _Gate.HOLD_BACK
-    return _Gate.PROCEED
+    if rules.cap is None:
+        return _Gate.PROCEED
+    admitted = (
+        rules.cap.admit(customer_id) if capped == "suspension" else rules.cap.admit_warning(customer_id)
+    )
+    return _Gate.PROCEED if admitted else _Gate.HOLD_BACK
 
 
 # What a review rewrites even when it decides nothing: not a change of the customer's standing.

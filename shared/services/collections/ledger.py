@@ -24,6 +24,7 @@ from shared.domain.ledger import (
 from shared.domain.money import DEFAULT_CURRENCY
 from shared.domain.text import MultiLineText
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.services.collections import feed
 from shared.services.collections.customer_change import (
     AuditNote,
     Mutation,
@@ -168,7 +169,10 @@ def post_invoice(
             invoice, Effect.CREATED, rows=[RowWrite(invoice, invoice_row(invoice.invoice_id))], notes=[note]
         )
 
-    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    written = mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    if written.effect is Effect.CREATED:
+        feed.mark(deps, "invoice", deps.clock.now())
+    return written
 
 
 class InvoicePatch(BaseModel):
@@ -221,4 +225,7 @@ def post_payment(
             payment, Effect.CREATED, rows=[RowWrite(payment, payment_row(payment.payment_id))], notes=[note]
         )
 
-    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    written = mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    if written.effect is Effect.CREATED:
+        feed.mark(deps, "payment", deps.clock.now())
+    return written

@@ -22,7 +22,7 @@ from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.schedule import DueCustomer, ScheduleBatch
 from shared.domain.policy import Policy, PolicyError
 from shared.errors import Contended
-from shared.services.collections import alerts, approvals, rollout
+from shared.services.collections import alerts, approvals, feed, rollout
 from shared.services.collections.actions import CommitContext
 from shared.services.collections.cap import CapGate
 from shared.services.collections.commit import commit_review
@@ -49,7 +49,8 @@ class ScanReport:
     stale: int = 0
     actions: int = 0
     published: int = 0
-    held_back: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)  # suspensions waiting for approval
+    warnings_held_back: list[str] = field(default_factory=list)  # warnings waiting for approval
     batch_id: str | None = None
     contended: list[str] = field(default_factory=list)  # kept changing: due again next scan
     errors: list[str] = field(default_factory=list)
@@ -72,6 +73,7 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
     now = now or deps.clock.now()
     mode = rollout.observe_mode(deps, now)  # a switch of ENFORCEMENT_MODE is carried out first
     _check_calendar(deps, policy, now, scan_id)
+    _check_payments_feed(deps, policy, now, scan_id)
     due = list(deps.schedule.due(now, limit=deps.settings.scan_max_customers))
     report.due = len(due)
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
@@ -101,16 +103,22 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         for start in range(0, len(due), SCAN_CHUNK):
             list(pool.map(one, due[start : start + SCAN_CHUNK]))
             _flush(moves, report)
-    if gate.held_back and deps.dry_run:
+    if (gate.held_back or gate.warnings_held_back) and deps.dry_run:
         log.warning("dry run: the blast-radius cap would hold suspensions back", extra={"scan": scan_id})
-    elif gate.held_back:
+    elif gate.held_back or gate.warnings_held_back:
         report.held_back = list(gate.held_back)
+        report.warnings_held_back = list(gate.warnings_held_back)
         report.batch_id = batch_id
         log.error(
             "blast-radius cap reached: suspensions wait for approval",
-            extra={"batch": batch_id, "held_back": len(gate.held_back), "limit": gate.limit},
+            extra={
+                "batch": batch_id,
+                "held_back": len(gate.held_back),
+                "warnings_held_back": len(gate.warnings_held_back),
+                "limit": gate.limit,
+            },
         )
-        metric("collections.cap_reached", len(gate.held_back))
+        metric("collections.cap_reached", len(gate.held_back) + len(gate.warnings_held_back))
     metric("collections.scan_due", report.due)
     log.info("collections scan done", extra={"scan": scan_id, **_figures(report)})
     return report
@@ -131,6 +139,21 @@ def _check_calendar(deps: CollectionsDeps, policy: Policy, now: datetime, scan_i
             now=now,
             correlation_id=f"scan-{scan_id}",
             missing_years=missing,
+        )
+
+
+def _check_payments_feed(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str) -> None:
+    """Alert (once a day) while the payments feed looks broken (`feed.py`)."""
+    reason = feed.quiet_reason(deps, policy, now)
+    if reason is not None:
+        alerts.raise_alert(
+            deps,
+            key="payments-feed",
+            action="alert.payments_feed_quiet",
+            reason=reason,
+            today=policy.calendar().local_date(now),
+            now=now,
+            correlation_id=f"scan-{scan_id}",
         )
 
 

@@ -63,6 +63,11 @@ class Env:
             handle_notice(deps(), NoticeMessage.model_validate(body))
         return messages
 
+    def waiting(self, name: str) -> int:
+        """Messages on a queue, visible or not yet (a retry is published with a delay)."""
+        client = QueueClient.from_connection_string(self.connection_string, name)
+        return int(client.get_queue_properties().approximate_message_count)
+
     def published_notices(self) -> list[dict[str, Any]]:
         """The notice messages published since the last call, NOT delivered."""
         return self.queue_messages(self.notice_queue)

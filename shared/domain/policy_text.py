@@ -135,7 +135,8 @@ def _zh(policy: Policy) -> str:
         for rule in rules.stages:
             lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
         lines.append(
-            f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
+            f"- 警告送达（您的邮件服务器接收或通知接口确认）与暂停之间至少间隔 **{rules.min_notice_days}** 天；"
+            "暂停绝不会在警告送达之前发生，警告迟送达时暂停日期随之顺延。"
         )
         minimums = "，".join(
             f"{currency} {_amount(v, currency)}"
@@ -159,7 +160,8 @@ def _zh(policy: Policy) -> str:
         "付清逾期款项（或发票被作废、进入争议处理、获批付款承诺）后，暂停会立即解除，不受工作时间限制，"
         "订阅随即通过合作伙伴中心恢复，通常在几分钟内完成。因其他原因（如安全调查）实施的暂停不受影响。",
         "",
-        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。",
+        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。"
+        f"付款承诺最长 {policy.exemptions.promise_to_pay_max_days} 天。",
         "",
         "## 付款方式",
         "",
@@ -188,8 +190,10 @@ def _en(policy: Policy) -> str:
         for rule in rules.stages:
             lines.append(f"- **{rule.days_past_due}** days past due: {_STAGE_EN[rule.action]}")
         lines.append(
-            f"- At least **{rules.min_notice_days}** days pass between the warning and a suspension; "
-            "there is never a suspension without a warning."
+            f"- At least **{rules.min_notice_days}** days pass between the warning reaching you "
+            "(accepted by your mail server, or confirmed by your notice endpoint) and a suspension; "
+            "there is never a suspension before a warning reached you, and a warning that reaches "
+            "you late moves the suspension date."
         )
         minimums = ", ".join(
             f"{currency} {_amount(v, currency)}"
@@ -219,7 +223,8 @@ def _en(policy: Policy) -> str:
         "other reasons (such as a security investigation) are not affected.",
         "",
         "If you need more time, contact us for a promise to pay: until the agreed date you receive "
-        "no new notice and your services are not suspended.",
+        "no new notice and your services are not suspended. A promise to pay lasts at most "
+        f"{policy.exemptions.promise_to_pay_max_days} days.",
         "",
         "## How to pay",
         "",

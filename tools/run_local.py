@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             # A real SMTP server on loopback: every e-mail notice lands in .mail/ as an .eml file.
             sink = MailSink(args.smtp_port, args.mail_dir).start()
             env["SMTP_PORT"] = str(sink.port)
+            # A settings file from before e-mail notices: send to the local server all the same.
+            env.setdefault("SMTP_HOST", "127.0.0.1")
+            env.setdefault("SMTP_SECURITY", "none")
+            env.setdefault("SMTP_FROM", "collections@example.cn")
             log.info("SMTP server on 127.0.0.1:%d keeps mail in %s", sink.port, args.mail_dir)
 
         # Demo ledger (idempotent): the three demo customers, so the scan has work to show.

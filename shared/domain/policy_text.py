@@ -135,7 +135,8 @@ def _zh(policy: Policy) -> str:
         for rule in rules.stages:
             lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
         lines.append(
-            f"- 警告送达（您的邮件服务器接收或通知接口确认）与暂停之间至少间隔 **{rules.min_notice_days}** 天；"
+            "- 警告送达（您的邮件服务器接收或通知接口确认）与暂停之间至少间隔 "
+            f"**{rules.min_notice_days}** 天；"
             "暂停绝不会在警告送达之前发生，警告迟送达时暂停日期随之顺延。"
         )
         minimums = "，".join(

@@ -173,10 +173,13 @@ def read_json(req: func.HttpRequest, model: type[M], max_bytes: int | None = Non
         raise BadRequest("the request body is empty; a JSON object is expected")
     try:
         # Numbers with a fraction or exponent keep their literal text (never a float): a money
-        # amount is then read by the same rule as a string, and "1E+2" is refused as it would be.
+        # amount is then read by the same rule as a string ("1E+2" is refused as it would be),
+        # and a text field refuses a number as the wrong type.
+        from shared.domain.money import NumberLiteral
+
         data = json.loads(
             body.decode("utf-8"),
-            parse_float=str,
+            parse_float=NumberLiteral,
             parse_constant=_refuse_constant,
             object_pairs_hook=_unique_keys,
         )

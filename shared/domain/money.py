@@ -40,6 +40,20 @@ MINOR_UNITS: dict[str, int] = {**dict.fromkeys(_ACTIVE_2, 2), **_MINOR_UNITS_NOT
 AMOUNT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
+class NumberLiteral:
+    """A JSON number with a fraction or exponent, as its literal text. Request bodies are parsed
+    so (never into a float): a money amount reads the text by the one rule below ("100.50" yes,
+    "1E+2" no), and any other field refuses it as the wrong type."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""
 
@@ -98,6 +112,8 @@ class Money(BaseModel):
                 raise ValueError('amounts are decimal strings like "100.00" (never floats)')
             if isinstance(amount, int):
                 amount = str(amount)  # a JSON integer: its digits, read by the same rule
+            elif isinstance(amount, NumberLiteral):
+                amount = amount.text  # a JSON number with a fraction: its text, the same rule
             if isinstance(amount, str) and isinstance(currency, str) and currency in MINOR_UNITS:
                 return {**value, "amount": parse_amount(amount, currency)}
         return value

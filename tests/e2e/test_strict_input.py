@@ -98,6 +98,22 @@ def test_a_json_number_is_read_by_its_literal_text_and_refused_when_not_canonica
     assert snapshot(azurite.connection_string, prefix) == before
 
 
+@pytest.mark.parametrize("literal", [b"2026.5", b"30.0", b"1e3"])
+def test_a_json_number_where_text_is_expected_is_refused(
+    api: tuple[str, str],  # noqa: F811
+    azurite: Any,
+    customer: str,
+    literal: bytes,
+) -> None:
+    url, prefix = api
+    before = snapshot(azurite.connection_string, prefix)
+    body = json.dumps(_invoice(customer, "100.00 CNY", number="@")).encode()
+    answer = send(url, "POST", "/invoices", raw=body.replace(b'"@"', literal))
+    assert answer.status_code == 422, answer.text
+    assert any(e["field"] == "number" for e in answer.json()["errors"])
+    assert snapshot(azurite.connection_string, prefix) == before
+
+
 def test_amounts_are_echoed_in_one_canonical_form(api: tuple[str, str], customer: str) -> None:  # noqa: F811
     url, _ = api
     body = json.dumps(_invoice(customer, {"amount": "@", "currency": "CNY"})).encode()

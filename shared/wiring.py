@@ -55,7 +55,7 @@ def _payments_feed_reason() -> str | None:
     from shared.services.collections import feed
 
     deps = collections()
-    return feed.quiet_reason(deps, deps.policy(), PROCESS_CLOCK.now())
+    return feed.feed_reason(deps, deps.policy(), PROCESS_CLOCK.now())
 
 
 def collections() -> CollectionsDeps:

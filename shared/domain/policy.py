@@ -288,10 +288,22 @@ class ExemptionLimits(_Strict):
 
 
 class PaymentsFeed(_Strict):
-    """When the payments feed counts as broken: no payment posted for this many working days
-    while invoices are (an alert and a degraded health check follow)."""
+    """When the payments feed counts as broken (an alert and a degraded health check follow):
+    no payment posted for `quiet_days` working days while invoices are; or, on one day, at least
+    `jump_min_episodes` customers falling overdue and at least `jump_factor` times the median
+    day of the `baseline_days` before (judged once `baseline_min_days` of them were counted)."""
 
     quiet_days: int = Field(default=3, ge=1, le=60)
+    jump_factor: Decimal = Field(default=Decimal(3), ge=Decimal("1.5"), le=Decimal(100))
+    jump_min_episodes: int = Field(default=20, ge=1, le=1_000_000)
+    baseline_days: int = Field(default=14, ge=3, le=90)
+    baseline_min_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="after")
+    def _baseline(self) -> PaymentsFeed:
+        if self.baseline_min_days > self.baseline_days:
+            raise ValueError("baseline_min_days cannot exceed baseline_days")
+        return self
 
 
 class Policy(_Strict):

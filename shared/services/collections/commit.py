@@ -109,6 +109,7 @@ class CommitResult:
     committed: Stored[CollectionsRecord] | None = None  # the state row as written, with its ETag
     staged: list[str] = field(default_factory=list)  # outbox message ids this commit added
     unchanged: bool = False  # a due review that decided nothing: nothing was written
+    episode_started: bool = False  # this commit opened an overdue episode (the feed signal counts them)
 
 
 class _Gate(StrEnum):
@@ -221,6 +222,7 @@ def _commit_dry_run(
     )
     result = CommitResult(aggregate.customer_id, outcome.decision, dry_run=True)
     result.actions_applied = outcome.applied
+    result.episode_started = outcome.episode_started
     result.next_review_at = outcome.shadow.next_review_at
     if rules.mode is CommitMode.REVIEW and not outcome.staged:
         result.unchanged = True
@@ -331,6 +333,8 @@ def _apply(
 ) -> CommitResult:
     """Carry the decision out: the new state, holds and notices, and the messages to send."""
     new.state = decision.new_state
+    started = decision.new_state.episode_id
+    result.episode_started = started is not None and started != record.state.episode_id
     reasons: list[str] = []
     if rules.change is not None and rules.change.reconcile_reason:
         reasons.append(rules.change.reconcile_reason)

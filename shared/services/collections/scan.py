@@ -49,6 +49,7 @@ class ScanReport:
     stale: int = 0
     actions: int = 0
     published: int = 0
+    episodes_started: int = 0  # overdue episodes opened by this scan (the feed signal counts them)
     held_back: list[str] = field(default_factory=list)  # suspensions waiting for approval
     warnings_held_back: list[str] = field(default_factory=list)  # warnings waiting for approval
     batch_id: str | None = None
@@ -119,6 +120,7 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
             },
         )
         metric("collections.cap_reached", len(gate.held_back) + len(gate.warnings_held_back))
+    _count_episodes(deps, policy, now, scan_id, report.episodes_started)
     metric("collections.scan_due", report.due)
     log.info("collections scan done", extra={"scan": scan_id, **_figures(report)})
     return report
@@ -150,6 +152,27 @@ def _check_payments_feed(deps: CollectionsDeps, policy: Policy, now: datetime, s
             deps,
             key="payments-feed",
             action="alert.payments_feed_quiet",
+            reason=reason,
+            today=policy.calendar().local_date(now),
+            now=now,
+            correlation_id=f"scan-{scan_id}",
+        )
+
+
+def _count_episodes(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str, started: int) -> None:
+    """Count the overdue episodes this scan opened, and alert (once a day) when today's count
+    jumps far past the usual (`feed.overdue_jump_reason`): payments stopped arriving."""
+    try:
+        feed.count_episodes(deps, policy, now, started)
+        reason = feed.overdue_jump_reason(deps, policy, now)
+    except Exception:  # the signal must never stop the scan
+        log.exception("collections scan: the overdue-episode count could not be kept")
+        return
+    if reason is not None:
+        alerts.raise_alert(
+            deps,
+            key="overdue-jump",
+            action="alert.overdue_jump",
             reason=reason,
             today=policy.calendar().local_date(now),
             now=now,
@@ -221,6 +244,7 @@ def _scan_one(
             report.evaluated += 1
             report.unchanged += result.unchanged
             report.actions += len(result.actions_applied)
+            report.episodes_started += result.episode_started
             report.published += published
         # The new entry is written with the chunk, before the due entry that led here is dropped.
         moves.move(customer_id, entry, result.next_review_at)

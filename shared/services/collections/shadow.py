@@ -92,6 +92,7 @@ class ShadowOutcome:
     shadow: ShadowRecord
     applied: list[str]
     staged: bool
+    episode_started: bool = False  # the shadow opened an overdue episode
 
 
 def commit_shadow(
@@ -130,11 +131,12 @@ def commit_shadow(
     new.review_on_switch = bool(
         episode or aggregate.collections.state.episode_id or new.hold_placed_at or places
     )
+    started = episode is not None and episode != base.state.episode_id
     stored = aggregate.shadow
     if not applied and not change.entries and stored is not None and _same(stored.value, new):
-        return ShadowOutcome(decision, new, applied, staged=False)
+        return ShadowOutcome(decision, new, applied, staged=False, episode_started=started)
     change.put(new, SHADOW_ROW, stored.etag if stored else None)
-    return ShadowOutcome(decision, new, applied, staged=True)
+    return ShadowOutcome(decision, new, applied, staged=True, episode_started=started)
 
 
 def _apply(shadow: ShadowRecord, action: Action, ctx: CommitContext, change: CustomerChange) -> bool:

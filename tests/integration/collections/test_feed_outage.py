@@ -63,3 +63,53 @@ def test_a_feed_with_invoices_and_no_payments_raises_an_alert_and_degrades_healt
     assert [a["action"] for a in alerts.partner_alerts(deps())] == ["alert.payments_feed_quiet"]
     ledger.post_payment(deps(), payment(cid, "p2", "10"), actor="t", correlation_id="c")
     assert health_report(wiring.health_probes()).status == "ok"
+
+
+def _seed_usual_days(days: int, per_day: int, until: date) -> None:
+    """The scans of the `days` days before `until` each opened `per_day` overdue episodes."""
+    from datetime import timedelta
+
+    from shared.adapters.layout import PARTNER_PARTITION
+    from shared.services.collections.feed import OVERDUE_PREFIX, OverdueDay
+
+    table = deps().customers.table
+    for n in range(1, days + 1):
+        day = until - timedelta(days=n)
+        table.upsert(OverdueDay(day=day, started=per_day), PARTNER_PARTITION, f"{OVERDUE_PREFIX}{day:%Y%m%d}")
+
+
+def _overdue_on(due_day: date, customers: int) -> list[str]:
+    """`customers` unpaid on `due_day`, and one other who paid (payments are still arriving, so
+    the quiet-feed signal stays silent and only the overdue count speaks)."""
+    ids = [new_customer() for _ in range(customers)]
+    for cid in ids:
+        ledger.post_invoice(deps(), invoice(cid, "i1", "1000", due_day), actor="t", correlation_id="c")
+    payer = new_customer()
+    ledger.post_invoice(deps(), invoice(payer, "i1", "10", due_day), actor="t", correlation_id="c")
+    ledger.post_payment(deps(), payment(payer, "p1", "10"), actor="t", correlation_id="c")
+    return ids
+
+
+def test_many_more_customers_falling_overdue_than_usual_raises_an_alert_and_degrades_health(env: Env) -> None:
+    _seed_usual_days(10, 2, date(2026, 3, 3))  # 2 customers a day usually fall overdue
+    _overdue_on(DUE, 24)
+    env.clock.set(_at(date(2026, 3, 3)))
+    report = collections.run_scan(deps())
+    assert report.episodes_started == 24
+    assert "alert.overdue_jump" in [a["action"] for a in alerts.partner_alerts(deps())]
+    health = health_report(wiring.health_probes())
+    assert health.checks["payments_feed"].degraded
+    assert "24 customers fell overdue today" in health.checks["payments_feed"].detail
+
+
+def test_a_usual_day_and_a_new_installation_raise_no_overdue_alert(env: Env) -> None:
+    _overdue_on(DUE, 24)  # no history yet: a first rollout imports many overdue customers at once
+    env.clock.set(_at(date(2026, 3, 3)))
+    assert collections.run_scan(deps()).episodes_started == 24
+    assert "alert.overdue_jump" not in [a["action"] for a in alerts.partner_alerts(deps())]
+    _seed_usual_days(10, 10, date(2026, 3, 4))  # then a history where ~10 a day is usual
+    _overdue_on(date(2026, 3, 3), 12)
+    env.clock.set(_at(date(2026, 3, 4)))
+    assert collections.run_scan(deps()).episodes_started == 12
+    assert "alert.overdue_jump" not in [a["action"] for a in alerts.partner_alerts(deps())]
+    assert not health_report(wiring.health_probes()).checks["payments_feed"].degraded

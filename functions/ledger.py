@@ -137,6 +137,43 @@ def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **_who(req)))
 
 
+@bp.route(
+    route="customers/{customer_id}/exemptions/{exemption_id}",
+    methods=["PATCH"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@http_handler
+def shorten_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
+    body = read_json(req, controls.ExemptionPatch)
+    params = req.route_params
+    return written_response(
+        controls.shorten_exemption(
+            wiring.collections(), params["customer_id"], params["exemption_id"], body, **_who(req)
+        )
+    )
+
+
+@bp.route(
+    route="customers/{customer_id}/exemptions/{exemption_id}",
+    methods=["DELETE"],
+    auth_level=func.AuthLevel.FUNCTION,
+)
+@http_handler
+def revoke_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
+    params = req.route_params
+    return written_response(
+        controls.revoke_exemption(
+            wiring.collections(), params["customer_id"], params["exemption_id"], **_who(req)
+        )
+    )
+
+
 @bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @http_handler
 def customer_audit(req: func.HttpRequest) -> func.HttpResponse:

@@ -76,6 +76,26 @@ param noticeWebhooksEnabled bool = false
 @description('Notice webhook signing key; stored in Key Vault. Empty keeps the secret already there.')
 param noticeWebhookSecret string = ''
 
+@description('The partner\'s SMTP relay for e-mail notices (host name); empty = no e-mail notices.')
+param smtpHost string = ''
+
+@description('SMTP relay port (587 with STARTTLS, 465 with TLS).')
+param smtpPort int = 587
+
+@allowed(['starttls', 'tls', 'none'])
+@description('How the connection to the SMTP relay is secured.')
+param smtpSecurity string = 'starttls'
+
+@description('SMTP login user; empty = no authentication.')
+param smtpUser string = ''
+
+@description('Sender address of e-mail notices.')
+param smtpFrom string = ''
+
+@secure()
+@description('SMTP password; stored in Key Vault. Empty keeps the secret already there.')
+param smtpPassword string = ''
+
 @description('Poll Partner Center fraud events (global cloud only; needs App+User auth).')
 param fraudEventsEnabled bool = false
 
@@ -103,6 +123,7 @@ var noticeQueueName = 'notices'
 var partnerCenterSecretName = 'partner-center-client-secret'
 var signingSecretsName = 'fraud-report-signing-secrets'
 var noticeWebhookSecretName = 'notice-webhook-secret'
+var smtpPasswordSecretName = 'smtp-password'
 var functionAppName = 'func-cg-${resourceToken}'
 var isFlexConsumption = hostingPlan == 'FlexConsumption'
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -163,6 +184,8 @@ module keyVault 'modules/keyvault.bicep' = {
     fraudReportSigningSecrets: fraudReportSigningSecrets
     noticeWebhookSecretName: noticeWebhookSecretName
     noticeWebhookSecret: noticeWebhookSecret
+    smtpPasswordSecretName: smtpPasswordSecretName
+    smtpPassword: smtpPassword
   }
 }
 
@@ -307,6 +330,13 @@ var behaviourSettings = {
   FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
   NOTICE_WEBHOOK_SECRET: noticeWebhooksEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.noticeWebhookSecretUri})' : ''
   SCAN_MAX_CUSTOMERS: '5000'
+  SMTP_HOST: smtpHost
+  SMTP_PORT: string(smtpPort)
+  SMTP_SECURITY: smtpSecurity
+  SMTP_USER: smtpUser
+  SMTP_PASSWORD: empty(smtpUser) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.smtpPasswordUri})'
+  SMTP_FROM: smtpFrom
+  SMTP_TIMEOUT_SECONDS: '30'
   FRAUD_ESCALATE_AFTER_REPORTS: '3'
   FRAUD_ESCALATE_WINDOW_HOURS: '24'
   FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'

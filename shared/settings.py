@@ -29,6 +29,12 @@ class EnforcementMode(StrEnum):
     DRY_RUN = "dry_run"
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # no encryption: only for a relay on loopback or inside the network
+
+
 class PartnerCenterCloud(StrEnum):
     CHINA = "china"
     GLOBAL = "global"
@@ -352,6 +358,42 @@ class AppSettings(BaseSettings):
             "webhook notices are not sent (recorded as an error), the outbox table still gets them."
         ),
     )
+    smtp_host: str | None = Field(
+        default=None,
+        validation_alias="SMTP_HOST",
+        pattern=r"^[A-Za-z0-9.-]{1,253}$",
+        description="The partner's SMTP relay for e-mail notices; unset = no e-mail (webhook only).",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, validation_alias="SMTP_PORT", description="SMTP relay port."
+    )
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS,
+        validation_alias="SMTP_SECURITY",
+        description="`starttls` (port 587), `tls` (TLS from the start, port 465) or `none` (loopback relay).",
+    )
+    smtp_user: str | None = Field(
+        default=None, validation_alias="SMTP_USER", description="SMTP login; unset = no authentication."
+    )
+    smtp_password: str | None = Field(
+        default=None,
+        validation_alias="SMTP_PASSWORD",
+        repr=False,  # a secret: never in repr(), logs or tracebacks
+        description="SMTP password (in Azure: a Key Vault reference, resolved by the platform).",
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        validation_alias="SMTP_FROM",
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Sender address of e-mail notices (needed with SMTP_HOST).",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        validation_alias="SMTP_TIMEOUT_SECONDS",
+        description="Timeout of one SMTP connection and each of its commands.",
+    )
     scan_max_customers: int = Field(
         default=5000,
         ge=1,
@@ -377,6 +419,8 @@ class AppSettings(BaseSettings):
             raise ValueError(
                 "QUEUE_TRANSPORT=storage with managed identity needs AzureWebJobsStorage__queueServiceUri"
             )
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("SMTP_HOST needs SMTP_FROM (the sender address of e-mail notices)")
         if self.partner_center_auth is PartnerCenterAuth.NONE and not self.partner_center_base_url:
             raise ValueError(
                 "PARTNER_CENTER_AUTH=none is only allowed with PARTNER_CENTER_BASE_URL (the simulator)"
@@ -388,6 +432,12 @@ class AppSettings(BaseSettings):
     def _empty_is_default(cls, value: object) -> object:
         # Bicep passes an empty string for "use the cloud's default".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_host", "smtp_user", "smtp_password", "smtp_from", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An app setting written empty (e-mail not configured in this deployment) means unset.
+        return None if value == "" else value
 
     @field_validator("fraud_report_signing_secrets")
     @classmethod

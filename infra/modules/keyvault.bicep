@@ -1,5 +1,5 @@
 // Key Vault for the app's secrets (the Partner Center app secret, the fraud-report signing
-// secrets, the notice webhook signing key). RBAC authorization, soft delete and purge protection. A secret is written only when
+// secrets, the notice webhook signing key, the SMTP relay password). RBAC authorization, soft delete and purge protection. A secret is written only when
 // a value is given, so a later provision without the value keeps the secret that is there.
 param name string
 param location string
@@ -25,6 +25,13 @@ param noticeWebhookSecretName string
 @secure()
 @description('Notice webhook signing key (HMAC-SHA256); empty keeps the current secret.')
 param noticeWebhookSecret string = ''
+
+@description('Secret name of the SMTP relay password.')
+param smtpPasswordSecretName string
+
+@secure()
+@description('SMTP relay password; empty keeps the current secret.')
+param smtpPassword string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -71,6 +78,15 @@ resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   }
 }
 
+resource smtpSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpPassword)) {
+  parent: vault
+  name: smtpPasswordSecretName
+  properties: {
+    value: smtpPassword
+    contentType: 'SMTP relay password'
+  }
+}
+
 output id string = vault.id
 output name string = vault.name
 // Versionless URIs (vaultUri carries the cloud's vault suffix): the app picks up a rotated
@@ -78,3 +94,4 @@ output name string = vault.name
 output partnerCenterSecretUri string = '${vault.properties.vaultUri}secrets/${partnerCenterSecretName}'
 output signingSecretsUri string = '${vault.properties.vaultUri}secrets/${signingSecretsName}'
 output noticeWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${noticeWebhookSecretName}'
+output smtpPasswordUri string = '${vault.properties.vaultUri}secrets/${smtpPasswordSecretName}'

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.customer import CustomerId, normalise_customer_id
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
+from shared.domain.text import multi_line
 
 MAX_SUBSCRIPTIONS = 100
 MAX_DESCRIPTION = 4000
@@ -53,10 +54,9 @@ def is_case_id(value: str) -> bool:
 
 
 def _no_controls(value: str) -> str:
-    """Free text may hold any script, but no control characters other than newlines and tabs."""
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value) or "\x7f" in value:
-        raise ValueError("control characters are not allowed")
-    return value
+    """Free text may hold any script, but no control, bidi or zero-width characters (newlines
+    and tabs are allowed): the one rule of `shared.domain.text`."""
+    return multi_line(value)
 
 
 Text = Annotated[str, AfterValidator(_no_controls)]

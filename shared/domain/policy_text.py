@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from shared.domain.customer import Locale
+from shared.domain.money import canonical
 from shared.domain.policy import Policy, Rules, Stage
 
 _WEEKDAYS_ZH = {
@@ -55,12 +56,59 @@ def render_policy(policy: Policy, lang: Locale | str) -> str:
     return _zh(policy) if locale is Locale.ZH_CN else _en(policy)
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+def _amount(value: Decimal, currency: str) -> str:
+    return f"{canonical(value, currency):,}"
 
 
 def _dates(days: list[date]) -> str:
     return ", ".join(d.isoformat() for d in sorted(days)) if days else "—"
+
+
+def _days_off_zh(policy: Policy) -> list[str]:
+    window = policy.enforcement_window
+    lines = []
+    for year, listed in sorted(window.years.items()):
+        lines += [
+            f"- {year} 年（来源：{listed.source}）",
+            f"  - 节假日：{_dates(listed.holidays)}",
+            f"  - 调休上班日：{_dates(listed.make_up_workdays)}",
+        ]
+    if window.holidays or window.make_up_workdays:
+        lines += [
+            "- 另行安排的日期",
+            f"  - 休息日：{_dates(window.holidays)}",
+            f"  - 上班日：{_dates(window.make_up_workdays)}",
+        ]
+    library = policy.library_name or "holidays 程序库"
+    lines.append(
+        f"- 本政策未列出的年份：法定节假日取自 {library} 的中国日历；调休上班日未知，"
+        "因此这些年份的周末一律视为休息日。"
+    )
+    return lines
+
+
+def _days_off_en(policy: Policy) -> list[str]:
+    window = policy.enforcement_window
+    lines = []
+    for year, listed in sorted(window.years.items()):
+        lines += [
+            f"- {year} (source: {listed.source})",
+            f"  - Public holidays: {_dates(listed.holidays)}",
+            f"  - Make-up working days: {_dates(listed.make_up_workdays)}",
+        ]
+    if window.holidays or window.make_up_workdays:
+        lines += [
+            "- Other dates set by the partner",
+            f"  - Days off: {_dates(window.holidays)}",
+            f"  - Working days: {_dates(window.make_up_workdays)}",
+        ]
+    library = policy.library_name or "the holidays library"
+    lines.append(
+        f"- Years this policy does not list: the statutory public holidays come from {library}'s "
+        "China calendar; make-up working days are not known for them, so their weekends are "
+        "always days off."
+    )
+    return lines
 
 
 def _segments(policy: Policy) -> list[tuple[str, str, Rules]]:
@@ -87,10 +135,13 @@ def _zh(policy: Policy) -> str:
         for rule in rules.stages:
             lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
         lines.append(
-            f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
+            "- 警告送达（您的邮件服务器接收或通知接口确认）与暂停之间至少间隔 "
+            f"**{rules.min_notice_days}** 天；"
+            "暂停绝不会在警告送达之前发生，警告迟送达时暂停日期随之顺延。"
         )
         minimums = "，".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            f"{currency} {_amount(v, currency)}"
+            for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- 逾期金额低于以下数额时不采取任何措施：{minimums}。")
@@ -101,8 +152,7 @@ def _zh(policy: Policy) -> str:
         "",
         f"通知和暂停仅在工作日（{weekdays}）{window.opens} 至 {window.closes} 之间进行，法定节假日除外；"
         "调休上班日视为工作日。若某一阶段在非工作时间到期，则顺延至下一个工作时段。",
-        f"- 节假日：{_dates(window.holidays)}",
-        f"- 调休上班日：{_dates(window.make_up_workdays)}",
+        *_days_off_zh(policy),
         "",
         "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
         "",
@@ -111,7 +161,8 @@ def _zh(policy: Policy) -> str:
         "付清逾期款项（或发票被作废、进入争议处理、获批付款承诺）后，暂停会立即解除，不受工作时间限制，"
         "订阅随即通过合作伙伴中心恢复，通常在几分钟内完成。因其他原因（如安全调查）实施的暂停不受影响。",
         "",
-        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。",
+        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。"
+        f"付款承诺最长 {policy.exemptions.promise_to_pay_max_days} 天。",
         "",
         "## 付款方式",
         "",
@@ -140,11 +191,14 @@ def _en(policy: Policy) -> str:
         for rule in rules.stages:
             lines.append(f"- **{rule.days_past_due}** days past due: {_STAGE_EN[rule.action]}")
         lines.append(
-            f"- At least **{rules.min_notice_days}** days pass between the warning and a suspension; "
-            "there is never a suspension without a warning."
+            f"- At least **{rules.min_notice_days}** days pass between the warning reaching you "
+            "(accepted by your mail server, or confirmed by your notice endpoint) and a suspension; "
+            "there is never a suspension before a warning reached you, and a warning that reaches "
+            "you late moves the suspension date."
         )
         minimums = ", ".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            f"{currency} {_amount(v, currency)}"
+            for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- Nothing happens while the overdue balance is below {minimums}.")
@@ -156,8 +210,7 @@ def _en(policy: Policy) -> str:
         f"Notices and suspensions happen only on working days ({weekdays}) between {window.opens} "
         f"and {window.closes}, never on public holidays; make-up working days count as working days. "
         "A stage that falls due outside these hours waits for the next working hours.",
-        f"- Public holidays: {_dates(window.holidays)}",
-        f"- Make-up working days: {_dates(window.make_up_workdays)}",
+        *_days_off_en(policy),
         "",
         "If a warning could not be sent on time (for example after an outage), the warning is sent "
         "first and the suspension date moves to the first working day at least the notice period "
@@ -171,7 +224,8 @@ def _en(policy: Policy) -> str:
         "other reasons (such as a security investigation) are not affected.",
         "",
         "If you need more time, contact us for a promise to pay: until the agreed date you receive "
-        "no new notice and your services are not suspended.",
+        "no new notice and your services are not suspended. A promise to pay lasts at most "
+        f"{policy.exemptions.promise_to_pay_max_days} days.",
         "",
         "## How to pay",
         "",

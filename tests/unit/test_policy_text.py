@@ -17,7 +17,8 @@ def test_chinese_text_has_stages_notice_period_window_reinstatement_and_payment(
     assert text.startswith("# 催收政策")
     assert f"`{SHIPPED.version}`" in text
     assert "逾期 **3** 天" in text and "逾期 **20** 天" in text and "暂停服务" in text
-    assert "至少间隔 **7** 天" in text
+    assert "至少间隔 **7** 天" in text and "警告送达" in text
+    assert "付款承诺最长 60 天" in text
     assert "CNY 100.00" in text and "USD 15.00" in text
     assert "周一、周二、周三、周四、周五" in text and "09:00 至 17:00" in text
     assert "2026-10-01" in text and "2026-02-14" in text
@@ -30,7 +31,9 @@ def test_english_text() -> None:
     text = render_policy(SHIPPED, "en")
     assert text.startswith("# Collections policy")
     assert "**10** days past due: Warning" in text
-    assert "At least **7** days pass between the warning and a suspension" in text
+    assert "At least **7** days pass between the warning reaching you" in text
+    assert "a warning that reaches you late moves the suspension date" in text
+    assert "A promise to pay lasts at most 60 days" in text
     assert "Mon, Tue, Wed, Thu, Fri" in text and "between 09:00 and 17:00" in text
     assert "lifted at once, at any hour" in text
     assert SHIPPED.how_to_pay.en in text

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.adapters.customers import CustomerRepository
+from shared.adapters.mail import SmtpRelay
 from shared.adapters.queues import Publisher
 from shared.adapters.schedule import ScheduleIndex
 from shared.adapters.tables import Table
@@ -30,6 +31,7 @@ class CollectionsDeps:
     settings: AppSettings
     policy_source: Callable[[], Policy]  # the policy file, validated (PolicyError otherwise)
     clock: Clock = field(default=PROCESS_CLOCK)
+    mail_relay: SmtpRelay | None = None  # the partner's SMTP relay (None: no e-mail notices)
 
     @property
     def dry_run(self) -> bool:

@@ -14,6 +14,7 @@ from functions.notices import bp as notices_bp
 from functions.openapi import bp as openapi_bp
 from functions.policy import bp as policy_bp
 from functions.reconcile import bp as reconcile_bp
+from functions.subscriptions import bp as subscriptions_bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -29,3 +30,4 @@ app.register_functions(collections_bp)
 app.register_functions(notices_bp)
 app.register_functions(changes_bp)
 app.register_functions(lists_bp)
+app.register_functions(subscriptions_bp)

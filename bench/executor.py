@@ -11,14 +11,23 @@ Target: PATCHes/min >= 0.9 x limit with 429s < 1% of calls. The client paces its
 token bucket (PARTNER_CENTER_MAX_RPM, here just under the limit) instead of finding it by 429s.
 `--pace 0` turns pacing off (a very high rate) to show the difference.
 
+`--processes 4` runs four executor processes against the one simulator, as four instances of the
+app would: each takes its tokens from the fleet's shared budget in Table storage
+(PARTNER_CENTER_PACING=shared), so together they stay under the limit; `--pacing process` gives
+each process the whole pace instead, to show what the shared budget prevents.
+
     .venv/bin/python -m bench.executor [--customers 30] [--subscriptions 20] [--limit 600] [--pace 0]
+    .venv/bin/python -m bench.executor --processes 4 [--pacing shared|process]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,7 +36,7 @@ from typing import Any
 
 from azure.storage.queue import QueueClient
 
-from shared.adapters.layout import CUSTOMERS_TABLE, hold_row
+from shared.adapters.layout import CUSTOMERS_TABLE, PACING_TABLE, hold_row
 from shared.adapters.partner_center.auth import config_from_settings
 from shared.adapters.partner_center.client import PartnerCenterClient
 from shared.adapters.queues import StorageQueuePublisher
@@ -67,7 +76,7 @@ def drain(queue: QueueClient, deps: ReconcileDeps, workers: int, timeout: float)
             if not messages:
                 if queue.get_queue_properties().approximate_message_count == 0:
                     return
-                time.sleep(0.2)
+                time.sleep(0.2)  # rescheduled messages are still invisible: poll again
                 continue
             message = messages[0]
             try:
@@ -86,41 +95,107 @@ def drain(queue: QueueClient, deps: ReconcileDeps, workers: int, timeout: float)
     return failures
 
 
-def run(customers: int, subscriptions: int, limit: int, pace: int, workers: int) -> dict[str, Any]:
-    seed = tenant(customers, subscriptions)
-    with Azurite.start() as azurite, Simulator(seed, rate_limit=limit) as sim:
+def executor_deps(
+    connection_string: str, prefix: str, queue_name: str, sim_url: str, pace: int, pacing: str
+) -> tuple[ReconcileDeps, QueueClient, TableStore]:
+    """The reconcile dependencies of one executor process (its own clients, as an instance has)."""
+    settings = load_settings(
+        AzureWebJobsStorage=connection_string,
+        PARTNER_CENTER_BASE_URL=sim_url,
+        PARTNER_CENTER_AUTH="none",
+        PARTNER_CENTER_MAX_RPM=str(pace if pace > 0 else 100_000),
+        PARTNER_CENTER_PACING=pacing,
+        ENFORCEMENT_MODE="enforce",
+        RECONCILE_QUEUE_NAME=queue_name,
+        RECONCILE_RETRY_BASE_SECONDS="1",
+    )
+    store = TableStore.from_connection_string(connection_string, prefix)
+    queue = QueueClient.from_connection_string(connection_string, queue_name)
+    deps = ReconcileDeps(
+        table=store.table(CUSTOMERS_TABLE),
+        partner_center=PartnerCenterClient.from_config(
+            config_from_settings(settings), pacing_table=store.table(PACING_TABLE)
+        ),
+        publisher=StorageQueuePublisher(queue),
+        settings=settings,
+    )
+    return deps, queue, store
+
+
+def seed(deps: ReconcileDeps, queue: QueueClient, tenant_seed: dict[str, Any]) -> None:
+    """A hold on every customer and a reconcile message for each."""
+    now = datetime.now(UTC)
+    for customer in tenant_seed["customers"]:
+        hold = Hold(hold_id="non_payment", reason=HoldReason.NON_PAYMENT, placed_at=now, placed_by="bench")
+        deps.table.upsert(hold, customer["id"], hold_row("non_payment"))
+        request = ReconcileRequest(
+            customer_id=customer["id"], reason="bench", correlation_id=str(uuid.uuid4()), requested_at=now
+        )
+        queue.send_message(base64.b64encode(request.model_dump_json().encode()).decode())
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    """One executor process of the multi-process mode: drain the shared queue, report failures."""
+    deps, queue, store = executor_deps(
+        args.connection_string, args.prefix, args.queue, args.sim_url, args.pace, args.pacing
+    )
+    failures = drain(queue, deps, args.workers, timeout=30 * 60)
+    store.close()
+    print(json.dumps({"failures": failures}))
+
+
+def run(
+    customers: int,
+    subscriptions: int,
+    limit: int,
+    pace: int,
+    workers: int,
+    processes: int = 1,
+    pacing: str = "shared",
+) -> dict[str, Any]:
+    tenant_seed = tenant(customers, subscriptions)
+    with Azurite.start() as azurite, Simulator(tenant_seed, rate_limit=limit) as sim:
         prefix = "b" + uuid.uuid4().hex[:8]
         queue_name = "bench-" + uuid.uuid4().hex[:8]
-        settings = load_settings(
-            AzureWebJobsStorage=azurite.connection_string,
-            PARTNER_CENTER_BASE_URL=sim.base_url,
-            PARTNER_CENTER_AUTH="none",
-            PARTNER_CENTER_MAX_RPM=str(pace if pace > 0 else 100_000),
-            ENFORCEMENT_MODE="enforce",
-            RECONCILE_QUEUE_NAME=queue_name,
-            RECONCILE_RETRY_BASE_SECONDS="1",
+        # One process: it paces itself. Several: the fleet's shared budget (or, to compare, each
+        # process its own whole pace).
+        mode = "process" if processes == 1 else pacing
+        deps, queue, store = executor_deps(
+            azurite.connection_string, prefix, queue_name, sim.base_url, pace, mode
         )
-        store = TableStore.from_connection_string(azurite.connection_string, prefix)
-        queue = QueueClient.from_connection_string(azurite.connection_string, queue_name)
         queue.create_queue()
-        deps = ReconcileDeps(
-            table=store.table(CUSTOMERS_TABLE),
-            partner_center=PartnerCenterClient.from_config(config_from_settings(settings)),
-            publisher=StorageQueuePublisher(queue),
-            settings=settings,
-        )
-        now = datetime.now(UTC)
-        for customer in seed["customers"]:
-            hold = Hold(
-                hold_id="non_payment", reason=HoldReason.NON_PAYMENT, placed_at=now, placed_by="bench"
-            )
-            deps.table.upsert(hold, customer["id"], hold_row("non_payment"))
-            request = ReconcileRequest(
-                customer_id=customer["id"], reason="bench", correlation_id=str(uuid.uuid4()), requested_at=now
-            )
-            queue.send_message(base64.b64encode(request.model_dump_json().encode()).decode())
+        seed(deps, queue, tenant_seed)
         started = time.monotonic()
-        failures = drain(queue, deps, workers, timeout=30 * 60)
+        if processes == 1:
+            failures = drain(queue, deps, workers, timeout=30 * 60)
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "bench.executor",
+                "--worker",
+                "--connection-string",
+                azurite.connection_string,
+                "--prefix",
+                prefix,
+                "--queue",
+                queue_name,
+                "--sim-url",
+                sim.base_url,
+                "--pace",
+                str(pace),
+                "--pacing",
+                mode,
+                "--workers",
+                str(workers),
+            ]
+            children = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(processes)
+            ]
+            failures = 0
+            for child in children:
+                out, _ = child.communicate(timeout=30 * 60)
+                failures += json.loads(out.strip().splitlines()[-1])["failures"] if out.strip() else 1
         elapsed = time.monotonic() - started
         calls = sim.calls()
         state = sim.state()
@@ -151,14 +226,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pace", type=int, default=None, help="PARTNER_CENTER_MAX_RPM (default 97%% of the limit; 0 = off)"
     )
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=8, help="executor threads per process")
+    parser.add_argument("--processes", type=int, default=1, help="executor processes (as app instances)")
+    parser.add_argument("--pacing", choices=["shared", "process"], default="shared")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--connection-string", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--queue", help=argparse.SUPPRESS)
+    parser.add_argument("--sim-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     pace = int(args.limit * 0.97) if args.pace is None else args.pace
+    if args.worker:
+        args.pace = pace
+        worker_main(args)
+        return
+    how = "" if args.processes == 1 else f", {args.processes} processes, pacing {args.pacing}"
     print(
         f"bench.executor: {args.customers} customers x {args.subscriptions} subscriptions, "
-        f"limit {args.limit}/min, client pace {pace or 'off'}/min, {args.workers} workers"
+        f"limit {args.limit}/min, client pace {pace or 'off'}/min, {args.workers} workers{how}"
     )
-    r = run(args.customers, args.subscriptions, args.limit, pace, args.workers)
+    r = run(args.customers, args.subscriptions, args.limit, pace, args.workers, args.processes, args.pacing)
     per_minute = r["patches"] / r["span_minutes"] if r["span_minutes"] else 0.0
     calls_per_minute = r["calls"] / r["span_minutes"] if r["span_minutes"] else 0.0
     ratio = per_minute / args.limit

@@ -1,4 +1,4 @@
-"""Collections: the timer scan, the preview and the approval of held-back suspensions."""
+"""Collections: the timer scan, the preview, the forecast and the approval of held-back suspensions."""
 
 from __future__ import annotations
 
@@ -33,6 +33,35 @@ def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
 
     deps = wiring.collections()
     return json_response(preview.preview(deps, deps.policy_for_request()))
+
+
+@bp.route(route="collections/forecast", methods=["GET"], auth_level=ANONYMOUS)
+@http_handler
+@requires(Role.COLLECTIONS_READ)
+def collections_forecast(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import forecast
+
+    days = _int_param(req, "days", 14, 1, forecast.MAX_DAYS)
+    limit = _int_param(req, "limit", 50, 1, forecast.MAX_PAGE)
+    deps = wiring.collections()
+    page = forecast.forecast_page(
+        deps, deps.policy_for_request(), days=days, limit=limit, continuation=req.params.get("continuation")
+    )
+    return json_response(page)
+
+
+def _int_param(req: func.HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter in [low, high] (ASCII digits only), else 422 naming it."""
+    from shared.errors import ValidationFailed
+
+    raw = req.params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        message = f"{name} must be a whole number from {low} to {high}"
+        raise ValidationFailed(message, errors=[{"field": name, "message": message}])
+    return int(raw)
 
 
 @bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=ANONYMOUS)

@@ -18,5 +18,6 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     from shared.services.health import health_report
 
     report = health_report(wiring.health_probes())
-    # 200 when every check passes; 503 names what stops the app.
-    return json_response(report, status=200 if report.status == "ok" else 503)
+    # 200 when every check passes (status ok) or one needs a person soon (status degraded, with
+    # the reason in its check); 503 names what stops the app.
+    return json_response(report, status=503 if report.status == "unavailable" else 200)

@@ -200,7 +200,22 @@ def read_json(req: func.HttpRequest, model: type[M], max_bytes: int | None = Non
     if not body.strip():
         raise BadRequest("the request body is empty; a JSON object is expected")
     try:
-        data = json.loads(body.decode("utf-8"), parse_float=str, parse_constant=_refuse_constant)
+        # Numbers with a fraction or exponent keep their literal text (never a float): a money
+        # amount is then read by the same rule as a string ("1E+2" is refused as it would be),
+        # and a text field refuses a number as the wrong type.
+        from shared.domain.money import NumberLiteral
+
+        data = json.loads(
+            body.decode("utf-8"),
+            parse_float=NumberLiteral,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except _DuplicateKey as exc:
+        raise BadRequest(
+            f"the body names {exc.key!r} twice in one object; send each key once",
+            errors=[{"field": exc.key, "message": "duplicate key"}],
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
     except RecursionError:  # `[[[[...` within the size limit: bad input, not a 500
@@ -213,6 +228,23 @@ def read_json(req: func.HttpRequest, model: type[M], max_bytes: int | None = Non
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: with a repeated key, which value counts
+    depends on the parser (here the last would win silently), so it is refused."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 Handler = Callable[[func.HttpRequest], func.HttpResponse]

@@ -130,6 +130,45 @@ def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(controls.add_exemption(wiring.collections(), customer_id, body, **who(req)))
 
 
+@bp.route(
+    route="customers/{customer_id}/exemptions/{exemption_id}",
+    methods=["PATCH"],
+    auth_level=ANONYMOUS,
+)
+@http_handler
+@requires(Role.COLLECTIONS_WRITE)
+def shorten_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
+    body = read_json(req, controls.ExemptionPatch)
+    params = req.route_params
+    return written_response(
+        controls.shorten_exemption(
+            wiring.collections(), params["customer_id"], params["exemption_id"], body, **who(req)
+        )
+    )
+
+
+@bp.route(
+    route="customers/{customer_id}/exemptions/{exemption_id}",
+    methods=["DELETE"],
+    auth_level=ANONYMOUS,
+)
+@http_handler
+@requires(Role.COLLECTIONS_WRITE)
+def revoke_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    from shared import wiring
+    from shared.services.collections import controls
+
+    params = req.route_params
+    return written_response(
+        controls.revoke_exemption(
+            wiring.collections(), params["customer_id"], params["exemption_id"], **who(req)
+        )
+    )
+
+
 @bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.AUDIT_READ)

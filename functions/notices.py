@@ -1,5 +1,5 @@
-"""Queue trigger: deliver one customer notice (webhook + outbox table); the use case is
-shared/services/collections/notices.py."""
+"""Queue trigger: deliver one customer notice (e-mail through the SMTP relay, the signed webhook,
+a copy in the outbox table); the use case is shared/services/collections/notices.py."""
 
 from __future__ import annotations
 

@@ -47,8 +47,16 @@ param partnerCenterTenantId string = ''
 @description('Application (client) id of the Partner Center app registration.')
 param partnerCenterClientId string = ''
 
-@description('Token scope for Partner Center; empty lets the app derive it from the cloud (`<resource>/.default`).')
+@description('App-only token scope for Partner Center; empty lets the app use its default for PARTNER_CENTER_CLOUD.')
 param partnerCenterScope string = ''
+
+@description('Entra authority for Partner Center tokens; empty lets the app use its default for PARTNER_CENTER_CLOUD.')
+param partnerCenterAuthority string = ''
+
+@minValue(1)
+@maxValue(490)
+@description('Partner Center calls per minute for the whole app (all instances together); Partner Center allows 500 per tenant.')
+param partnerCenterFleetRpm int = 450
 
 @secure()
 @description('Partner Center app client secret; stored in Key Vault. Empty keeps the secret already there.')
@@ -67,6 +75,26 @@ param noticeWebhooksEnabled bool = false
 @secure()
 @description('Notice webhook signing key; stored in Key Vault. Empty keeps the secret already there.')
 param noticeWebhookSecret string = ''
+
+@description('The partner\'s SMTP relay for e-mail notices (host name); empty = no e-mail notices.')
+param smtpHost string = ''
+
+@description('SMTP relay port (587 with STARTTLS, 465 with TLS).')
+param smtpPort int = 587
+
+@allowed(['starttls', 'tls', 'none'])
+@description('How the connection to the SMTP relay is secured.')
+param smtpSecurity string = 'starttls'
+
+@description('SMTP login user; empty = no authentication.')
+param smtpUser string = ''
+
+@description('Sender address of e-mail notices.')
+param smtpFrom string = ''
+
+@secure()
+@description('SMTP password; stored in Key Vault. Empty keeps the secret already there.')
+param smtpPassword string = ''
 
 @description('Poll Partner Center fraud events (global cloud only; needs App+User auth).')
 param fraudEventsEnabled bool = false
@@ -127,6 +155,7 @@ var signInSecretSetting = 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
 var signInTenant = empty(signInTenantId) ? tenant().tenantId : signInTenantId
 // environment() gives this cloud's Entra sign-in endpoint (global or operated by 21Vianet).
 var signInIssuer = empty(signInOpenIdIssuer) ? '${environment().authentication.loginEndpoint}${signInTenant}/v2.0' : signInOpenIdIssuer
+var smtpPasswordSecretName = 'smtp-password'
 var functionAppName = 'func-cg-${resourceToken}'
 var isFlexConsumption = hostingPlan == 'FlexConsumption'
 var deploymentContainerName = 'app-package-${resourceToken}'
@@ -191,6 +220,8 @@ module keyVault 'modules/keyvault.bicep' = {
     functionKeys: functionKeys
     signInSecretName: signInSecretName
     signInClientSecret: signInClientSecret
+    smtpPasswordSecretName: smtpPasswordSecretName
+    smtpPassword: smtpPassword
   }
 }
 
@@ -319,15 +350,29 @@ var behaviourSettings = {
   PARTNER_CENTER_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.partnerCenterSecretUri})'
   PARTNER_CENTER_TIMEOUT_SECONDS: '30'
   PARTNER_CENTER_RETRIES: '2'
-  PARTNER_CENTER_MAX_RPM: '450'
+  PARTNER_CENTER_AUTHORITY: partnerCenterAuthority
+  // One budget for the whole fleet (every instance, worker process and function), kept in Table
+  // storage: the calls of all instances together stay under Partner Center's 500 per minute.
+  PARTNER_CENTER_MAX_RPM: string(partnerCenterFleetRpm)
+  PARTNER_CENTER_PACING: 'shared'
   RECONCILE_MAX_DELIVERIES: string(maxDeliveryCount)
   RECONCILE_MAX_ATTEMPTS: '20'
   RECONCILE_CONFLICT_DELAY_SECONDS: '120'
   RECONCILE_RETRY_BASE_SECONDS: '5'
   RECONCILE_LEASE_SECONDS: '300'
+  RECONCILE_SETTLE_MINUTES: '60'
+  DRIFT_LOOKBACK_DAYS: '7'
+  DRIFT_ALERT_FAILURES: '10'
   FRAUD_REPORT_SIGNING_SECRETS: fraudReportSignaturesEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.signingSecretsUri})' : ''
   NOTICE_WEBHOOK_SECRET: noticeWebhooksEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.noticeWebhookSecretUri})' : ''
   SCAN_MAX_CUSTOMERS: '5000'
+  SMTP_HOST: smtpHost
+  SMTP_PORT: string(smtpPort)
+  SMTP_SECURITY: smtpSecurity
+  SMTP_USER: smtpUser
+  SMTP_PASSWORD: empty(smtpUser) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.smtpPasswordUri})'
+  SMTP_FROM: smtpFrom
+  SMTP_TIMEOUT_SECONDS: '30'
   FRAUD_ESCALATE_AFTER_REPORTS: '3'
   FRAUD_ESCALATE_WINDOW_HOURS: '24'
   FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'

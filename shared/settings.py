@@ -33,9 +33,20 @@ class EnforcementMode(StrEnum):
     DRY_RUN = "dry_run"
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # no encryption: only for a relay on loopback or inside the network
+
+
 class PartnerCenterCloud(StrEnum):
     CHINA = "china"
     GLOBAL = "global"
+
+
+class PartnerCenterPacing(StrEnum):
+    SHARED = "shared"  # one budget for every instance and process, in Table storage
+    PROCESS = "process"  # each process paces itself (one process only: local runs, tests)
 
 
 class PartnerCenterAuth(StrEnum):
@@ -161,10 +172,16 @@ class AppSettings(BaseSettings):
         validation_alias="PARTNER_CENTER_CERTIFICATE_PATH",
         description="PEM/PFX certificate file for PARTNER_CENTER_AUTH=certificate.",
     )
+    partner_center_authority: str | None = Field(
+        default=None,
+        validation_alias="PARTNER_CENTER_AUTHORITY",
+        pattern=r"^https://[^\s/]+/?$",
+        description="Entra authority host for app-only tokens; default per cloud (china: `https://login.chinacloudapi.cn`).",
+    )
     partner_center_scope: str | None = Field(
         default=None,
         validation_alias="PARTNER_CENTER_SCOPE",
-        description="Token scope; default `<cloud resource>/.default`.",
+        description="App-only token scope; default per cloud (china: `https://graph.chinacloudapi.cn/.default`).",
     )
     partner_center_timeout_seconds: float = Field(
         default=30.0,
@@ -185,7 +202,18 @@ class AppSettings(BaseSettings):
         ge=1,
         le=100_000,
         validation_alias="PARTNER_CENTER_MAX_RPM",
-        description="Client-side pace: Partner Center requests per minute per partner tenant.",
+        description=(
+            "Pace of Partner Center calls per minute for the partner tenant, all instances together "
+            "(Partner Center's limit is 500)."
+        ),
+    )
+    partner_center_pacing: PartnerCenterPacing = Field(
+        default=PartnerCenterPacing.SHARED,
+        validation_alias="PARTNER_CENTER_PACING",
+        description=(
+            "`shared`: one budget of PARTNER_CENTER_MAX_RPM for the whole fleet (Table storage); "
+            "`process`: per process."
+        ),
     )
     reconcile_max_deliveries: int = Field(
         default=5,
@@ -199,14 +227,20 @@ class AppSettings(BaseSettings):
         ge=1,
         le=1000,
         validation_alias="RECONCILE_MAX_ATTEMPTS",
-        description="Rescheduled attempts (throttling, conflicts, transient) before an alert ends them.",
+        description=(
+            "Rescheduled attempts (throttling, transient failures, a refused token) before an alert ends "
+            'them; "try later" answers have their own budgets.'
+        ),
     )
     reconcile_conflict_delay_seconds: int = Field(
         default=120,
         ge=0,
         le=3600,
         validation_alias="RECONCILE_CONFLICT_DELAY_SECONDS",
-        description="Delay before retrying after a 409 renewal-window conflict or a 429 without Retry-After.",
+        description=(
+            "Delay between tries in a 409 renewal window (for up to 24 hours), "
+            "and after a 429 without Retry-After."
+        ),
     )
     reconcile_retry_base_seconds: float = Field(
         default=5.0,
@@ -221,6 +255,30 @@ class AppSettings(BaseSettings):
         le=3600,
         validation_alias="RECONCILE_LEASE_SECONDS",
         description="Per-customer executor lease; a crashed holder blocks the customer at most this long.",
+    )
+    reconcile_settle_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        validation_alias="RECONCILE_SETTLE_MINUTES",
+        description=(
+            "How long an unanswered PATCH may still be applied late; "
+            "after that a read showing no change settles it."
+        ),
+    )
+    drift_lookback_days: int = Field(
+        default=7,
+        ge=0,
+        le=365,
+        validation_alias="DRIFT_LOOKBACK_DAYS",
+        description="The drift sweep also checks customers with a record of ours closed in the last N days.",
+    )
+    drift_alert_failures: int = Field(
+        default=10,
+        ge=1,
+        le=100_000,
+        validation_alias="DRIFT_ALERT_FAILURES",
+        description="The drift sweep alerts when at least this many customers could not be checked.",
     )
 
     # --- Telemetry (Application Insights; unset locally) ---
@@ -304,6 +362,42 @@ class AppSettings(BaseSettings):
             "webhook notices are not sent (recorded as an error), the outbox table still gets them."
         ),
     )
+    smtp_host: str | None = Field(
+        default=None,
+        validation_alias="SMTP_HOST",
+        pattern=r"^[A-Za-z0-9.-]{1,253}$",
+        description="The partner's SMTP relay for e-mail notices; unset = no e-mail (webhook only).",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, validation_alias="SMTP_PORT", description="SMTP relay port."
+    )
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS,
+        validation_alias="SMTP_SECURITY",
+        description="`starttls` (port 587), `tls` (TLS from the start, port 465) or `none` (loopback relay).",
+    )
+    smtp_user: str | None = Field(
+        default=None, validation_alias="SMTP_USER", description="SMTP login; unset = no authentication."
+    )
+    smtp_password: str | None = Field(
+        default=None,
+        validation_alias="SMTP_PASSWORD",
+        repr=False,  # a secret: never in repr(), logs or tracebacks
+        description="SMTP password (in Azure: a Key Vault reference, resolved by the platform).",
+    )
+    smtp_from: str | None = Field(
+        default=None,
+        validation_alias="SMTP_FROM",
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Sender address of e-mail notices (needed with SMTP_HOST).",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=300,
+        validation_alias="SMTP_TIMEOUT_SECONDS",
+        description="Timeout of one SMTP connection and each of its commands.",
+    )
     scan_max_customers: int = Field(
         default=5000,
         ge=1,
@@ -353,11 +447,25 @@ class AppSettings(BaseSettings):
             raise ValueError(
                 "QUEUE_TRANSPORT=storage with managed identity needs AzureWebJobsStorage__queueServiceUri"
             )
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("SMTP_HOST needs SMTP_FROM (the sender address of e-mail notices)")
         if self.partner_center_auth is PartnerCenterAuth.NONE and not self.partner_center_base_url:
             raise ValueError(
                 "PARTNER_CENTER_AUTH=none is only allowed with PARTNER_CENTER_BASE_URL (the simulator)"
             )
         return self
+
+    @field_validator("partner_center_authority", "partner_center_scope", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        # Bicep passes an empty string for "use the cloud's default".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_host", "smtp_user", "smtp_password", "smtp_from", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An app setting written empty (e-mail not configured in this deployment) means unset.
+        return None if value == "" else value
 
     @field_validator("fraud_report_signing_secrets")
     @classmethod

@@ -44,9 +44,20 @@ def set_meter(meter: Any) -> None:
         _counters.clear()
 
 
+# Attributes every LogRecord has: `logging` refuses them (KeyError) as keys of `extra`.
+RESERVED_LOG_KEYS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def log_fields(fields: dict[str, Any] | None = None, /, **more: Any) -> dict[str, Any]:
+    """The `extra=` of a log call built from keys that are not all literals (an error's
+    `describe()`, metric attributes): a key a LogRecord reserves gets a `field_` prefix."""
+    merged = {**(fields or {}), **more}
+    return {(f"field_{key}" if key in RESERVED_LOG_KEYS else key): value for key, value in merged.items()}
+
+
 def metric(name: str, value: int | float = 1, **attributes: str | int | bool) -> None:
     """Count `value` under `name` (e.g. `scan.holds_placed`), with low-cardinality attributes."""
-    log.info("metric %s=%s", name, value, extra={"metric": name, "value": value, **attributes})
+    log.info("metric %s=%s", name, value, extra=log_fields(attributes, metric=name, value=value))
     with _lock:
         meter = _meter
         if meter is None:

@@ -14,12 +14,14 @@ from shared import runtime
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.mail import SmtpRelay
     from shared.adapters.partner_center import PartnerCenterClient
     from shared.adapters.policy_files import PolicyFiles
     from shared.services.collections.deps import CollectionsDeps
     from shared.services.fraud.deps import FraudDeps
     from shared.services.health import HealthProbes
     from shared.services.reconcile.common import ReconcileDeps
+    from shared.settings import AppSettings
 
 
 def policy_files() -> PolicyFiles:
@@ -36,13 +38,24 @@ def policy_files() -> PolicyFiles:
 
 def health_probes() -> HealthProbes:
     """What `GET /api/health` looks at; never cached, since the settings may be what is broken."""
+    from shared.clock import PROCESS_CLOCK
     from shared.services.health import HealthProbes
 
     return HealthProbes(
         settings=get_settings,
         ping_storage=lambda: runtime.table_store().ping(),
         policy_files=policy_files,
+        now=PROCESS_CLOCK.now,
+        payments_feed=_payments_feed_reason,
     )
+
+
+def _payments_feed_reason() -> str | None:
+    from shared.clock import PROCESS_CLOCK
+    from shared.services.collections import feed
+
+    deps = collections()
+    return feed.feed_reason(deps, deps.policy(), PROCESS_CLOCK.now())
 
 
 def collections() -> CollectionsDeps:
@@ -66,9 +79,27 @@ def collections() -> CollectionsDeps:
             settings=settings,
             policy_source=policy_files().policy,
             changes=ChangeStore.of(store),
+            mail_relay=_mail_relay(settings),
         )
 
     return runtime.wired("collections", build)
+
+
+def _mail_relay(settings: AppSettings) -> SmtpRelay | None:
+    """The SMTP relay of e-mail notices, when SMTP_HOST is set."""
+    from shared.adapters.mail import SmtpRelay
+
+    if not settings.smtp_host or not settings.smtp_from:
+        return None
+    return SmtpRelay(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        sender=settings.smtp_from,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
 
 
 def fraud() -> FraudDeps:
@@ -92,9 +123,13 @@ def partner_center() -> PartnerCenterClient:
     """The Partner Center client (app-only), one per process."""
 
     def build() -> PartnerCenterClient:
+        from shared.adapters.layout import PACING_TABLE
         from shared.adapters.partner_center import client_for
+        from shared.settings import PartnerCenterPacing
 
-        return client_for(get_settings())
+        settings = get_settings()
+        shared = settings.partner_center_pacing is PartnerCenterPacing.SHARED
+        return client_for(settings, runtime.table_store().table(PACING_TABLE) if shared else None)
 
     return runtime.wired("partner_center", build)
 

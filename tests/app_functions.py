@@ -14,17 +14,18 @@ def registered(*modules: str, http_only: bool = False) -> list[str]:
     (`"fraud"` for functions/fraud.py) when given, in registration order; with `http_only`,
     only HTTP-triggered ones."""
     import function_app
+    from tools.devhost.invoker import discover_functions
 
     wanted = {f"functions.{m}" for m in modules}
     function_app.app.functions_bindings = None  # get_functions() refuses names it has seen before
     names = []
-    for fn in function_app.app.get_functions():
-        module = getattr(fn.get_user_function(), "__module__", "")
+    for spec in discover_functions(function_app.app):  # indexes as the host does (repeatable)
+        module = getattr(spec.function, "__module__", "")
         if wanted and module not in wanted:
             continue
-        if http_only and fn.get_trigger().get_binding_name() != "httpTrigger":
+        if http_only and spec.trigger.get("type") != "httpTrigger":
             continue
-        names.append(fn.get_function_name())
+        names.append(spec.name)
     return names
 
 

@@ -15,6 +15,7 @@ Run after Azurite is up, with the app settings in the environment: `python -m to
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -61,18 +62,54 @@ def seed(today: date) -> None:
             ledger.post_invoice(deps, invoice, actor=ACTOR, correlation_id="demo-seed")
         except Conflict:
             log.info("demo invoice of %s already seeded on an earlier day", customer_id)
-        if customer_id in PAID:
-            payment = PaymentIn(
-                payment_id=f"DEMO-{customer_id[:4]}-P1",
-                customer_id=customer_id,
-                amount=Money(amount=Decimal(amount)),
-                received_at=datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1),
-            )
-            try:
-                ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
-            except Conflict:
-                log.info("demo payment of %s already seeded on an earlier day", customer_id)
+    seed_payments(today)
     log.info("demo ledger seeded: %d customers", len(CUSTOMERS))
+
+
+def seed_payments(today: date) -> None:
+    """The demo payments received by now (the app refuses a payment dated in the future)."""
+    deps = wiring.collections()
+    for customer_id in PAID:
+        _, _, amount, days_overdue = CUSTOMERS[customer_id]
+        due = today - timedelta(days=days_overdue)
+        received = datetime(due.year, due.month, due.day, 2, 0, tzinfo=UTC) - timedelta(days=1)
+        if received > clock.now():
+            continue  # the replay has not reached that day yet
+        payment = PaymentIn(
+            payment_id=f"DEMO-{customer_id[:4]}-P1",
+            customer_id=customer_id,
+            amount=Money(amount=Decimal(amount)),
+            received_at=received,
+        )
+        try:
+            ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
+        except Conflict:
+            log.info("demo payment of %s already seeded on an earlier day", customer_id)
+
+
+def deliver_notices() -> None:
+    """Hand every notice waiting on the notice queue to the notice sender (the replay's clock
+    is the sender's: a warning counts as delivered on the day it was sent)."""
+    from azure.storage.queue import QueueClient
+
+    from shared.services.collections.notices import handle_notice
+    from shared.services.collections.outbox import NoticeMessage
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    if not settings.storage_connection_string:
+        return
+    queue = QueueClient.from_connection_string(settings.storage_connection_string, settings.notice_queue_name)
+    try:
+        messages = list(queue.receive_messages(messages_per_page=32, visibility_timeout=60))
+    except Exception as exc:  # the queue does not exist yet: nothing was published
+        if "QueueNotFound" in str(exc):
+            return
+        raise
+    for message in messages:
+        body = base64.b64decode(message.content)
+        handle_notice(wiring.collections(), NoticeMessage.model_validate_json(body))
+        queue.delete_message(message)
 
 
 def seed_with_history() -> None:
@@ -89,7 +126,9 @@ def seed_with_history() -> None:
         seed(now.date())
         for day in range(REPLAY_DAYS + 1):
             replay.set(min(start + timedelta(days=day), now))
+            seed_payments(now.date())
             report = collections.run_scan(deps)
+            deliver_notices()  # as the notice sender would have, that day
             if report.actions:
                 log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)
     finally:

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from tools.azurite import REPO_ROOT, Azurite
+from tools.mailsink import MailSink
 from tools.pcsim import DEMO_TENANT, Simulator
 
 log = logging.getLogger("run_local")
@@ -76,6 +77,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pcsim-port", type=int, default=7081, help="Partner Center simulator port (0: do not start it)"
     )
+    parser.add_argument(
+        "--smtp-port", type=int, default=1025, help="local SMTP server port (0: do not start it)"
+    )
+    parser.add_argument(
+        "--mail-dir", type=Path, default=REPO_ROOT / ".mail", help="where the local SMTP server keeps mail"
+    )
     return parser.parse_args(argv)
 
 
@@ -97,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     children: list[subprocess.Popen[bytes]] = []
     simulator: Simulator | None = None
+    sink: MailSink | None = None
     stopping = False
 
     def stop(*_: object) -> None:
@@ -119,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         # The storage the host uses is the Azurite started here, whatever the settings file says.
         env["AzureWebJobsStorage"] = azurite.connection_string
         simulator = _start_simulator(args.pcsim_port, env)
+        if args.smtp_port:
+            # A real SMTP server on loopback: every e-mail notice lands in .mail/ as an .eml file.
+            sink = MailSink(args.smtp_port, args.mail_dir).start()
+            env["SMTP_PORT"] = str(sink.port)
+            # A settings file from before e-mail notices: send to the local server all the same.
+            env.setdefault("SMTP_HOST", "127.0.0.1")
+            env.setdefault("SMTP_SECURITY", "none")
+            env.setdefault("SMTP_FROM", "collections@example.cn")
+            log.info("SMTP server on 127.0.0.1:%d keeps mail in %s", sink.port, args.mail_dir)
 
         # Demo ledger (idempotent): the three demo customers, so the scan has work to show.
         seed = [sys.executable, "-m", "tools.demo_ledger"]
@@ -171,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                 os.killpg(child.pid, signal.SIGKILL)
         if simulator is not None:
             simulator.stop()
+        if sink is not None:
+            sink.stop()
         azurite.stop()
         log.info("stopped")
     return 0

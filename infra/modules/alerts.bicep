@@ -189,6 +189,44 @@ resource scanCapped 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   }
 }
 
+// A collections alert (`collections.alert`, written once a day to the partner audit too): a year
+// without listed days off, warnings held back by the cap, a payments feed that went quiet.
+resource collectionsAlert 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: '${namePrefix}-collections-alert'
+  location: location
+  tags: tags
+  properties: {
+    description: 'The collections scan raised an alert: calendar year missing, warnings capped or payments feed quiet (runbook: Alerts).'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'union isfuzzy=true (customMetrics | where name == "collections.alert" | project v = valueSum), (traces | where tostring(customDimensions.metric) == "collections.alert" | project v = todouble(customDimensions.value)) | summarize alerts = sum(v)'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'alerts'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
 // Partner Center calls fail: a reconcile that failed for good or gave up (`reconcile.alert`), or
 // failed HTTP calls to a Partner Center host.
 resource partnerCenterFailing 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {

@@ -1,5 +1,5 @@
 // Key Vault for the app's secrets (the Partner Center app secret, the fraud-report signing
-// secrets, the notice webhook signing key, the named keys' hashes, the sign-in app's secret). RBAC authorization, soft delete and purge protection. A secret is written only when
+// secrets, the notice webhook signing key, the SMTP relay password, the named keys' hashes, the sign-in app's secret). RBAC authorization, soft delete and purge protection. A secret is written only when
 // a value is given, so a later provision without the value keeps the secret that is there.
 param name string
 param location string
@@ -39,6 +39,13 @@ param signInSecretName string
 @secure()
 @description('Client secret of the sign-in app registration; empty keeps the current secret.')
 param signInClientSecret string = ''
+
+@description('Secret name of the SMTP relay password.')
+param smtpPasswordSecretName string
+
+@secure()
+@description('SMTP relay password; empty keeps the current secret.')
+param smtpPassword string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -103,6 +110,15 @@ resource signInSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+resource smtpSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smtpPassword)) {
+  parent: vault
+  name: smtpPasswordSecretName
+  properties: {
+    value: smtpPassword
+    contentType: 'SMTP relay password'
+  }
+}
+
 output id string = vault.id
 output name string = vault.name
 // Versionless URIs (vaultUri carries the cloud's vault suffix): the app picks up a rotated
@@ -112,3 +128,4 @@ output signingSecretsUri string = '${vault.properties.vaultUri}secrets/${signing
 output noticeWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${noticeWebhookSecretName}'
 output functionKeysUri string = '${vault.properties.vaultUri}secrets/${functionKeysSecretName}'
 output signInSecretUri string = '${vault.properties.vaultUri}secrets/${signInSecretName}'
+output smtpPasswordUri string = '${vault.properties.vaultUri}secrets/${smtpPasswordSecretName}'

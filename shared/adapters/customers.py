@@ -23,6 +23,7 @@ from shared.adapters.layout import (
     NOTICE_PREFIX,
     PAYMENT_PREFIX,
     PROFILE_ROW,
+    SHADOW_ROW,
     STATE_ROW,
     SUBSCRIPTION_PREFIX,
 )
@@ -97,6 +98,32 @@ class CollectionsRecord(BaseModel):
     updated_at: datetime | None = None
 
 
+class ShadowNotice(BaseModel):
+    """A notice dry run would have sent (nothing is sent)."""
+
+    notice_id: str
+    stage: str
+    kind: str  # send_notice | notify_staff
+    decided_at: datetime
+    suspension_date: date | None = None
+
+
+class ShadowRecord(BaseModel):
+    """Row `shadow`: in dry run, the collections state enforce would have, kept apart from the
+    real `state` row and never copied into it. `epoch` is the dry-run period it belongs to
+    (the mode row's); a shadow of an older period starts again from the real state."""
+
+    epoch: int
+    state: CollectionsState = Field(default_factory=CollectionsState)
+    hold_placed_at: datetime | None = None  # the would-be non_payment hold
+    notices: list[ShadowNotice] = Field(default_factory=list)  # of the current episode
+    next_review_at: datetime | None = None
+    # Whether enforce must look at this customer at once when it starts (an open episode, real
+    # or would-be, or a non_payment hold): the switch brings its review forward.
+    review_on_switch: bool = False
+    updated_at: datetime | None = None
+
+
 class NoticeRecord(BaseModel):
     """Row `notice:{episode}:{stage}`: one notice per stage per overdue episode."""
 
@@ -114,6 +141,15 @@ class NoticeRecord(BaseModel):
     last_error: str | None = None
     webhook_delivered: bool = False
     outbox_written: bool = False
+    # Per channel, what the last attempt got: accepted | deferred | refused | skipped (e-mail,
+    # with the SMTP server's reply) and accepted | failed | skipped (webhook, with the status).
+    email_status: str | None = None
+    email_reply: str | None = None
+    email_recipients: list[str] = Field(default_factory=list)
+    webhook_status: str | None = None
+    webhook_reply: str | None = None
+    complete: bool = False  # every channel there is took it: nothing left to retry
+    suspension_date_moved_from: date | None = None  # a late warning names a later date
 
 
 @dataclass
@@ -123,6 +159,7 @@ class CustomerAggregate:
     customer_id: str
     profile: Stored[StoredProfile] | None = None
     record: Stored[CollectionsRecord] | None = None
+    shadow: Stored[ShadowRecord] | None = None
     invoices: dict[str, Stored[Invoice]] = field(default_factory=dict)
     payments: dict[str, Stored[Payment]] = field(default_factory=dict)
     holds: dict[str, Stored[Hold]] = field(default_factory=dict)
@@ -277,6 +314,8 @@ class CustomerRepository:
             aggregate.profile = decode(StoredProfile, entity)
         elif row_key == STATE_ROW:
             aggregate.record = decode(CollectionsRecord, entity)
+        elif row_key == SHADOW_ROW:
+            aggregate.shadow = decode(ShadowRecord, entity)
         elif row_key == AUDIT_HEAD_ROW:
             head = decode(AuditHead, entity)
             aggregate.audit_head = HeadRef(head.value, head.etag)
@@ -311,4 +350,6 @@ __all__ = [
     "CustomerRepository",
     "NoticeRecord",
     "OutboxItem",
+    "ShadowNotice",
+    "ShadowRecord",
 ]

@@ -10,9 +10,11 @@ CUSTOMERS_TABLE = "customers"
 SCHEDULE_TABLE = "schedule"
 CASES_TABLE = "cases"
 IDEMPOTENCY_TABLE = "idempotency"
+PACING_TABLE = "pacing"  # the fleet's shared Partner Center budget (one row per partner tenant)
 
 PROFILE_ROW = "profile"
 STATE_ROW = "state"
+SHADOW_ROW = "shadow"  # dry run's would-be collections state (see services/collections/shadow.py)
 AUDIT_HEAD_ROW = "audithead"
 
 INVOICE_PREFIX = "inv:"
@@ -27,6 +29,7 @@ RECONCILE_LEASE = "reconcile"
 
 # Partition for partner-wide records (approvals, scan runs) that belong to no one customer.
 PARTNER_PARTITION = "_partner"
+MODE_ROW = "mode"  # in the partner partition: the enforcement mode the scan last saw
 
 _AUDIT_SEQ_DIGITS = 12
 _AUDIT_SEQ_MAX = 10**_AUDIT_SEQ_DIGITS - 1

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from shared.adapters.holiday_library import with_library_holidays
 from shared.domain.policy import Policy, PolicyError, parse_policy
 from shared.domain.triage import TriageConfig, TriageConfigError, parse_triage
 
@@ -21,7 +22,7 @@ def load_policy(path: Path | str) -> Policy:
         content = path.read_bytes()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror or exc}") from None
-    return parse_policy(content, source=str(path))
+    return with_library_holidays(parse_policy(content, source=str(path)))
 
 
 def load_triage(path: Path | str) -> TriageConfig:

@@ -94,6 +94,33 @@ class ScheduleIndex:
             if limit is not None and count >= limit:
                 return
 
+    def page(
+        self, until: datetime, after: tuple[str, str] | None, limit: int
+    ) -> tuple[list[DueCustomer], tuple[str, str] | None]:
+        """At most `limit` entries due at or before `until`, in key order (hour bucket, then
+        customer), starting after the key `after`; and the key to continue from (None: done).
+        Reads at most limit + 1 entities: a page costs O(limit), whatever the index holds."""
+        query = "PartitionKey le @bucket and due_at le @until"
+        params: dict[str, object] = {"bucket": hour_bucket(until), "until": until.astimezone(UTC)}
+        if after is not None:
+            query = (
+                "( PartitionKey gt @after_pk or ( PartitionKey eq @after_pk and RowKey gt @after_rk ) ) and "
+                + query
+            )
+            params.update({"after_pk": after[0], "after_rk": after[1]})
+        entries: list[DueCustomer] = []
+        for entity in self.table.query(query, params, results_per_page=limit + 1):
+            stored = decode(ScheduleEntry, entity)
+            entries.append(
+                DueCustomer(stored.row_key, stored.value.due_at, stored.partition_key, stored.etag)
+            )
+            if len(entries) > limit:
+                break
+        if len(entries) <= limit:
+            return entries, None
+        last = entries[limit - 1]
+        return entries[:limit], (last.bucket, last.customer_id)
+
     def put(self, customer_id: str, due_at: datetime) -> None:
         """Make sure an entry for (customer, due_at) exists (idempotent)."""
         self.table.upsert(ScheduleEntry(due_at=due_at), hour_bucket(due_at), customer_id)

@@ -211,12 +211,25 @@ def _plan(facts: _Facts, state: CollectionsState, hold_present: bool) -> _Plan:
             plan.pending.append(facts.day_start(reminder))
 
     if suspension is not None and not facts.protected and not hold_present and Stage.WARNING in sent:
-        earliest_hold = _earliest_hold(facts, state, suspension)
-        if facts.now >= earliest_hold:
-            plan.steps.append(Stage.SUSPENSION)
-            hold_present = True
+        if state.warning_delivered_at is None:
+            # Fair notice counts from delivery: no suspension before the warning reached the
+            # customer; the sender retries it, and each day looks again.
+            # The earliest moment, had it been delivered when sent; once that has passed, daily.
+            assumed = state.model_copy(update={"warning_delivered_at": state.warning_sent_at})
+            earliest = _earliest_hold(facts, assumed, suspension)
+            if facts.now >= earliest:
+                plan.notes.append(
+                    "no suspension yet: the warning has not been delivered (the notice period "
+                    "counts from its delivery)"
+                )
+            plan.pending.append(earliest if earliest > facts.now else facts.now + timedelta(days=1))
         else:
-            plan.pending.append(earliest_hold)
+            earliest_hold = _earliest_hold(facts, state, suspension)
+            if facts.now >= earliest_hold:
+                plan.steps.append(Stage.SUSPENSION)
+                hold_present = True
+            else:
+                plan.pending.append(earliest_hold)
 
     if escalation is not None and not facts.protected and Stage.ESCALATION not in sent:
         if suspension is not None:
@@ -233,11 +246,12 @@ def _plan(facts: _Facts, state: CollectionsState, hold_present: bool) -> _Plan:
 
 
 def _earliest_hold(facts: _Facts, state: CollectionsState, suspension_days: int) -> datetime:
-    """The first moment the hold may be placed: the named date, the notice period, the stage day."""
-    assert state.warning_sent_at is not None and state.suspension_due_on is not None
+    """The first moment the hold may be placed: the named date, the notice period since the
+    warning was delivered, the stage day."""
+    assert state.warning_delivered_at is not None and state.suspension_due_on is not None
     moments = [
         facts.calendar.start_of_day(state.suspension_due_on),
-        state.warning_sent_at + timedelta(days=facts.rules.min_notice_days),
+        state.warning_delivered_at + timedelta(days=facts.rules.min_notice_days),
         facts.day_start(suspension_days),
     ]
     if facts.enforcement_off_until is not None:
@@ -267,6 +281,7 @@ def _act(facts: _Facts, state: CollectionsState, stage: Stage) -> list[Action]:
         due_on = _suspension_date(facts)
         policy_day = facts.rules.day_of(Stage.SUSPENSION)
         state.warning_sent_at = now
+        state.warning_delivered_at = None
         state.suspension_due_on = due_on
         sent[stage.value] = now
         late = policy_day is not None and facts.days_past_due >= policy_day
@@ -281,7 +296,7 @@ def _act(facts: _Facts, state: CollectionsState, stage: Stage) -> list[Action]:
     if stage is Stage.SUSPENSION:
         state.suspended_at = now
         why = (
-            f"suspension: warning sent {state.warning_sent_at:%Y-%m-%d %H:%M} UTC named "
+            f"suspension: warning delivered {state.warning_delivered_at:%Y-%m-%d %H:%M} UTC named "
             f"{state.suspension_due_on}; {facts.days_past_due} days past due"
         )
         actions = [Action(kind=ActionKind.PLACE_HOLD, stage=stage, reason=why)]

@@ -48,7 +48,10 @@ class CollectionsState(BaseModel):
     episode_id: str | None = None
     episode_started_on: date | None = None
     notices_sent: dict[str, datetime] = Field(default_factory=dict)
-    warning_sent_at: datetime | None = None
+    warning_sent_at: datetime | None = None  # when the warning was decided (and queued)
+    # When the warning reached the customer (webhook 2xx or accepted by the mail server): fair
+    # notice counts from here. Filled from the warning's notice row (`decision.decide`).
+    warning_delivered_at: datetime | None = None
     suspension_due_on: date | None = None
     suspended_at: datetime | None = None
     escalated_at: datetime | None = None

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from shared.domain.money import Money
+from shared.domain.text import MultiLineText, SingleLineText
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _GUID = re.compile(GUID_PATTERN)
@@ -34,10 +35,10 @@ class Locale(StrEnum):
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+()\-\s]{3,40}$")
-    role: str = Field(default="billing", max_length=50)
+    name: SingleLineText = Field(min_length=1, max_length=200)
+    email: SingleLineText | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: SingleLineText | None = Field(default=None, max_length=40, pattern=r"^[0-9+()\- ]{3,40}$")
+    role: SingleLineText = Field(default="billing", max_length=50)
 
 
 class CustomerProfile(BaseModel):
@@ -45,7 +46,7 @@ class CustomerProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLineText = Field(min_length=1, max_length=200)
     segment: str = Field(default="default", min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
     locale: Locale = Locale.ZH_CN
     time_zone: str = Field(default="Asia/Shanghai", max_length=64)
@@ -88,7 +89,7 @@ class Exemption(BaseModel):
     exemption_id: str
     kind: ExemptionKind
     until: date
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultiLineText = Field(min_length=1, max_length=2000)
     created_at: datetime
     created_by: str = Field(min_length=1, max_length=200)
     created_by_id: str | None = Field(default=None, max_length=200)

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.customer import CustomerId, normalise_customer_id
 from shared.domain.holds import Hold, HoldReason, fraud_hold_id
+from shared.domain.text import multi_line
 
 MAX_SUBSCRIPTIONS = 100
 MAX_DESCRIPTION = 4000
@@ -53,10 +54,9 @@ def is_case_id(value: str) -> bool:
 
 
 def _no_controls(value: str) -> str:
-    """Free text may hold any script, but no control characters other than newlines and tabs."""
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value) or "\x7f" in value:
-        raise ValueError("control characters are not allowed")
-    return value
+    """Free text may hold any script, but no control, bidi or zero-width characters (newlines
+    and tabs are allowed): the one rule of `shared.domain.text`."""
+    return multi_line(value)
 
 
 Text = Annotated[str, AfterValidator(_no_controls)]
@@ -205,6 +205,24 @@ class Case(BaseModel):
     resolution: Resolution | None = None
     pc_event_ids: list[str] = Field(default_factory=list)
     escalated: bool = False
+    # Every report counted by severity, and the most severe one (kept even when later reports
+    # push it out of `reports`, the recent ones): the service request summarises them all.
+    severity_counts: dict[Severity, int] = Field(default_factory=dict)
+    most_severe: ReportSummary | None = None
+
+    def counts_by_severity(self) -> dict[Severity, int]:
+        """Reports by severity (a case stored before the counts were kept: from its reports)."""
+        if self.severity_counts:
+            return dict(self.severity_counts)
+        counts: dict[Severity, int] = {}
+        for report in self.reports:
+            counts[report.severity] = counts.get(report.severity, 0) + 1
+        return counts
+
+    def worst_report(self) -> ReportSummary | None:
+        """The most severe report (the earliest of equals)."""
+        candidates = [r for r in (self.most_severe, *self.reports) if r is not None]
+        return max(candidates, key=lambda r: (r.severity.rank, -r.received_at.timestamp()), default=None)
 
 
 class MergeLimits(BaseModel):
@@ -275,8 +293,9 @@ def open_case(
         window_report_times=[at],
         evidence_count=len(kept),
         evidence_dropped=len(report.evidence) - len(kept),
+        severity_counts={report.severity: 1},
     )
-    return case, kept
+    return case.model_copy(update={"most_severe": case.reports[0]}), kept
 
 
 def join_case(
@@ -296,15 +315,21 @@ def join_case(
         severity = severity.raised()
         escalations += 1
         window = []
+    summary = _summary(report, report_id, at)
+    counts = case.counts_by_severity()
+    counts[report.severity] = counts.get(report.severity, 0) + 1
+    worst = case.worst_report()
     merged = case.model_copy(
         update={
+            "severity_counts": counts,
+            "most_severe": summary if worst is None or report.severity.rank > worst.severity.rank else worst,
             "severity": severity,
             "updated_at": at,
             "hit_count": case.hit_count + 1,
             "subscription_ids": _union(case.subscription_ids, report.subscription_ids, MAX_SUBSCRIPTIONS),
             "sources": _union(case.sources, [report.source], 20),
             "report_ids": ([*case.report_ids, report_id])[-50:],
-            "reports": _recent([*case.reports, _summary(report, report_id, at)]),
+            "reports": _recent([*case.reports, summary]),
             "window_report_times": window,
             "severity_escalations": escalations,
             "evidence_count": case.evidence_count + len(kept),

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared.domain.collections import InvoiceRef, LedgerSummary
 from shared.domain.customer import CustomerId
 from shared.domain.money import Money
+from shared.domain.text import SingleLineText
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 ZERO = Decimal(0)
@@ -59,7 +60,9 @@ class InvoiceIn(BaseModel):
 
     invoice_id: str = Field(pattern=EXTERNAL_ID_PATTERN, description="The billing system's id.")
     customer_id: CustomerId
-    number: str = Field(min_length=1, max_length=100, description="Invoice number printed for the customer.")
+    number: SingleLineText = Field(
+        min_length=1, max_length=100, description="Invoice number printed for the customer."
+    )
     amount: Money
     issued_on: date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
     due_date: date = Field(ge=EARLIEST_DATE, le=LATEST_DATE)
@@ -100,7 +103,7 @@ class PaymentIn(BaseModel):
     invoice_ids: list[str] | None = Field(
         default=None, max_length=50, description="Invoices this payment is for; oldest first if absent."
     )
-    reference: str | None = Field(default=None, max_length=200)
+    reference: SingleLineText | None = Field(default=None, max_length=200)
 
     _amount_positive = field_validator("amount")(_positive)
 

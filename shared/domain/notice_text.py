@@ -5,7 +5,6 @@ so a notice can never be sent with a missing template."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -39,9 +38,8 @@ class RenderedNotice(BaseModel):
 
 
 def format_money(money: Money) -> str:
-    """`CNY 1,234.50`: the currency code first, two decimals, thousands separators."""
-    amount = money.amount.quantize(Decimal("0.01"))
-    return f"{money.currency} {amount:,}"
+    """`CNY 1,234.50`: the currency code first, its ISO 4217 decimals, thousands separators."""
+    return f"{money.currency} {money.amount:,}"
 
 
 def format_date(day: date, locale: Locale | str) -> str:
@@ -169,3 +167,19 @@ def _en(c: NoticeContent) -> tuple[str, str]:
         return subject, "\n".join([*facts, *middle])
     tail = ["", "How to pay:", c.how_to_pay] if c.how_to_pay else []
     return subject, "\n".join([*head, *middle, *tail])
+
+
+def notice_html(rendered: RenderedNotice) -> str:
+    """The same notice as a small HTML page (the e-mail's HTML part): the plain text, escaped,
+    paragraph by paragraph, in the notice's language; no images, scripts or outside links."""
+    from html import escape
+
+    paragraphs = [p for p in rendered.body_text.split("\n\n") if p.strip()]
+    body = "\n".join(
+        "<p>" + "<br>\n".join(escape(line) for line in paragraph.split("\n")) + "</p>"
+        for paragraph in paragraphs
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{rendered.locale.value}">\n<head><meta charset="utf-8">'
+        f"<title>{escape(rendered.subject)}</title></head>\n<body>\n{body}\n</body>\n</html>\n"
+    )

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.calendar import WorkCalendar
 from shared.domain.customer import CustomerId, Locale
+from shared.domain.money import parse_amount
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 _HOURS = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
@@ -98,6 +99,7 @@ def _check_currencies(value: dict[str, Any]) -> dict[str, Decimal]:
         if not CURRENCY_PATTERN.match(currency):
             raise ValueError(f"{currency!r} is not an ISO 4217 currency code (three capital letters)")
         out[currency] = _money_text(amount)
+        parse_amount(str(amount), currency)  # the one money rule: an ISO code, its minor units
     return out
 
 
@@ -188,14 +190,51 @@ class HowToPay(_Strict):
         return self.zh_cn if str(locale) == Locale.ZH_CN.value else self.en
 
 
+FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR = 2000, 2100
+
+
+class YearCalendar(_Strict):
+    """One year's days off and make-up working days, and where they come from (the State
+    Council's notice for mainland China)."""
+
+    source: str = Field(min_length=1, max_length=500)
+    # The source as the Chinese policy text names it (the published zh-CN text shows no English).
+    source_zh: str | None = Field(default=None, min_length=1, max_length=500)
+    holidays: list[date] = Field(default_factory=list)
+    make_up_workdays: list[date] = Field(default_factory=list)
+
+
 class EnforcementWindow(_Strict):
     """Business days and hours (policy time zone) when notices and holds may happen."""
 
     weekdays: list[Weekday] = Field(min_length=1)
     opens: str = Field(description="HH:MM local time, inclusive")
     closes: str = Field(description="HH:MM local time, exclusive")
+    # Extra days (a company day off, ...); a year with a date here counts as listed.
     holidays: list[date] = Field(default_factory=list)
     make_up_workdays: list[date] = Field(default_factory=list)
+    years: dict[int, YearCalendar] = Field(default_factory=dict)
+
+    @field_validator("years")
+    @classmethod
+    def _dates_in_their_year(cls, value: dict[int, YearCalendar]) -> dict[int, YearCalendar]:
+        for year, listed in value.items():
+            if not FIRST_CALENDAR_YEAR <= year <= LAST_CALENDAR_YEAR:
+                raise ValueError(f"year {year} is outside {FIRST_CALENDAR_YEAR}-{LAST_CALENDAR_YEAR}")
+            stray = [d for d in [*listed.holidays, *listed.make_up_workdays] if d.year != year]
+            if stray:
+                raise ValueError(f"years.{year} lists {stray[0].isoformat()}, a date of another year")
+        return value
+
+    def all_holidays(self) -> set[date]:
+        return set(self.holidays).union(*(y.holidays for y in self.years.values()))
+
+    def all_make_up_workdays(self) -> set[date]:
+        return set(self.make_up_workdays).union(*(y.make_up_workdays for y in self.years.values()))
+
+    def listed_years(self) -> set[int]:
+        """Years whose days off the policy lists (a `years` entry, or a date in the flat lists)."""
+        return set(self.years) | {d.year for d in [*self.holidays, *self.make_up_workdays]}
 
     @field_validator("opens", "closes")
     @classmethod
@@ -210,7 +249,7 @@ class EnforcementWindow(_Strict):
     def _consistent(self) -> EnforcementWindow:
         if not _parse_hhmm(self.opens) < _parse_hhmm(self.closes):
             raise ValueError(f"opens ({self.opens}) must be before closes ({self.closes})")
-        both = set(self.holidays) & set(self.make_up_workdays)
+        both = self.all_holidays() & self.all_make_up_workdays()
         if both:
             listed = ", ".join(sorted(d.isoformat() for d in both))
             raise ValueError(f"a date cannot be both a holiday and a make-up working day: {listed}")
@@ -222,8 +261,15 @@ class BlastRadius(_Strict):
 
     max_suspensions_per_scan: int = Field(ge=0, le=1_000_000)
     max_suspension_percent: Decimal = Field(ge=0, le=100)
+    # Warnings too: a broken payments feed makes everyone overdue at once, and a wave of
+    # warnings is the first harm. A scan may always send `warnings_always_allowed`; beyond that,
+    # at most `max_warning_percent` of the customers it evaluates and never more than
+    # `max_warnings_per_scan`. The rest wait for approval in the scan's batch, with an alert.
+    max_warnings_per_scan: int = Field(default=100, ge=0, le=1_000_000)
+    max_warning_percent: Decimal = Field(default=Decimal(50), ge=0, le=100)
+    warnings_always_allowed: int = Field(default=10, ge=0, le=1_000_000)
 
-    @field_validator("max_suspension_percent", mode="before")
+    @field_validator("max_suspension_percent", "max_warning_percent", mode="before")
     @classmethod
     def _no_float(cls, value: Any) -> Any:
         if isinstance(value, float):
@@ -236,6 +282,42 @@ class BlastRadius(_Strict):
         least one; the rest wait for approval."""
         share = Decimal(max(population, 0)) * self.max_suspension_percent / 100
         return min(self.max_suspensions_per_scan, int(share.to_integral_value(ROUND_CEILING)))
+
+    def allowed_warnings(self, population: int) -> int:
+        """How many warnings one scan may send (see the fields above)."""
+        share = Decimal(max(population, 0)) * self.max_warning_percent / 100
+        by_share = max(self.warnings_always_allowed, int(share.to_integral_value(ROUND_CEILING)))
+        return min(self.max_warnings_per_scan, by_share)
+
+
+class ExemptionLimits(_Strict):
+    """The longest exemption a person may grant, per kind, in days from today (inclusive end)."""
+
+    promise_to_pay_max_days: int = Field(default=60, ge=1, le=366)
+    enforcement_off_max_days: int = Field(default=90, ge=1, le=366)
+
+    def max_days(self, kind: str) -> int:
+        """The limit of an exemption kind (`promise_to_pay` or `enforcement_off`)."""
+        return self.promise_to_pay_max_days if kind == "promise_to_pay" else self.enforcement_off_max_days
+
+
+class PaymentsFeed(_Strict):
+    """When the payments feed counts as broken (an alert and a degraded health check follow):
+    no payment posted for `quiet_days` working days while invoices are; or, on one day, at least
+    `jump_min_episodes` customers falling overdue and at least `jump_factor` times the median
+    day of the `baseline_days` before (judged once `baseline_min_days` of them were counted)."""
+
+    quiet_days: int = Field(default=3, ge=1, le=60)
+    jump_factor: Decimal = Field(default=Decimal(3), ge=Decimal("1.5"), le=Decimal(100))
+    jump_min_episodes: int = Field(default=20, ge=1, le=1_000_000)
+    baseline_days: int = Field(default=14, ge=3, le=90)
+    baseline_min_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="after")
+    def _baseline(self) -> PaymentsFeed:
+        if self.baseline_min_days > self.baseline_days:
+            raise ValueError("baseline_min_days cannot exceed baseline_days")
+        return self
 
 
 class FourEyes(_Strict):
@@ -260,8 +342,14 @@ class Policy(_Strict):
     how_to_pay: HowToPay
     enforcement_window: EnforcementWindow
     blast_radius: BlastRadius
+    exemptions: ExemptionLimits = Field(default_factory=ExemptionLimits)
+    payments_feed: PaymentsFeed = Field(default_factory=PaymentsFeed)
     protected_customers: list[CustomerId] = Field(default_factory=list)
     four_eyes: FourEyes = Field(default_factory=FourEyes)
+    # Statutory holidays of the years the policy does not list, from a maintained library; set by
+    # the adapter that loads the file (`shared/adapters/holiday_library.py`), never in the file.
+    library_holidays: dict[int, tuple[date, ...]] = Field(default_factory=dict, exclude=True, repr=False)
+    library_name: str = Field(default="", exclude=True)
 
     @field_validator("time_zone")
     @classmethod
@@ -279,6 +367,16 @@ class Policy(_Strict):
             if not re.match(r"^[a-z0-9_-]{1,50}$", name):
                 raise ValueError(f"segment name {name!r} must be lower-case letters, digits, _ or -")
         return value
+
+    @model_validator(mode="after")
+    def _four_eyes_below_maximum(self) -> Policy:
+        alone, most = self.four_eyes.promise_to_pay_alone_max_days, self.exemptions.promise_to_pay_max_days
+        if alone > most:
+            raise ValueError(
+                f"four_eyes.promise_to_pay_alone_max_days ({alone}) cannot exceed "
+                f"exemptions.promise_to_pay_max_days ({most})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _segments_valid(self) -> Policy:
@@ -313,15 +411,38 @@ class Policy(_Strict):
         return customer_id is not None and customer_id.lower() in self.protected_customers
 
     def calendar(self) -> WorkCalendar:
-        """The enforcement window as a pure calendar in the policy's time zone."""
+        """The enforcement window as a pure calendar in the policy's time zone: the listed days
+        off, and for every year the policy does not list, the library's statutory holidays (its
+        make-up working days are unknown, so that year's weekends stay days off)."""
         window = self.enforcement_window
+        listed = window.listed_years()
+        holidays = window.all_holidays()
+        for year, days in self.library_holidays.items():
+            if year not in listed:
+                holidays.update(days)
         return WorkCalendar(
             time_zone=ZoneInfo(self.time_zone),
             weekdays=frozenset(day.number for day in window.weekdays),
             opens=_parse_hhmm(window.opens),
             closes=_parse_hhmm(window.closes),
-            holidays=frozenset(window.holidays),
-            make_up_workdays=frozenset(window.make_up_workdays),
+            holidays=frozenset(holidays),
+            make_up_workdays=frozenset(window.all_make_up_workdays()),
+        )
+
+    def missing_calendar_years(self, today: date) -> list[int]:
+        """Years the policy should list by `today` and does not: this year, and from 1 December
+        the next one (their days off then come from the library, make-up days unknown)."""
+        wanted = [today.year] + ([today.year + 1] if today.month == 12 else [])
+        listed = self.enforcement_window.listed_years()
+        return [year for year in wanted if year not in listed]
+
+    def calendar_gap(self, missing: list[int]) -> str:
+        """Why years without listed days off matter and what to do, in one sentence."""
+        years = ", ".join(map(str, missing))
+        return (
+            f"the collections policy lists no days off for {years}: the statutory holidays come from "
+            f"{self.library_name or 'the holidays library'} and make-up working days are unknown; add "
+            f"[enforcement_window.years.{missing[0]}] from the State Council's notice"
         )
 
 
@@ -352,6 +473,9 @@ def parse_policy(content: bytes, source: str = "<policy>") -> Policy:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from None
     if "version" in data:
         raise PolicyError(f"{source}: version: computed from the file content; remove this key")
+    for key in ("library_holidays", "library_name"):
+        if key in data:
+            raise PolicyError(f"{source}: {key}: filled in from the holidays library; remove this key")
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from shared.domain.customer import Locale
+from shared.domain.money import canonical
 from shared.domain.policy import Bilingual, Policy, Rules, Stage
 
 _WEEKDAYS_ZH = {
@@ -62,14 +63,8 @@ def render_policy(policy: Policy, lang: Locale | str, today: date | None = None)
     return _zh(policy, today) if locale is Locale.ZH_CN else _en(policy, today)
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
-
-
-def _years(days: list[date], today: date | None) -> list[tuple[int, list[date]]]:
-    """(year, days) for this year and the next, or every year listed without `today`."""
-    years = [today.year, today.year + 1] if today else sorted({d.year for d in days})
-    return [(year, sorted(d for d in days if d.year == year)) for year in years]
+def _amount(value: Decimal, currency: str) -> str:
+    return f"{canonical(value, currency):,}"
 
 
 def _offset(zone: str) -> str:
@@ -87,7 +82,90 @@ def _zone_zh(zone: str) -> str:
 
 def _money_zh(currency: str, value: Decimal) -> str:
     name = _CURRENCY_ZH.get(currency)
-    return f"{name} {_amount(value)} 元" if currency == "CNY" else f"{name or currency} {_amount(value)}"
+    amount = _amount(value, currency)
+    return f"{name} {amount} 元" if currency == "CNY" else f"{name or currency} {amount}"
+
+
+def _dates(days: list[date], empty: str, sep: str = ", ") -> str:
+    return sep.join(d.isoformat() for d in sorted(days)) if days else empty
+
+
+def _shown_years(policy: Policy, today: date | None) -> list[int]:
+    """This year and the next (with `today`), else every year the policy lists."""
+    return [today.year, today.year + 1] if today else sorted(policy.enforcement_window.listed_years())
+
+
+def _days_off_zh(policy: Policy, today: date | None) -> list[str]:
+    window = policy.enforcement_window
+    # The library by its own name and version ("holidays 0.108"); its China calendar is said in Chinese.
+    library = policy.library_name.removesuffix(" (China)") or "节假日程序库"
+    lines = []
+    for year in _shown_years(policy, today):
+        listed = window.years.get(year)
+        extra = [d for d in window.holidays if d.year == year]
+        extra_work = [d for d in window.make_up_workdays if d.year == year]
+        if listed is not None:
+            source = f"（来源：{listed.source_zh}）" if listed.source_zh else ""
+            lines += [
+                f"- {year} 年{source}",
+                f"  - 节假日：{_dates(listed.holidays, '无', '、')}",
+                f"  - 调休上班日：{_dates(listed.make_up_workdays, '无', '、')}",
+            ]
+        elif year in policy.library_holidays and not (extra or extra_work):
+            lines += [
+                f"- {year} 年（本政策未列出：法定节假日取自 {library} 的中国日历；"
+                "调休上班日未知，周末一律视为休息日）",
+                f"  - 节假日：{_dates(list(policy.library_holidays[year]), '无', '、')}",
+            ]
+        elif not (extra or extra_work):
+            lines.append(f"- {year} 年：节假日尚未公布")
+        if extra or extra_work:
+            lines += [
+                f"- {year} 年另行安排的日期",
+                f"  - 休息日：{_dates(extra, '无', '、')}",
+                f"  - 上班日：{_dates(extra_work, '无', '、')}",
+            ]
+    lines.append(
+        f"- 本政策未列出的年份：法定节假日取自 {library} 的中国日历；调休上班日未知，"
+        "因此这些年份的周末一律视为休息日。"
+    )
+    return lines
+
+
+def _days_off_en(policy: Policy, today: date | None) -> list[str]:
+    window = policy.enforcement_window
+    library = policy.library_name or "the holidays library"
+    lines = []
+    for year in _shown_years(policy, today):
+        listed = window.years.get(year)
+        extra = [d for d in window.holidays if d.year == year]
+        extra_work = [d for d in window.make_up_workdays if d.year == year]
+        if listed is not None:
+            lines += [
+                f"- {year} (source: {listed.source})",
+                f"  - Public holidays: {_dates(listed.holidays, 'none')}",
+                f"  - Make-up working days: {_dates(listed.make_up_workdays, 'none')}",
+            ]
+        elif year in policy.library_holidays and not (extra or extra_work):
+            lines += [
+                f"- {year} (not listed in this policy: statutory public holidays from {library}; "
+                "make-up working days unknown, so weekends are days off)",
+                f"  - Public holidays: {_dates(list(policy.library_holidays[year]), 'none')}",
+            ]
+        elif not (extra or extra_work):
+            lines.append(f"- {year}: public holidays not yet published")
+        if extra or extra_work:
+            lines += [
+                f"- {year}: other dates set by the partner",
+                f"  - Days off: {_dates(extra, 'none')}",
+                f"  - Working days: {_dates(extra_work, 'none')}",
+            ]
+    lines.append(
+        f"- Years this policy does not list: the statutory public holidays come from {library}'s "
+        "China calendar; make-up working days are not known for them, so their weekends are "
+        "always days off."
+    )
+    return lines
 
 
 def _segments(policy: Policy) -> list[tuple[Bilingual | None, Bilingual | None, Rules]]:
@@ -113,7 +191,9 @@ def _zh(policy: Policy, today: date | None) -> str:
         for rule in rules.stages:
             lines.append(f"- 逾期 **{rule.days_past_due}** 天：{_STAGE_ZH[rule.action]}")
         lines.append(
-            f"- 警告与暂停之间至少间隔 **{rules.min_notice_days}** 天；暂停绝不会在未发送警告的情况下发生。"
+            "- 警告送达（您的邮件服务器接收或通知接口确认）与暂停之间至少间隔 "
+            f"**{rules.min_notice_days}** 天；"
+            "暂停绝不会在警告送达之前发生，警告迟送达时暂停日期随之顺延。"
         )
         minimums = "，".join(
             _money_zh(currency, v) for currency, v in sorted(rules.minimum_overdue_balance.items())
@@ -128,14 +208,9 @@ def _zh(policy: Policy, today: date | None) -> str:
         f"通知和暂停仅在工作日（{weekdays}）{window.opens} 至 {window.closes} 之间进行，法定节假日除外；"
         "调休上班日视为工作日。若某一阶段在非工作时间到期，则顺延至下一个工作时段。",
         "",
-    ]
-    for year, days in _years([*window.holidays, *window.make_up_workdays], today):
-        holidays = [d for d in days if d in window.holidays]
-        make_up = [d for d in days if d in window.make_up_workdays]
-        lines.append(f"- {year} 年节假日：{'、'.join(d.isoformat() for d in holidays) or '尚未公布'}")
-        shown = "、".join(d.isoformat() for d in make_up) or ("无" if holidays else "尚未公布")
-        lines.append(f"- {year} 年调休上班日：{shown}")
-    lines += [
+        "休息日与调休上班日：",
+        "",
+        *_days_off_zh(policy, today),
         "",
         "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
         "",
@@ -144,7 +219,8 @@ def _zh(policy: Policy, today: date | None) -> str:
         "付清逾期款项（或发票被作废、进入争议处理、获批付款承诺）后，暂停会立即解除，不受工作时间限制，"
         "订阅随即通过合作伙伴中心恢复，通常在几分钟内完成。因其他原因（如安全调查）实施的暂停不受影响。",
         "",
-        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。",
+        "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。"
+        f"付款承诺最长 {policy.exemptions.promise_to_pay_max_days} 天。",
         "",
         "## 付款方式",
         "",
@@ -172,11 +248,14 @@ def _en(policy: Policy, today: date | None) -> str:
         for rule in rules.stages:
             lines.append(f"- **{rule.days_past_due}** days past due: {_STAGE_EN[rule.action]}")
         lines.append(
-            f"- At least **{rules.min_notice_days}** days pass between the warning and a suspension; "
-            "there is never a suspension without a warning."
+            f"- At least **{rules.min_notice_days}** days pass between the warning reaching you "
+            "(accepted by your mail server, or confirmed by your notice endpoint) and a suspension; "
+            "there is never a suspension before a warning reached you, and a warning that reaches "
+            "you late moves the suspension date."
         )
         minimums = ", ".join(
-            f"{currency} {_amount(v)}" for currency, v in sorted(rules.minimum_overdue_balance.items())
+            f"{currency} {_amount(v, currency)}"
+            for currency, v in sorted(rules.minimum_overdue_balance.items())
         )
         if minimums:
             lines.append(f"- Nothing happens while the overdue balance is below {minimums}.")
@@ -189,16 +268,9 @@ def _en(policy: Policy, today: date | None) -> str:
         f"and {window.closes}, never on public holidays; make-up working days count as working days. "
         "A stage that falls due outside these hours waits for the next working hours.",
         "",
-    ]
-    for year, days in _years([*window.holidays, *window.make_up_workdays], today):
-        holidays = [d for d in days if d in window.holidays]
-        make_up = [d for d in days if d in window.make_up_workdays]
-        lines.append(
-            f"- Public holidays {year}: {', '.join(d.isoformat() for d in holidays) or 'not yet published'}"
-        )
-        shown = ", ".join(d.isoformat() for d in make_up) or ("none" if holidays else "not yet published")
-        lines.append(f"- Make-up working days {year}: {shown}")
-    lines += [
+        "Days off and make-up working days:",
+        "",
+        *_days_off_en(policy, today),
         "",
         "If a warning could not be sent on time (for example after an outage), the warning is sent "
         "first and the suspension date moves to the first working day at least the notice period "
@@ -212,7 +284,8 @@ def _en(policy: Policy, today: date | None) -> str:
         "other reasons (such as a security investigation) are not affected.",
         "",
         "If you need more time, contact us for a promise to pay: until the agreed date you receive "
-        "no new notice and your services are not suspended.",
+        "no new notice and your services are not suspended. A promise to pay lasts at most "
+        f"{policy.exemptions.promise_to_pay_max_days} days.",
         "",
         "## How to pay",
         "",

@@ -1,10 +1,13 @@
-"""Suspension records: which subscriptions this app suspended, when, why, and what they were before.
+"""Suspension records: what this app did, or tried to do, to each subscription, and what it knows
+of whose suspension it is.
 
-One row `sub:{subscription_id}` per subscription in the customer's partition. The executor writes
-the record in state `suspending` (an intent) BEFORE it asks Partner Center to suspend, and turns
-it into `suspended_by_us` after; so a crash between the call and the record still leaves proof
-that the suspension was ours. Only subscriptions with such a record are ever reactivated: one that
-someone else suspended has no record and is never touched (principle 2).
+One row `sub:{subscription_id}` per subscription in the customer's partition. Before it asks
+Partner Center to suspend, the executor writes the record in state `suspending` (an intent, with
+the MS-RequestId it is about to use); Partner Center's answer turns it into `suspended_by_us`
+(ours), `refused` (why), `waiting` ("try later"), or `unknown` (the answer never came: a read
+settles it). Only a subscription whose suspension is known to be ours is ever reactivated; where
+the app cannot tell (`undecided`), a person settles it. docs/partner-center-client.md, "Whose
+suspension is it", says how each case is decided.
 """
 
 from __future__ import annotations
@@ -16,16 +19,81 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SuspensionState(StrEnum):
-    SUSPENDING = "suspending"  # intent written, PATCH to `suspended` may or may not have happened
-    SUSPENDED_BY_US = "suspended_by_us"  # Partner Center confirmed the suspension
-    REACTIVATED = "reactivated"  # this app reactivated it again (history; no longer ours)
-    # No longer ours, left as Partner Center shows it: our suspension was refused (nothing was
-    # applied), or someone else suspended or changed the subscription since (history).
+    SUSPENDING = "suspending"  # intent written; the PATCH may or may not have gone out
+    UNKNOWN = "unknown"  # our PATCH went out and its answer never came: a read settles it
+    SUSPENDED_BY_US = "suspended_by_us"  # Partner Center confirmed our suspension
+    WAITING = "waiting"  # Partner Center said "try later" to our suspension (nothing applied)
+    REFUSED = "refused"  # Partner Center refused our change for good (see `refusal`)
+    UNDECIDED = "undecided"  # suspended, and whose suspension it is cannot be told: a person settles
+    REACTIVATED = "reactivated"  # this app reactivated it (history; no longer ours)
+    # No longer ours and left as Partner Center shows it: someone else's suspension, a subscription
+    # gone, or a suspension of ours that never applied (see `released_reason`).
     RELEASED = "released"
 
 
+class Verb(StrEnum):
+    """A change this app asks Partner Center for."""
+
+    SUSPEND = "suspend"
+    REACTIVATE = "reactivate"
+    AUTO_RENEW = "auto_renew"
+
+
+class PendingCall(BaseModel):
+    """A status PATCH of ours whose answer never came (timeouts, a lost reply)."""
+
+    verb: Verb
+    request_id: str = Field(max_length=100)
+    sent_at: datetime
+
+
+class Refusal(BaseModel):
+    """Why Partner Center will not make a change (recorded once, alerted once, not retried)."""
+
+    verb: Verb
+    kind: str = Field(max_length=40)  # refused | unrecognised | gave_up
+    http_status: int = 0
+    code: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=1100)
+    at: datetime
+
+
+class Waiting(BaseModel):
+    """Partner Center said "try later" (renewal window, a pending operation): since when, how
+    long between tries, and how long in all before it counts as refused."""
+
+    verb: Verb
+    code: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=1100)
+    since: datetime
+    delay_seconds: float
+    budget_seconds: float
+
+
+class OwnershipEvidence(BaseModel):
+    """What the app knew when it could not tell whose suspension it is (shown to the person)."""
+
+    why: str = Field(max_length=500)
+    intent_at: datetime | None = None
+    request_id: str | None = Field(default=None, max_length=100)
+    status_before: str = Field(default="", max_length=40)
+    status_seen: str = Field(default="", max_length=40)
+    suspension_reasons_seen: list[str] | None = None
+    seen_at: datetime
+
+
+class OwnershipDecision(BaseModel):
+    """How a person settled an undecided record: `reactivate` (ours) or `leave` (not ours)."""
+
+    outcome: str = Field(max_length=20)
+    decided_by: str = Field(max_length=200)  # the signed-in person's name (their label)
+    decided_by_id: str | None = Field(default=None, max_length=200)  # their object id
+    note: str = Field(max_length=2000)
+    at: datetime
+
+
 class SuspensionRecord(BaseModel):
-    """A subscription this app suspended (or is about to), in row `sub:{subscription_id}`."""
+    """What this app did to one subscription, in row `sub:{subscription_id}`."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -34,20 +102,46 @@ class SuspensionRecord(BaseModel):
     friendly_name: str = Field(default="", max_length=400)
     parent_subscription_id: str | None = Field(default=None, max_length=100)
     status_before: str = Field(default="active", max_length=40)
-    suspended_at: datetime
+    suspended_at: datetime  # when the intent was written
     suspended_under_holds: list[str] = Field(default_factory=list)
     correlation_id: str = Field(min_length=1, max_length=100)
     reactivated_at: datetime | None = None
     state: SuspensionState = SuspensionState.SUSPENDING
-    # The etag Partner Center showed right after our suspension (base subscriptions). A different
-    # etag on a still-suspended subscription means someone else changed it since (for example
-    # reactivated it by hand and suspended it again for another reason): it is then not ours.
-    etag_after: str | None = Field(default=None, max_length=200)
+    # The MS-RequestId of our suspension PATCH: a retry of the same request reuses it (documented:
+    # "if there's a timeout, the retry call should include the same value").
+    request_id: str | None = Field(default=None, max_length=100)
+    pending: PendingCall | None = None
+    # suspensionReasons as Partner Center showed them once our suspension was confirmed: other
+    # reasons later mean someone else suspended it too (etags are not kept: the documents say
+    # they are temporary and should not be stored).
+    reasons_after: list[str] | None = None
+    auto_renew_before: bool | None = None  # autoRenewEnabled before our suspension
+    auto_renew_restored: bool = False
+    auto_renew_problem: str | None = Field(default=None, max_length=600)
+    refusal: Refusal | None = None
+    waiting: Waiting | None = None
+    evidence: OwnershipEvidence | None = None
+    decision: OwnershipDecision | None = None
+    released_reason: str | None = Field(default=None, max_length=300)
+    updated_at: datetime | None = None
 
     @property
     def is_ours(self) -> bool:
         """True while this app holds the subscription suspended (or is in the act of it)."""
-        return self.state in (SuspensionState.SUSPENDING, SuspensionState.SUSPENDED_BY_US)
+        return self.state in (
+            SuspensionState.SUSPENDING,
+            SuspensionState.UNKNOWN,
+            SuspensionState.SUSPENDED_BY_US,
+        )
+
+    @property
+    def pending_verb(self) -> Verb | None:
+        return self.pending.verb if self.pending else None
+
+    @property
+    def is_open(self) -> bool:
+        """Not settled yet: ours, unknown, waiting, undecided, or refused while it matters."""
+        return self.state not in (SuspensionState.REACTIVATED, SuspensionState.RELEASED)
 
 
 class SubscriptionView(BaseModel):
@@ -56,105 +150,17 @@ class SubscriptionView(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     subscription_id: str
-    status: str  # lower-case; unknown values (e.g. `disabled`) are kept and left alone
+    status: str  # lower-case; other values (e.g. `disabled`) are kept and left alone
     parent_subscription_id: str | None = None
     offer_name: str = ""
     friendly_name: str = ""
-    etag: str | None = None
-
-
-class PlanStep(StrEnum):
-    SUSPEND = "suspend"  # write the intent, PATCH the base to `suspended`, confirm
-    CONFIRM_SUSPENDED = "confirm_suspended"  # our intent and PC shows suspended: record, no PATCH
-    REACTIVATE = "reactivate"  # ours and suspended: PATCH the base to `active`, close the records
-    CLOSE_RECORD = "close_record"  # ours but PC shows it active already: close the records, no PATCH
-    RELEASE = "release"  # ours by record, but changed by someone else since: leave it, alert
-
-
-class PlannedAction(BaseModel):
-    """One step towards the desired state, on a base subscription and the add-ons that follow it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: PlanStep
-    subscription: SubscriptionView
-    add_ons: tuple[SubscriptionView, ...] = ()
+    auto_renew_enabled: bool | None = None
+    suspension_reasons: tuple[str, ...] | None = None
 
     @property
-    def calls_partner_center(self) -> bool:
-        return self.kind in (PlanStep.SUSPEND, PlanStep.REACTIVATE)
+    def is_active(self) -> bool:
+        return self.status == "active"
 
-
-def plan_reconcile(
-    hold_ids: list[str],
-    subscriptions: list[SubscriptionView],
-    records: dict[str, SuspensionRecord],
-) -> list[PlannedAction]:
-    """The steps that bring Partner Center to the desired state (principles 1 and 2).
-
-    With at least one hold every active base subscription is suspended (add-ons follow their
-    base, so they are never patched themselves). With none, only subscriptions this app
-    suspended, and still shown suspended, are reactivated. A suspended subscription without a
-    record of ours was suspended by someone else: it is never touched; nor is one of ours whose
-    etag changed since our suspension (someone else suspended it again in between).
-    """
-    ids = {s.subscription_id for s in subscriptions}
-    add_ons: dict[str, list[SubscriptionView]] = {}
-    bases: list[SubscriptionView] = []
-    for sub in subscriptions:
-        parent = sub.parent_subscription_id
-        if parent and parent in ids:
-            add_ons.setdefault(parent, []).append(sub)
-        else:
-            bases.append(sub)
-    actions: list[PlannedAction] = []
-    for base in bases:
-        record = records.get(base.subscription_id)
-        children = add_ons.get(base.subscription_id, [])
-        if hold_ids:
-            if base.status == "active":
-                following = tuple(a for a in children if a.status == "active")
-                actions.append(PlannedAction(kind=PlanStep.SUSPEND, subscription=base, add_ons=following))
-            elif base.status == "suspended" and record and record.state is SuspensionState.SUSPENDING:
-                following = tuple(a for a in children if _has_intent(records, a))
-                actions.append(
-                    PlannedAction(kind=PlanStep.CONFIRM_SUSPENDED, subscription=base, add_ons=following)
-                )
-            continue
-        ours_children = [a for a in children if _is_ours(records, a)]
-        if record is not None and record.is_ours and base.status == "suspended":
-            kind = PlanStep.RELEASE if _changed_since_ours(record, base) else PlanStep.REACTIVATE
-            actions.append(PlannedAction(kind=kind, subscription=base, add_ons=tuple(ours_children)))
-            continue
-        if record is not None and record.is_ours and base.status == "active":
-            back = tuple(a for a in ours_children if a.status == "active")
-            actions.append(PlannedAction(kind=PlanStep.CLOSE_RECORD, subscription=base, add_ons=back))
-            ours_children = [a for a in ours_children if a.status != "active"]
-        # Add-ons of ours whose base is not (or no longer) held suspended by us: whether Partner
-        # Center brings add-ons back with their base is not confirmed, and one still suspended
-        # may have been suspended by someone else since; so it is never patched on its own.
-        for add_on in ours_children:
-            if add_on.status == "active":
-                actions.append(PlannedAction(kind=PlanStep.CLOSE_RECORD, subscription=add_on))
-            elif add_on.status == "suspended":
-                actions.append(PlannedAction(kind=PlanStep.RELEASE, subscription=add_on))
-    return actions
-
-
-def _changed_since_ours(record: SuspensionRecord, view: SubscriptionView) -> bool:
-    return (
-        record.state is SuspensionState.SUSPENDED_BY_US
-        and bool(record.etag_after)
-        and bool(view.etag)
-        and record.etag_after != view.etag
-    )
-
-
-def _has_intent(records: dict[str, SuspensionRecord], sub: SubscriptionView) -> bool:
-    record = records.get(sub.subscription_id)
-    return record is not None and record.state is SuspensionState.SUSPENDING
-
-
-def _is_ours(records: dict[str, SuspensionRecord], sub: SubscriptionView) -> bool:
-    record = records.get(sub.subscription_id)
-    return record is not None and record.is_ours
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == "suspended"

@@ -7,7 +7,8 @@ which may themselves be what is broken, the storage account, and the rule files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
@@ -21,6 +22,8 @@ from shared.settings import AppSettings, SettingsError
 class CheckResult(BaseModel):
     ok: bool
     detail: str = "ok"
+    # ok, but something needs a person soon (the app still works): the report says "degraded".
+    degraded: bool = False
 
 
 class HealthReport(BaseModel):
@@ -38,6 +41,9 @@ class HealthProbes:
     settings: Callable[[], AppSettings]  # raises SettingsError when a setting is invalid
     ping_storage: Callable[[], None]  # raises when Table storage does not answer
     policy_files: Callable[[], PolicyFiles]
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Why the payments feed looks broken, or None (raises when storage does not answer).
+    payments_feed: Callable[[], str | None] = field(default=lambda: None)
 
 
 def check_settings(probes: HealthProbes) -> CheckResult:
@@ -65,6 +71,32 @@ def check_policy(probes: HealthProbes) -> CheckResult:
     return CheckResult(ok=True, detail=f"version {policy.version}")
 
 
+def check_calendar(probes: HealthProbes) -> CheckResult:
+    """The policy lists this year's days off and, from 1 December, next year's: else degraded
+    (the library's statutory holidays apply and make-up working days are unknown)."""
+    try:
+        policy = probes.policy_files().policy()
+    except PolicyError:
+        return CheckResult(ok=False, detail="skipped: the policy is invalid")
+    today = policy.calendar().local_date(probes.now())
+    missing = policy.missing_calendar_years(today)
+    if not missing:
+        listed = sorted(policy.enforcement_window.listed_years())
+        return CheckResult(ok=True, detail=f"days off listed for {', '.join(map(str, listed))}")
+    return CheckResult(ok=True, degraded=True, detail=policy.calendar_gap(missing))
+
+
+def check_payments_feed(probes: HealthProbes) -> CheckResult:
+    """Payments keep coming in while invoices do; else degraded with the reason."""
+    try:
+        reason = probes.payments_feed()
+    except Exception as exc:  # noqa: BLE001 - storage or policy trouble shows in their own checks
+        return CheckResult(ok=True, detail=f"not checked: {type(exc).__name__}")
+    if reason is None:
+        return CheckResult(ok=True)
+    return CheckResult(ok=True, degraded=True, detail=reason)
+
+
 def check_triage(probes: HealthProbes) -> CheckResult:
     """The fraud triage rules load and validate (else fraud reports are refused as unavailable)."""
     try:
@@ -79,6 +111,8 @@ CHECKS: dict[str, Callable[[HealthProbes], CheckResult]] = {
     "settings": check_settings,
     "table_storage": check_table_storage,
     "policy": check_policy,
+    "calendar": check_calendar,
+    "payments_feed": check_payments_feed,
     "triage": check_triage,
 }
 
@@ -96,12 +130,13 @@ def health_report(probes: HealthProbes) -> HealthReport:
             continue
         results[name] = check(probes)
     ok = all(r.ok for r in results.values())
+    degraded = any(r.degraded for r in results.values())
     transport = mode = None
     if settings_result.ok:
         settings = probes.settings()
         transport, mode = settings.queue_transport.value, settings.enforcement_mode.value
     return HealthReport(
-        status="ok" if ok else "unavailable",
+        status="unavailable" if not ok else "degraded" if degraded else "ok",
         version=shared.__version__,
         queue_transport=transport,
         enforcement_mode=mode,

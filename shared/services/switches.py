@@ -30,7 +30,7 @@ class Switches(BaseModel):
 
 
 def switches(probes: HealthProbes) -> Switches:
-    """The switches as this instance sees them (settings errors surface as 503 upstream)."""
+    """The switches as this instance sees them (settings errors surface as unavailable upstream)."""
     settings = probes.settings()
     policy_version, four_eyes, policy_error = None, None, None
     try:

@@ -178,12 +178,12 @@ def _flow(host: DevHost, fixed: FixedClock, receiver: Receiver, conn: str, recon
         "payment_id": "PAY-1",
         "customer_id": cid,
         "amount": {"amount": "1200.00", "currency": "CNY"},
-        "received_at": "2026-03-23T11:00:00+08:00",
+        "received_at": "2026-03-23T10:00:00+08:00",
     }
     assert call("POST", "/payments", payment).status_code == 201
     assert [m["reason"] for m in _reconciles(conn, reconcile_queue)] == ["non_payment hold lifted"]
     view = call("GET", f"/customers/{cid}").json()
-    assert view["holds"] == [] and view["balance"] == "0 CNY"
+    assert view["holds"] == [] and view["balance"] == "0.00 CNY"
     audit = call("GET", f"/customers/{cid}/audit").json()
     assert audit["verified"] is True
     delivered = [e for e in audit["entries"] if e["action"] == "notice.delivered"]

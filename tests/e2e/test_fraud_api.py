@@ -43,7 +43,9 @@ def test_critical_report_places_a_fraud_hold_and_asks_for_a_reconcile(api: Fraud
     assert _hold_rows(api, customer) == [f"hold:fraud-{body['case_id']}"]
     assert any(m["customer_id"] == customer for m in api.messages())
     case = api.get(f"/fraud-reports/{body['case_id']}").json()
-    assert case["hold_active"] is True
+    # The hold is placed; Partner Center has confirmed nothing yet (no executor runs here).
+    assert case["hold_active"] is False
+    assert case["enforcement"]["hold_placed"] is True and case["enforcement"]["status"] == "pending"
     assert case["evidence"][0]["value"] == "ORD-1001"
     trail = [r["action"] for r in api.rows("customers", customer) if r["RowKey"].startswith("audit:")]
     assert {"fraud.report_received", "fraud.triage", "hold.placed"} <= set(trail)
@@ -57,6 +59,7 @@ def test_dismissal_lifts_only_the_case_hold_and_asks_for_a_reconcile(api: FraudH
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "dismissed"
     assert answer.json()["hold_active"] is False
+    assert answer.json()["enforcement"]["status"] == "not_held"
     assert _hold_rows(api, customer) == []
     assert len([m for m in api.messages() if m["customer_id"] == customer]) == before + 1
     again = api.post(f"/fraud-reports/{case_id}/resolution", {"outcome": "confirmed", "note": "changed mind"})
@@ -68,7 +71,7 @@ def test_confirmed_case_keeps_the_hold_and_recommends_cancelling(api: FraudHost)
     case_id = api.post("/fraud-reports", report(customer)).json()["case_id"]
     answer = api.post(f"/fraud-reports/{case_id}/resolution", {"outcome": "confirmed", "note": "chargebacks"})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["hold_active"] is True
+    assert answer.json()["enforcement"]["hold_placed"] is True  # the hold stays
     assert "aaaaaaaa-0000-4000-8000-000000000001" in answer.json()["resolution"]["recommendation"]
     assert _hold_rows(api, customer) == [f"hold:fraud-{case_id}"]
 

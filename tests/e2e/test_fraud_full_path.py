@@ -65,6 +65,11 @@ def test_critical_report_suspends_and_dismissal_reactivates(azurite, sim: Simula
     with _start(azurite, sim) as api:
         case_id = api.post("/fraud-reports", report(C1)).json()["case_id"]
         _eventually(lambda: all(_status(sim, C1, s) == "suspended" for s in C1_SUBS))
+        # hold_active is what Partner Center confirmed: true once the executor's read showed it
+        _eventually(lambda: api.get(f"/fraud-reports/{case_id}").json()["hold_active"] is True)
+        case = api.get(f"/fraud-reports/{case_id}").json()
+        assert case["enforcement"]["status"] == "enforced"
+        assert {s["subscription_id"] for s in case["enforcement"]["subscriptions"]} >= set(C1_SUBS)
         answer = api.post(
             f"/fraud-reports/{case_id}/resolution", {"outcome": "dismissed", "note": "false alarm"}
         )
@@ -127,3 +132,31 @@ def test_fraud_events_poll_does_nothing_while_off(azurite, sim: Simulator) -> No
         api.host.invoke("fraud_events_poll")
         assert sim.calls() == []
         assert api.table_rows() == rows
+
+
+def test_one_refused_subscription_makes_the_case_partial_not_held(azurite, sim: Simulator) -> None:
+    with _start(azurite, sim) as api:
+        sim.refuse(C1_SUBS[-1], code=900115)
+        case_id = api.post("/fraud-reports", report(C1)).json()["case_id"]
+        _eventually(lambda: api.get(f"/fraud-reports/{case_id}").json()["enforcement"]["status"] == "partial")
+        case = api.get(f"/fraud-reports/{case_id}").json()
+        assert case["hold_active"] is False
+        states = {s["subscription_id"]: s for s in case["enforcement"]["subscriptions"]}
+        assert states[C1_SUBS[-1]]["state"] == "refused" and states[C1_SUBS[-1]]["code"] == "900115"
+
+
+def test_a_tenant_partner_center_does_not_know_gives_the_case_a_clear_status(azurite, sim: Simulator) -> None:
+    stranger = "e0000000-0000-4000-8000-00000000abcd"
+    with _start(azurite, sim) as api:
+        case_id = api.post("/fraud-reports", report(stranger)).json()["case_id"]
+        _eventually(
+            lambda: api.get(f"/fraud-reports/{case_id}").json()["enforcement"]["status"] == "customer_unknown"
+        )
+        _eventually(lambda: api.queued() == 0)  # no redelivery, no poison queue
+        assert api.get(f"/fraud-reports/{case_id}").json()["hold_active"] is False
+        alerts = [
+            r
+            for r in api.rows("customers", stranger)
+            if r.get("action") == "alert.customer_unknown_at_partner_center"
+        ]
+        assert len(alerts) == 1

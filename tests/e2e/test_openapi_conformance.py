@@ -36,7 +36,10 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-LEDGER_FUNCTIONS = registered("ledger", "collections", "policy", "changes", "lists", http_only=True)
+LEDGER_FUNCTIONS = registered(
+    "ledger", "collections", "policy", "changes", "lists", "subscriptions", http_only=True
+)
+SUBSCRIPTION = "a9999999-0000-4000-8000-000000000001"
 CUSTOMER = "f1111111-1111-4111-8111-111111111111"
 UNKNOWN = "f9999999-9999-4999-8999-999999999999"
 OVERDUE = "f2222222-2222-4222-8222-222222222222"
@@ -46,7 +49,9 @@ schema = schemathesis.openapi.from_path(SPEC)
 
 @pytest.fixture(scope="module")
 def api(azurite) -> Iterator[FraudHost]:
-    with fraud_host(azurite.connection_string, functions=LEDGER_FUNCTIONS) as host:
+    # The ownership route builds the reconcile dependencies (a Partner Center client it never calls).
+    partner_center = {"PARTNER_CENTER_AUTH": "none", "PARTNER_CENTER_BASE_URL": "http://127.0.0.1:9"}
+    with fraud_host(azurite.connection_string, functions=LEDGER_FUNCTIONS, **partner_center) as host:
         yield host
 
 
@@ -87,6 +92,22 @@ def _seed_batch(batch_id: str) -> None:
     """A batch held back by the cap, as the scan records it (the host runs in this process)."""
     deps = wiring.collections()
     add_to_batch(deps, batch_id, CUSTOMER, deps.policy(), datetime.now(UTC))
+
+
+def _seed_undecided(customer_id: str, subscription_id: str) -> None:
+    """A subscription whose suspension the executor could not tell ours (the host runs here)."""
+    from shared.adapters.layout import subscription_row
+    from shared.domain.suspensions import OwnershipEvidence, SuspensionRecord, SuspensionState
+
+    now = datetime.now(UTC)
+    record = SuspensionRecord(
+        subscription_id=subscription_id,
+        suspended_at=now,
+        correlation_id="seed",
+        state=SuspensionState.UNDECIDED,
+        evidence=OwnershipEvidence(why="an intent that may never have been sent", seen_at=now),
+    )
+    wiring.collections().customers.table.upsert(record, customer_id, subscription_row(subscription_id))
 
 
 def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:
@@ -234,7 +255,31 @@ def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:
         ("/policy", "GET", {"query": {"lang": "zh-CN"}, "headers": {"accept": "application/json"}}),
         ("/policy", "GET", {"query": {"lang": "fr"}}),
     ]
+    ownership = "/customers/{customer_id}/subscriptions/{subscription_id}/ownership"
+    settle = {"path_parameters": {**c, "subscription_id": SUBSCRIPTION}}
+    leave = {"decision": "leave", "note": "a colleague suspended it"}
+    steps += [
+        (ownership, "POST", {**settle, "body": {"decision": "maybe", "note": "x"}}),
+        (ownership, "POST", {"path_parameters": {**c, "subscription_id": "a/b"}, "body": leave}),
+        (
+            ownership,
+            "POST",
+            {"path_parameters": {"customer_id": "not-a-guid", "subscription_id": "s"}, "body": leave},
+        ),
+        (
+            ownership,
+            "POST",
+            {
+                "path_parameters": {**c, "subscription_id": "a0000000-0000-4000-8000-000000000404"},
+                "body": leave,
+            },
+        ),
+        (ownership, "POST", {**settle, "body": leave}),
+        (ownership, "POST", {**settle, "body": leave}),
+        (ownership, "POST", {**settle, "body": {**leave, "decision": "reactivate"}}),
+    ]
     _seed_batch("b-1")
+    _seed_undecided(CUSTOMER, SUBSCRIPTION)
     problems: list[str] = []
     statuses: list[int] = []
     for path, method, kwargs in steps:
@@ -256,6 +301,7 @@ def test_every_ledger_and_collections_answer_conforms(api: FraudHost) -> None:
     answered = {(path, method, status) for (path, method, _), status in zip(steps, statuses, strict=False)}
     assert ("/collections/approvals/{batch_id}", "POST", 202) in answered  # four-eyes: waits
     assert ("/customers/{customer_id}", "PUT", 201) in answered
+    assert {(ownership, "POST", code) for code in (200, 404, 409, 422)} <= answered
     assert not problems, "\n\n".join(problems)
 
 

@@ -3,6 +3,7 @@ the real app, the Partner Center simulator over HTTP."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import sys
 import time
@@ -132,15 +133,25 @@ def test_a_hold_then_its_lifting_suspend_and_reactivate_through_the_host(world: 
     assert audited("pc.suspend") == 2
 
 
-def test_a_permanently_failing_customer_ends_in_the_poison_queue_with_an_alert(world: World) -> None:
-    world.sim.add_fault("status", path=f"/customers/{C2}/", status=400, code=900115)
+def test_an_unexpected_error_ends_in_the_poison_queue_with_an_alert(world: World) -> None:
+    """Not Partner Center's: a message that is not a reconcile request fails every delivery."""
+    world.publisher.queue_client.send_message(base64.b64encode(b'{"customer_id": "not-a-guid"}').decode())
+    wait_for(lambda: world.poison.get_queue_properties().approximate_message_count == 1)
+    alerts = [
+        r for r in AuditLog(world.table).read("_partner").records if r.action == "alert.reconcile_failed"
+    ]
+    assert len(alerts) == 1 and f"delivery {MAX_DELIVERIES}" in alerts[0].reason
+
+
+def test_a_partner_center_refusal_never_ends_in_the_poison_queue(world: World) -> None:
+    world.sim.refuse("b2222222-0000-4000-8000-000000000001", code=900115)
     world.place_hold(C2)
     world.publish(C2)
-    wait_for(lambda: world.poison.get_queue_properties().approximate_message_count == 1)
-    alerts = [r for r in AuditLog(world.table).read(C2).records if r.action == "alert.reconcile_failed"]
-    assert len(alerts) == 1 and f"delivery {MAX_DELIVERIES}" in alerts[0].reason
-    failed_lists = [c for c in world.sim.calls() if c["path"].endswith(f"{C2}/subscriptions")]
-    assert len(failed_lists) == MAX_DELIVERIES
+    wait_for(
+        lambda: any(r.action == "alert.subscription_refused" for r in AuditLog(world.table).read(C2).records)
+    )
+    wait_for(lambda: world.publisher.queue_client.get_queue_properties().approximate_message_count == 0)
+    assert world.poison.get_queue_properties().approximate_message_count == 0
 
 
 def test_the_drift_timer_finds_a_customer_reactivated_by_hand_and_the_executor_fixes_it(world: World) -> None:

@@ -29,6 +29,7 @@ def test_the_expected_alerts_exist():
         "scanMissing",
         "scanFailed",
         "scanCapped",
+        "collectionsAlert",
         "partnerCenterFailing",
     }
 
@@ -73,6 +74,12 @@ def test_cap_hit_reads_the_cap_reached_metric():
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
 
 
+def test_collections_alert_reads_the_collections_alert_metric():
+    criterion = log_rule("collectionsAlert")["criterion"]
+    assert 'name == "collections.alert"' in criterion["query"]
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+
+
 def test_partner_center_failing_reads_reconcile_alerts_and_failed_dependencies():
     criterion = log_rule("partnerCenterFailing")["criterion"]
     assert 'name == "reconcile.alert"' in criterion["query"]
@@ -96,7 +103,12 @@ def test_every_metric_an_alert_reads_is_emitted_by_the_code():
         for rule in resources_of_type(alerts(), LOG_ALERT).values()
     )
     read = set(re.findall(r'name == "([a-z_.]+)"', queries))
-    assert read == {"collections.cap_reached", "collections.scan_policy_invalid", "reconcile.alert"}
+    assert read == {
+        "collections.alert",
+        "collections.cap_reached",
+        "collections.scan_policy_invalid",
+        "reconcile.alert",
+    }
     source = " ".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "shared").rglob("*.py"))
     emitted = set(re.findall(r'metric\(\s*"([a-z_.]+)"', source))
     assert read <= emitted

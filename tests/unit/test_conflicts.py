@@ -110,3 +110,32 @@ def test_a_refusal_subclass_answers_as_its_nearest_listed_base() -> None:
         pass
 
     assert answer_for(NoSuchInvoice("x"))[0] == 404
+
+
+def test_attempts_on_one_key_run_one_at_a_time_and_other_keys_do_not_wait() -> None:
+    import threading
+
+    from shared.adapters.conflicts import serialised
+
+    inside: list[str] = []
+    overlap: list[bool] = []
+    gate = threading.Event()
+
+    def writer(key: str) -> None:
+        with serialised(key):
+            inside.append(key)
+            overlap.append(inside.count(key) > 1)
+            gate.wait(0.05)  # hold the key a little, so a second writer would overlap
+            inside.remove(key)
+
+    threads = [threading.Thread(target=writer, args=("c1",)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    with serialised("c2"):  # another key is not blocked by c1's writers
+        pass
+    for thread in threads:
+        thread.join()
+    assert overlap == [False] * 8
+    from shared.adapters import conflicts
+
+    assert conflicts._key_locks == {}  # nothing left behind

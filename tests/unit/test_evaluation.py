@@ -44,10 +44,17 @@ def run(
         led or ledger("500.00", DUE),
         holds or [],
         exemptions or [],
-        state or CollectionsState(),
+        delivered(state or CollectionsState()),
         now,
         customer_id=customer_id,
     )
+
+
+def delivered(state: CollectionsState) -> CollectionsState:
+    """The state as the notice sender leaves it: here every warning reached the customer at once."""
+    if state.warning_sent_at is None or state.warning_delivered_at is not None:
+        return state
+    return state.model_copy(update={"warning_delivered_at": state.warning_sent_at})
 
 
 def kinds(decision: Decision) -> list[tuple[str, str]]:

@@ -6,12 +6,13 @@ import pytest
 
 from shared.adapters.partner_center.errors import (
     EtagNoLongerValid,
-    PartnerCenterError,
     PartnerCenterNotFound,
-    RenewalWindowConflict,
+    Refused,
     Throttled,
     Transient,
+    TryLater,
     Unauthorised,
+    Unrecognised,
 )
 from shared.adapters.partner_center.http import correlation_guid, error_for
 from shared.adapters.partner_center.models import Collection, Subscription, SubscriptionStatus
@@ -77,19 +78,15 @@ def test_collection_with_next_link() -> None:
             {"retry-after": "57"},
             Throttled,
         ),
-        (409, {"code": 409}, {}, RenewalWindowConflict),
+        (409, {"code": 409}, {}, TryLater),
         (412, {}, {}, EtagNoLongerValid),
         (400, {"code": 2055, "description": "Etag is no longer valid"}, {}, EtagNoLongerValid),
         (404, {}, {}, PartnerCenterNotFound),
         (401, {}, {}, Unauthorised),
         (403, {}, {}, Unauthorised),
         (503, {}, {}, Transient),
-        (
-            400,
-            {"code": "900115", "description": "Azure plan has active subscriptions"},
-            {},
-            PartnerCenterError,
-        ),
+        (403, {"code": "900115", "description": "Azure plan has active subscriptions"}, {}, Refused),
+        (400, {"code": "123456", "description": "something new"}, {}, Unrecognised),
     ],
 )
 def test_error_mapping(status: int, body: dict, headers: dict, kind: type) -> None:  # type: ignore[type-arg]
@@ -97,8 +94,8 @@ def test_error_mapping(status: int, body: dict, headers: dict, kind: type) -> No
     assert type(error) is kind and error.status == status
     if kind is Throttled:
         assert error.retry_after_seconds == 57  # type: ignore[attr-defined]
-    if status == 400 and kind is PartnerCenterError:
-        assert error.error_code == 900115
+    if kind is Refused:
+        assert error.error_code == 900115 and error.description == "Azure plan has active subscriptions"
 
 
 def test_correlation_guid() -> None:

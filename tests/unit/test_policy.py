@@ -166,6 +166,13 @@ def test_a_date_cannot_be_both_holiday_and_make_up_day(tmp_path: Path) -> None:
     assert "both a holiday and a make-up working day: 2026-02-16" in load_error(tmp_path, data)
 
 
+def test_the_four_eyes_limit_of_a_promise_cannot_exceed_the_maximum(tmp_path: Path) -> None:
+    message = load_error(tmp_path, policy_data(four_eyes={"promise_to_pay_alone_max_days": 61}))
+    assert "promise_to_pay_alone_max_days (61) cannot exceed" in message and "(60)" in message
+    allowed = load_policy(write(tmp_path, policy_data(four_eyes={"promise_to_pay_alone_max_days": 60})))
+    assert allowed.four_eyes.promise_to_pay_alone_max_days == 60
+
+
 def test_the_version_key_is_refused(tmp_path: Path) -> None:
     assert "version: computed from the file content" in load_error(tmp_path, policy_data(version="v9"))
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from shared.adapters.holiday_library import library_name
 from shared.adapters.policy_files import load_policy
 from shared.domain.policy_text import render_policy
 from shared.settings import REPO_ROOT
@@ -20,7 +21,8 @@ def test_chinese_text_has_stages_notice_period_window_reinstatement_and_payment(
     assert text.startswith("# 催收政策")
     assert f"`{SHIPPED.version}`" in text
     assert "逾期 **3** 天" in text and "逾期 **20** 天" in text and "暂停服务" in text
-    assert "至少间隔 **7** 天" in text
+    assert "至少间隔 **7** 天" in text and "警告送达" in text
+    assert "付款承诺最长 60 天" in text
     assert "人民币 100.00 元" in text and "美元 15.00" in text
     assert "周一、周二、周三、周四、周五" in text and "09:00 至 17:00" in text
     assert "2026-10-01" in text and "2026-02-14" in text
@@ -33,34 +35,49 @@ def test_the_chinese_text_is_chinese_throughout_and_shows_no_internal_code() -> 
     text = render_policy(SHIPPED, "zh-CN", date(2026, 12, 2))
     for code in ("enterprise", "default", "Asia/Shanghai", "CNY", "USD", "Enterprise"):
         assert code not in text, code
-    prose = text.replace(SHIPPED.version, "").replace(SHIPPED.how_to_pay.zh_cn, "")
-    assert re.findall(r"[A-Za-z]{2,}", prose) == ["UTC"]  # the time zone's offset, and nothing else
+    prose = (
+        text.replace(SHIPPED.version, "")
+        .replace(SHIPPED.how_to_pay.zh_cn, "")
+        .replace(library_name().removesuffix(" (China)"), "")
+    )
+    # The time zone's offset, and nothing else (the holiday library is named by its own name).
+    assert set(re.findall(r"[A-Za-z]{2,}", prose)) == {"UTC"}
     assert "北京时间（UTC+8）" in text
 
 
 def test_the_days_off_of_this_year_and_the_next_are_listed() -> None:
     zh = render_policy(SHIPPED, "zh-CN", date(2026, 12, 2))
     en = render_policy(SHIPPED, "en", date(2026, 12, 2))
-    assert "2026 年节假日：2026-01-01" in zh and "2027 年节假日：尚未公布" in zh
-    assert "Public holidays 2026: 2026-01-01" in en and "Public holidays 2027: not yet published" in en
-    assert (
-        "2025"
-        not in render_policy(SHIPPED, "en", date(2026, 1, 5))
-        .split("## How access")[0]
-        .split("working days (")[1]
+    assert "- 2026 年（来源：国务院办公厅关于2026年部分节假日安排的通知" in zh
+    assert "  - 节假日：2026-01-01、2026-01-02" in zh and "- 2027 年（来源：暂定" in zh
+    assert "- 2026 (source: " in en and "  - Public holidays: 2026-01-01, 2026-01-02" in en
+    assert "- 2027 (source: provisional" in en
+    days_off = (
+        render_policy(SHIPPED, "en", date(2026, 1, 5)).split("## How access")[0].split("working days (")[1]
     )
-    listed = make_policy(
+    assert "- 2025" not in days_off and "- 2026 (source" in days_off and "- 2027 (source" in days_off
+    # A year the policy does not list: the library's statutory holidays, said to be from it.
+    later = render_policy(SHIPPED, "zh-CN", date(2028, 3, 1))
+    assert "- 2028 年（本政策未列出：法定节假日取自" in later and "2028-01-01" in later
+    assert "- 2029 年（本政策未列出" in later and "2026-" not in later.split("## 如何恢复服务")[0]
+    flat = make_policy(
         enforcement_window__holidays=[date(2027, 2, 8)], enforcement_window__make_up_workdays=[]
     )
-    assert "2027 年节假日：2027-02-08" in render_policy(listed, "zh-CN", date(2026, 12, 2))
-    assert "2027" not in render_policy(listed, "zh-CN", date(2025, 6, 1))  # 2025 and 2026 only
+    assert "- 2027 年另行安排的日期\n  - 休息日：2027-02-08" in render_policy(
+        flat, "zh-CN", date(2026, 12, 2)
+    )
+    assert "2027" not in render_policy(flat, "zh-CN", date(2025, 6, 1)).split("## 如何恢复服务")[0]
+    none_known = render_policy(make_policy(), "en", date(2031, 1, 2))
+    assert "- 2031: public holidays not yet published" in none_known
 
 
 def test_english_text() -> None:
     text = render_policy(SHIPPED, "en")
     assert text.startswith("# Collections policy")
     assert "**10** days past due: Warning" in text
-    assert "At least **7** days pass between the warning and a suspension" in text
+    assert "At least **7** days pass between the warning reaching you" in text
+    assert "a warning that reaches you late moves the suspension date" in text
+    assert "A promise to pay lasts at most 60 days" in text
     assert "Mon, Tue, Wed, Thu, Fri" in text and "between 09:00 and 17:00" in text
     assert "lifted at once, at any hour" in text
     assert SHIPPED.how_to_pay.en in text

@@ -19,6 +19,9 @@ class FaultKind(StrEnum):
     DROP = "drop"  # close the connection without doing the call
     LOSE_RESPONSE = "lose_response"  # do the call, then close the connection without answering
     THROTTLE = "throttle"  # 429 with Retry-After `seconds` (a burst from "another app")
+    # Answer nothing (close the connection) and apply the call only when the test says so
+    # (`apply_deferred()`): a PATCH that Partner Center applies after the client gave up.
+    DEFER = "defer"
 
 
 @dataclass
@@ -132,6 +135,7 @@ class Call:
     replayed: bool = False  # answered from the MS-RequestId replay cache
     fault: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    body: Any = None  # what a PATCH or POST sent (to check the client's requests)
 
 
 class CallLog:

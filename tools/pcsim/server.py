@@ -13,7 +13,9 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from tools.devhost.http import HttpServerThread
-from tools.pcsim.faults import CallLog, FaultInjector, FaultKind, FaultRule, RateLimiter
-from tools.pcsim.state import SimError, TenantState
+from tools.pcsim.errors import DOCUMENTED as DOCUMENTED_ERRORS
+from tools.pcsim.errors import RENEWAL_WINDOW_CODE, SimError, describe
+from tools.pcsim.faults import Call, CallLog, FaultInjector, FaultKind, FaultRule, RateLimiter
+from tools.pcsim.state import PARTNER_SUSPENSION_REASON, TenantState
 
 DEMO_TENANT = Path(__file__).with_name("demo_tenant.json")
 TENANT_KEY = "partner"  # one partner tenant: every call shares its rate limit
@@ -63,6 +67,24 @@ def _pascal(value: Any) -> Any:
     return value
 
 
+def _throttled(seconds: int) -> Reply:
+    message = f"Rate limit is exceeded. Try again in {seconds} seconds."
+    return Reply(429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)})
+
+
+@dataclass
+class _Deferred:
+    """A call a `defer` fault swallowed: applied later by `apply_deferred()`."""
+
+    generation: int
+    call: Call
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
 class SimulatorCore:
     """Everything except the sockets: routes, state, faults, limits, replay, call log."""
 
@@ -75,6 +97,7 @@ class SimulatorCore:
         self.calls = CallLog()
         self.response_case = "camel"
         self._replies: dict[str, Reply] = {}
+        self._deferred: list[_Deferred] = []
         self._generation = 0  # one more at each reset
         self.sleep: Callable[[float], None] = time.sleep  # a latency fault's wait (tests hold it)
 
@@ -86,6 +109,7 @@ class SimulatorCore:
                 self.seed_data = copy.deepcopy(seed)
             self.state = TenantState.from_seed(self.seed_data)
             self._replies.clear()
+            self._deferred.clear()
             self.faults.clear()
             self.calls.clear()
             self.response_case = "camel"
@@ -94,6 +118,26 @@ class SimulatorCore:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return self.state.snapshot()
+
+    def apply_deferred(self) -> int:
+        """Apply the calls `defer` faults swallowed, in order (a repeat of an applied request id
+        is a replay, as at Partner Center); returns how many changed state."""
+        with self._lock:
+            pending, self._deferred = self._deferred, []
+            applied = 0
+            for item in pending:
+                if item.generation != self._generation:
+                    continue
+                request_id = item.headers.get("ms-requestid")
+                if request_id and request_id in self._replies:
+                    item.call.replayed = True
+                    continue
+                reply, changed = self._answer(item.method, item.path, item.query, item.headers, item.body)
+                item.call.status, item.call.applied = reply.status, changed
+                if request_id and 200 <= reply.status < 300:
+                    self._replies[request_id] = reply
+                applied += int(changed)
+            return applied
 
     # --- API ---
     def handle(
@@ -105,6 +149,10 @@ class SimulatorCore:
         that waited in a latency fault across a reset is dropped when it wakes, and leaves the new
         generation's faults, rate limit, replay cache, state and call log as they are."""
         request_id = headers.get("ms-requestid")
+        echo = {
+            "MS-RequestId": request_id or str(uuid.uuid4()),
+            "MS-CorrelationId": headers.get("ms-correlationid") or str(uuid.uuid4()),
+        }
         with self._lock:
             generation = self._generation
             call = self.calls.start(method, path, request_id, headers.get("ms-correlationid"))
@@ -114,54 +162,60 @@ class SimulatorCore:
                 if name in headers
             }
             call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
+            if method in ("PATCH", "POST"):
+                call.body = copy.deepcopy(body)
             retry_after = self.limiter.admit(TENANT_KEY)
             if retry_after is not None:
-                message = f"Rate limit is exceeded. Try again in {int(retry_after)} seconds."
                 call.status, call.fault = 429, "rate_limit"
-                return Reply(
-                    429, {"statusCode": 429, "message": message}, {"Retry-After": str(int(retry_after))}
-                ), False
+                return self._out(_throttled(int(retry_after)), echo), False
             delays = [rule.seconds for rule in self.faults.pick(method, path, (FaultKind.LATENCY,))]
         for seconds in delays:
             self.sleep(seconds)
         with self._lock:
             if self._generation != generation:  # reset while it waited: it belongs to a world gone
                 return None, False
-            for rule in self.faults.pick(
-                method, path, (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE), first_only=True
-            ):
+            kinds = (FaultKind.DROP, FaultKind.STATUS, FaultKind.THROTTLE, FaultKind.DEFER)
+            for rule in self.faults.pick(method, path, kinds, first_only=True):
                 call.fault = rule.kind.value
                 if rule.kind is FaultKind.DROP:
                     return None, False
+                if rule.kind is FaultKind.DEFER:
+                    self._deferred.append(_Deferred(generation, call, method, path, query, headers, body))
+                    return None, False
                 if rule.kind is FaultKind.THROTTLE:
-                    seconds = int(rule.seconds) or 1
                     call.status = 429
-                    message = f"Rate limit is exceeded. Try again in {seconds} seconds."
-                    return Reply(
-                        429, {"statusCode": 429, "message": message}, {"Retry-After": str(seconds)}
-                    ), False
+                    return self._out(_throttled(int(rule.seconds) or 1), echo), False
                 call.status = rule.status
-                error = SimError(rule.status, rule.code or rule.status, f"Injected failure {rule.status}")
-                return Reply(rule.status, error.body()), False
+                error = SimError(rule.status, rule.code or rule.status, describe(rule.status, rule.code))
+                return self._out(Reply(rule.status, error.body()), echo), False
             lose = bool(self.faults.pick(method, path, (FaultKind.LOSE_RESPONSE,)))
             mutating = method in ("PATCH", "POST")
             if mutating and request_id and request_id in self._replies:
                 reply = self._replies[request_id]
                 call.status, call.replayed = reply.status, True
             else:
-                try:
-                    reply, applied = self._route(method, path, query, headers, body)
-                except SimError as exc:
-                    reply, applied = Reply(exc.status, exc.body()), False
+                reply, applied = self._answer(method, path, query, headers, body)
                 call.status, call.applied = reply.status, applied
                 if mutating and request_id and 200 <= reply.status < 300:
                     self._replies[request_id] = reply
         if lose:
             call.fault = FaultKind.LOSE_RESPONSE.value
             return None, True
-        if self.response_case == "pascal" and reply.body is not None:
-            reply = Reply(reply.status, _pascal(reply.body), reply.headers)
-        return reply, False
+        return self._out(reply, echo), False
+
+    def _out(self, reply: Reply, echo: dict[str, str]) -> Reply:
+        body = (
+            _pascal(reply.body) if self.response_case == "pascal" and reply.body is not None else reply.body
+        )
+        return Reply(reply.status, body, {**echo, **reply.headers})
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[Reply, bool]:
+        try:
+            return self._route(method, path, query, headers, body)
+        except SimError as exc:
+            return Reply(exc.status, exc.body()), False
 
     def _route(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
@@ -169,7 +223,7 @@ class SimulatorCore:
         try:
             endpoint, ids = _API.match(path.lower(), method)
         except HTTPException:  # no such path, or not for this method
-            raise SimError(404, 404, f"No route for {method} {path}") from None
+            raise SimError(404, 1000, f"No route for {method} {path}") from None
         if endpoint == "customers":
             return self._list_customers(query, headers), False
         if endpoint == "subscriptions":
@@ -182,10 +236,9 @@ class SimulatorCore:
             return Reply(200, copy.deepcopy(self.state.subscription(**ids).resource)), False
         if endpoint == "fraud_events":
             new_model = headers.get("x-neweventsmodel", "").lower() == "true"
-            events = self.state.list_fraud_events(query, new_model)
-            return Reply(200, _collection(events, "FraudEvent")), False
+            return Reply(200, self.state.list_fraud_events(query, new_model)), False  # a bare array
         updated = self.state.update_fraud_events(**ids, body=body)
-        return Reply(200, _collection(updated, "FraudEvent")), bool(updated)
+        return Reply(200, updated), bool(updated)
 
     def _list_customers(self, query: dict[str, str], headers: dict[str, str]) -> Reply:
         q = {k.lower(): v for k, v in query.items()}
@@ -194,11 +247,11 @@ class SimulatorCore:
         if q.get("seekoperation", "").lower() == "next":
             token = headers.get("ms-continuationtoken")
             if not token:
-                raise SimError(400, 400, "MS-ContinuationToken header is required with seekOperation=Next")
+                raise SimError(400, 800002, "MS-ContinuationToken header is required with seekOperation=Next")
             try:
                 offset = int(json.loads(base64.b64decode(token))["offset"])
             except (ValueError, KeyError, TypeError):
-                raise SimError(400, 400, "Invalid continuation token") from None
+                raise SimError(400, 800002, "Invalid continuation token") from None
         customers = self.state.customer_list()
         page = customers[offset : offset + size]
         links: dict[str, Any] = {"self": {"uri": f"/customers?size={size}", "method": "GET", "headers": []}}
@@ -235,7 +288,7 @@ def serve(core: SimulatorCore, request: Request) -> Response | None:
 
 
 def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
-    """`/_sim/...`: reset, seed, faults, calls, state, ratelimit, config."""
+    """`/_sim/...`: reset, seed, faults, calls, state, ratelimit, config, apply_deferred."""
     name = path.removeprefix("/_sim/").strip("/")
     if name == "reset" and method == "POST":
         core.reset()
@@ -245,6 +298,8 @@ def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
         return Reply(200, {"ok": True})
     if name == "state" and method == "GET":
         return Reply(200, core.snapshot())
+    if name == "apply_deferred" and method == "POST":
+        return Reply(200, {"applied": core.apply_deferred()})
     if name == "calls":
         if method == "DELETE":
             core.calls.clear()
@@ -265,8 +320,18 @@ def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
         core.limiter.configure(int(body.get("limit", 500)), float(body.get("window_seconds", 60.0)))
         return Reply(200, {"limit": core.limiter.limit, "window_seconds": core.limiter.window_seconds})
     if name == "config" and method == "POST" and isinstance(body, dict):
-        core.response_case = "pascal" if body.get("response_case") == "pascal" else "camel"
-        return Reply(200, {"response_case": core.response_case})
+        with core._lock:
+            if "response_case" in body:
+                core.response_case = "pascal" if body.get("response_case") == "pascal" else "camel"
+            if "addons_follow_reactivation" in body:
+                core.state.addons_follow_reactivation = bool(body["addons_follow_reactivation"])
+        return Reply(
+            200,
+            {
+                "response_case": core.response_case,
+                "addons_follow_reactivation": core.state.addons_follow_reactivation,
+            },
+        )
     return Reply(404, {"error": f"no control endpoint {method} {path}"})
 
 
@@ -322,11 +387,28 @@ class Simulator:
         return self.core.faults.add(FaultRule(kind=FaultKind(kind), **options))
 
     def renewal_window(self, *subscription_ids: str, times: int | None = None) -> FaultRule:
-        """409 on PATCHes of these subscriptions (a renewal window)."""
+        """409 on PATCHes of these subscriptions (a renewal window: no documented code)."""
+        return self.refuse(*subscription_ids, status=409, code=RENEWAL_WINDOW_CODE, times=times)
+
+    def refuse(
+        self, *subscription_ids: str, code: int, status: int | None = None, times: int | None = None
+    ) -> FaultRule:
+        """Answer PATCHes of these subscriptions with a documented error code (its documented
+        status and description unless `status` is given): 900115, 800096, 900278, 27009, ..."""
         pattern = "/subscriptions/(" + "|".join(re.escape(s) for s in subscription_ids) + ")$"
+        http_status = status or DOCUMENTED_ERRORS.get(code, (400, ""))[0]
         return self.add_fault(
-            FaultKind.STATUS, method="PATCH", path=pattern, status=409, code=409, times=times
+            FaultKind.STATUS, method="PATCH", path=pattern, status=http_status, code=code, times=times
         )
+
+    def apply_deferred(self) -> int:
+        """Apply the PATCHes a `defer` fault swallowed (Partner Center applying them late)."""
+        return self.core.apply_deferred()
+
+    def set_addons_follow_reactivation(self, follow: bool) -> None:
+        """Whether reactivating a base brings its suspended add-ons back (no source settles it)."""
+        with self.core._lock:
+            self.core.state.addons_follow_reactivation = follow
 
     def clear_faults(self) -> None:
         self.core.faults.clear()
@@ -357,9 +439,4 @@ class Simulator:
         with self.core._lock:
             sub = self.core.state.subscription(customer_id, subscription_id)
             sub.followed_parent = False  # changed on its own: no longer follows its base
-            sub.resource["status"] = status
-            if status == "suspended":
-                sub.resource["suspensionReasons"] = [reason]
-            else:
-                sub.resource.pop("suspensionReasons", None)
-            sub.resource["attributes"] = {"etag": self.core.state.new_etag(), "objectType": "Subscription"}
+            self.core.state.set_status(sub, status, reason or PARTNER_SUSPENSION_REASON)

@@ -5,28 +5,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.settings import AppSettings, PartnerCenterAuth, PartnerCenterCloud, SettingsError
+from shared.settings import (
+    AppSettings,
+    PartnerCenterAuth,
+    PartnerCenterCloud,
+    PartnerCenterPacing,
+    SettingsError,
+)
 
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """API host, Entra authority and token resource of one Partner Center cloud."""
+    """API host, Entra authority and app-only token scope of one Partner Center cloud."""
 
     api_base_url: str
     authority: str
-    resource: str
+    scope: str
 
 
+# The 21Vianet defaults are the best-sourced values (../shared/design/partner-center.md, "Checked
+# against Microsoft's own sources"): Microsoft's Partner Center PowerShell module signs in to
+# China at `login.chinacloudapi.cn` (azure-identity's AZURE_CHINA) and asks app-only tokens for
+# `https://graph.chinacloudapi.cn/.default`. Which scope the 21Vianet API accepts is not
+# documented: both stay settings (PARTNER_CENTER_AUTHORITY, PARTNER_CENTER_SCOPE), and
+# `python -m tools.check_partner_center` says plainly when one is wrong.
 CLOUDS: dict[PartnerCenterCloud, CloudEndpoints] = {
     PartnerCenterCloud.CHINA: CloudEndpoints(
         api_base_url="https://partner.partnercenterapi.microsoftonline.cn",
-        authority="https://login.partner.microsoftonline.cn",
-        resource="https://partner.partnercenterapi.microsoftonline.cn",
+        authority="https://login.chinacloudapi.cn",
+        scope="https://graph.chinacloudapi.cn/.default",
     ),
     PartnerCenterCloud.GLOBAL: CloudEndpoints(
         api_base_url="https://api.partnercenter.microsoft.com",
         authority="https://login.microsoftonline.com",
-        resource="https://api.partnercenter.microsoft.com",
+        scope="https://api.partnercenter.microsoft.com/.default",
     ),
 }
 
@@ -47,6 +59,7 @@ class PartnerCenterConfig:
     connect_timeout_seconds: float
     retries: int
     max_rpm: int
+    pacing: PartnerCenterPacing = PartnerCenterPacing.PROCESS
 
     @property
     def partner_key(self) -> str:
@@ -75,8 +88,8 @@ def config_from_settings(settings: AppSettings) -> PartnerCenterConfig:
     read_timeout = settings.partner_center_timeout_seconds
     return PartnerCenterConfig(
         base_url=(settings.partner_center_base_url or cloud.api_base_url).rstrip("/"),
-        authority=cloud.authority,
-        scope=settings.partner_center_scope or f"{cloud.resource}/.default",
+        authority=(settings.partner_center_authority or cloud.authority).rstrip("/"),
+        scope=settings.partner_center_scope or cloud.scope,
         auth=auth,
         tenant_id=settings.partner_center_tenant_id,
         client_id=settings.partner_center_client_id,
@@ -86,6 +99,7 @@ def config_from_settings(settings: AppSettings) -> PartnerCenterConfig:
         connect_timeout_seconds=min(10.0, read_timeout),
         retries=settings.partner_center_retries,
         max_rpm=settings.partner_center_max_rpm,
+        pacing=settings.partner_center_pacing,
     )
 
 

@@ -15,7 +15,9 @@ from shared.adapters.partner_center.models import (
     Customer,
     Subscription,
     SubscriptionStatus,
+    quoted_etag,
 )
+from shared.adapters.tables import Table
 from shared.settings import AppSettings
 
 API_PREFIX = "/v1"
@@ -42,8 +44,10 @@ class PartnerCenterClient:
         self.http = http
 
     @classmethod
-    def from_config(cls, config: PartnerCenterConfig, credential: Any | None = None) -> PartnerCenterClient:
-        return cls(PartnerCenterHttp(config, credential))
+    def from_config(
+        cls, config: PartnerCenterConfig, credential: Any | None = None, pacing_table: Table | None = None
+    ) -> PartnerCenterClient:
+        return cls(PartnerCenterHttp(config, credential, pacing_table))
 
     def list_customers(
         self, *, correlation_id: str | None = None, page_size: int = 100
@@ -98,8 +102,9 @@ class PartnerCenterClient:
         correlation_id: str | None = None,
         request_id: str | None = None,
     ) -> Subscription:
-        """PATCH the full resource, guarded by its etag (If-Match) when it has one."""
-        headers = {"If-Match": subscription.etag} if subscription.etag else {}
+        """PATCH the full resource as read, guarded by its etag (If-Match, in double quotes as
+        documented) when it has one; new-commerce subscriptions may carry none."""
+        headers = {"If-Match": quoted_etag(subscription.etag)} if subscription.etag else {}
         call = ApiCall(
             "PATCH",
             f"{API_PREFIX}/customers/{customer_id}/subscriptions/{subscription.id}",
@@ -127,17 +132,38 @@ class PartnerCenterClient:
             request_id=request_id,
         )
 
+    def set_auto_renew(
+        self,
+        customer_id: str,
+        subscription: Subscription,
+        enabled: bool,
+        *,
+        correlation_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Subscription:
+        """Turn auto-renew on or off: the resource as read, `autoRenewEnabled` changed. (Suspending
+        a new-commerce subscription turns it off; "partners that remove a suspension should be
+        sure to turn auto-renew back on".)"""
+        return self.update_subscription(
+            customer_id,
+            subscription.with_auto_renew(enabled),
+            correlation_id=correlation_id,
+            request_id=request_id,
+        )
 
-_clients: dict[PartnerCenterConfig, PartnerCenterClient] = {}
+
+_clients: dict[tuple[PartnerCenterConfig, str | None], PartnerCenterClient] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(settings: AppSettings) -> PartnerCenterClient:
-    """The process-wide client for these settings (created once, reused by every invocation)."""
+def client_for(settings: AppSettings, pacing_table: Table | None = None) -> PartnerCenterClient:
+    """The process-wide client for these settings (created once, reused by every invocation);
+    with `pacing_table`, its calls take their tokens from the fleet's shared budget there."""
     config = config_from_settings(settings)
+    key = (config, pacing_table.name if pacing_table is not None else None)
     with _clients_lock:
-        existing = _clients.get(config)
+        existing = _clients.get(key)
         if existing is None:
-            existing = PartnerCenterClient.from_config(config)
-            _clients[config] = existing
+            existing = PartnerCenterClient.from_config(config, pacing_table=pacing_table)
+            _clients[key] = existing
         return existing

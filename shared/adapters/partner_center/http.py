@@ -30,20 +30,20 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
 from shared.adapters.partner_center.auth import PartnerCenterConfig, build_credential
+from shared.adapters.partner_center.error_table import ErrorKind, classify, normalise_code
 from shared.adapters.partner_center.errors import (
-    EtagNoLongerValid,
+    ERROR_TYPES,
     PartnerCenterError,
-    PartnerCenterNotFound,
-    RenewalWindowConflict,
     Throttled,
     Transient,
     Unauthorised,
 )
-from shared.adapters.partner_center.pacing import PacingPolicy, bucket_for
+from shared.adapters.partner_center.pacing import Bucket, PacingPolicy, bucket_for, fleet_bucket_for
+from shared.adapters.tables import Table
+from shared.settings import PartnerCenterPacing
 
 log = logging.getLogger(__name__)
 
-ETAG_NO_LONGER_VALID_CODE = 2055
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _CORRELATION_NAMESPACE = uuid.UUID("6f3c8a52-6c1e-4f0e-9d7a-6e1b3c2d4a10")
 # Longest a call waits for a client-side pacing slot before handing back Throttled.
@@ -103,13 +103,11 @@ class ApiResult:
 
 
 def _error_details(body: Any) -> tuple[int | str | None, str]:
-    """(error code, message) from any of the error shapes Partner Center returns."""
+    """(error code, description) from any of the error shapes Partner Center returns."""
     if not isinstance(body, dict):
         return None, str(body or "")[:300]
     lowered = {str(k).lower(): v for k, v in body.items()}
-    code = lowered.get("code", lowered.get("errorcode"))
-    if isinstance(code, str) and code.isdigit():
-        code = int(code)
+    code = normalise_code(lowered.get("code", lowered.get("errorcode")))
     message = lowered.get("description") or lowered.get("message") or lowered.get("errormessage") or ""
     return code, str(message)[:300]
 
@@ -125,29 +123,30 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 
 def error_for(status: int, headers: dict[str, str], body: Any, request_id: str) -> PartnerCenterError:
-    """The typed error of a non-2xx response."""
-    code, message = _error_details(body)
-    text = f"Partner Center {status}" + (f" (code {code})" if code is not None else "") + f": {message}"
-    kwargs: dict[str, Any] = {"status": status, "error_code": code, "request_id": request_id}
-    if status == 429:
+    """The typed error of a non-2xx response, by the one classification (`error_table.py`)."""
+    code, description = _error_details(body)
+    classification = classify(status, code)
+    text = f"Partner Center {status}" + (f" (code {code})" if code is not None else "") + f": {description}"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "error_code": code,
+        "request_id": request_id,
+        "description": description,
+        "classification": classification,
+    }
+    if classification.kind is ErrorKind.THROTTLED:
         return Throttled(text, retry_after_seconds=_retry_after(headers), **kwargs)
-    if status == 412 or code == ETAG_NO_LONGER_VALID_CODE:
-        return EtagNoLongerValid(text, **kwargs)
-    if status == 409:
-        return RenewalWindowConflict(text, **kwargs)
-    if status == 404:
-        return PartnerCenterNotFound(text, **kwargs)
-    if status in (401, 403):
-        return Unauthorised(text, **kwargs)
-    if status == 408 or status >= 500:
-        return Transient(text, **kwargs)
-    return PartnerCenterError(text, **kwargs)
+    return ERROR_TYPES[classification.kind](text, **kwargs)
 
 
 class PartnerCenterHttp:
     """Sends ApiCalls through one azure-core pipeline (created once per process and reused)."""
 
-    def __init__(self, config: PartnerCenterConfig, credential: Any | None = None) -> None:
+    def __init__(
+        self, config: PartnerCenterConfig, credential: Any | None = None, pacing_table: Table | None = None
+    ) -> None:
+        """`pacing_table`: where the fleet's shared budget is kept (PARTNER_CENTER_PACING=shared);
+        without one this process paces itself."""
         self.config = config
         credential = credential if credential is not None else build_credential(config)
         policies: list[Any] = [
@@ -167,7 +166,12 @@ class PartnerCenterHttp:
         self._authenticated = credential is not None
         if credential is not None:
             policies.append(BearerTokenCredentialPolicy(credential, config.scope))
-        policies.append(PacingPolicy(bucket_for(config.partner_key, config.max_rpm), MAX_PACING_WAIT_SECONDS))
+        bucket: Bucket = (
+            fleet_bucket_for(pacing_table, config.partner_key, config.max_rpm)
+            if pacing_table is not None and config.pacing is PartnerCenterPacing.SHARED
+            else bucket_for(config.partner_key, config.max_rpm)
+        )
+        policies.append(PacingPolicy(bucket, MAX_PACING_WAIT_SECONDS))
         transport = RequestsTransport(
             connection_timeout=config.connect_timeout_seconds, read_timeout=config.read_timeout_seconds
         )

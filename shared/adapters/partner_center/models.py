@@ -15,12 +15,15 @@ from pydantic.alias_generators import to_camel
 
 
 class SubscriptionStatus(StrEnum):
+    """The documented statuses (subscription-resources.md); others are kept as strings."""
+
     NONE = "none"
     ACTIVE = "active"
     PENDING = "pending"
     SUSPENDED = "suspended"
-    DELETED = "deleted"
+    EXPIRED = "expired"
     DISABLED = "disabled"
+    DELETED = "deleted"
 
 
 class PartnerCenterModel(BaseModel):
@@ -46,13 +49,31 @@ class PartnerCenterModel(BaseModel):
         return renamed
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON body to send: known fields camelCase, unknown fields as they came."""
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=False)
+        """The JSON body to send: the fields the read returned (known ones camelCase, unknown ones
+        as they came) and those changed since; never a `null` for a field the read did not have."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 class ResourceAttributes(PartnerCenterModel):
     etag: str | None = None
     object_type: str | None = None
+
+
+def bare_etag(value: str | None) -> str | None:
+    """An etag as read, in either form (`abc`, `"abc"`, `W/"abc"`), without its quotes."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return text or None
+
+
+def quoted_etag(value: str) -> str:
+    """The If-Match value: "ETag values should be included in double quotation marks"."""
+    return f'"{bare_etag(value) or ""}"'
 
 
 class Link(PartnerCenterModel):
@@ -96,6 +117,7 @@ class Subscription(PartnerCenterModel):
     friendly_name: str | None = None
     quantity: int | None = None
     status: str = SubscriptionStatus.NONE.value
+    auto_renew_enabled: bool | None = None
     parent_subscription_id: str | None = None
     suspension_reasons: list[str] | None = None
     attributes: ResourceAttributes | None = None
@@ -118,11 +140,21 @@ class Subscription(PartnerCenterModel):
 
     @property
     def etag(self) -> str | None:
-        return self.attributes.etag if self.attributes else None
+        """The etag without quotes (legacy subscriptions carry one; new-commerce ones may not)."""
+        return bare_etag(self.attributes.etag) if self.attributes else None
 
     def with_status(self, status: SubscriptionStatus) -> Subscription:
         """A copy with `status` changed and everything else (unknown fields too) kept."""
-        return self.model_copy(update={"status": status.value})
+        return self._changed(status=status.value)
+
+    def with_auto_renew(self, enabled: bool) -> Subscription:
+        """A copy with `autoRenewEnabled` changed and everything else kept."""
+        return self._changed(auto_renew_enabled=enabled)
+
+    def _changed(self, **update: Any) -> Subscription:
+        copy = self.model_copy(update=update)
+        copy.__pydantic_fields_set__.update(update)  # sent even when the read had no such field
+        return copy
 
 
 class Collection(PartnerCenterModel):

@@ -8,13 +8,17 @@
 - `decision` (the evaluation of a stored customer), `commit` (the one-transaction commit and
   its ordering rules), `actions` (the rows a decided action stages), `outbox` (messages
   published after a commit), `cap` (the blast-radius cap);
+- `shadow` (dry run's would-be collections state), `rollout` (the enforcement mode the scan
+  saw last, and what the switch to enforce does), `alerts` (partner alerts, once a day), `feed`
+  (the payments-feed signal);
+- `forecast`: what the policy will do in the next days if nothing changes;
 - `approvals`: suspension batches held back by the cap, released by a person;
 - `pending`, `four_eyes`: changes one person may not make alone, asked for and listed
   (`pending`), approved or rejected by a second person (`four_eyes`);
 - `lists`, `batches`, `alerts`, `ageing`: what staff work from: customers (search, filters),
   open holds, exemptions, suspension batches and their members, alerts and their
   acknowledgement, the ageing report (paged, O(page); see `shared/adapters/lists.py`);
-- `notices`: the notice sender (queue-triggered);
+- `notices`: the notice sender (queue-triggered), `notice_channels` (e-mail and webhook);
 - `published_policy`: the policy text customers read;
 - `deps`: what these use cases are given (storage, queues, the policy, the clock).
 """

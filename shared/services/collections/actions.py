@@ -34,6 +34,7 @@ class CommitContext:
     now: datetime
     actor: Actor
     correlation_id: str
+    mode_epoch: int = 0  # the dry-run period a shadow belongs to (`rollout.observe_mode`)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from shared.adapters.lists import CUSTOMERS_BY_ID, CustomerEntry
 from shared.adapters.paging import decode_token, encode_token, fingerprint
 from shared.errors import BadRequest
 from shared.services.collections.deps import CollectionsDeps
-from shared.services.collections.lists import checked_entries, list_index, local_today
+from shared.services.collections.lists import amount_text, checked_entries, list_index, local_today
 
 BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
 HEADINGS = {
@@ -133,8 +133,8 @@ def _line(entry: CustomerEntry, today: date) -> AgeingLine:
         name=entry.name,
         currency=entry.currency,
         segment=entry.segment,
-        total=str(sum(amounts.values(), Decimal(0))),
-        **{k: str(v) for k, v in amounts.items()},
+        total=amount_text(sum(amounts.values(), Decimal(0)), entry.currency),
+        **{k: amount_text(v, entry.currency) for k, v in amounts.items()},
     )
 
 
@@ -163,8 +163,8 @@ def ageing_report(
             currency=cur,
             segment=seg,
             customers=counts[(cur, seg)],
-            total=str(sum(sums.values(), Decimal(0))),
-            **{k: str(v) for k, v in sums.items()},
+            total=amount_text(sum(sums.values(), Decimal(0)), cur),
+            **{k: amount_text(v, cur) for k, v in sums.items()},
         )
         for (cur, seg), sums in sorted(groups.items())
     ]

@@ -299,6 +299,6 @@ class _Release:
             return ", ".join(result.actions_applied) or "no action due any more"
 
         try:
-            return retry_on_conflict(attempt, what=f"customer {customer_id}")
+            return retry_on_conflict(attempt, what=f"customer {customer_id}", key=customer_id)
         except Contended:
             return "the customer kept changing; run the approval again"

@@ -13,8 +13,8 @@ The order of writes is what makes crashes and races harmless:
 4. the old due-index entry is dropped (`move_schedule`).
 A crash after 2 leaves the outbox in the state row and the old index entry in place, so the
 next scan publishes it once OUTBOX_GRACE has passed (before that, the writer that committed it
-is presumed to be publishing it, so a concurrent scan does not send it twice). Dry-run writes
-audit entries only.
+is presumed to be publishing it, so a concurrent scan does not send it twice). Dry run writes
+the change's own rows, the customer's shadow row and audit entries only (`shadow.py`).
 
 A review (the scan) differs in two ways, both sound because it reached the customer through an
 index entry that is due already and that it drops last:
@@ -56,12 +56,13 @@ from shared.adapters.audit import AuditEntry
 from shared.adapters.customers import CollectionsRecord, CustomerAggregate, CustomerChange
 from shared.adapters.layout import STATE_ROW
 from shared.adapters.tables import Stored
-from shared.domain.collections import ActionKind, Decision
+from shared.domain.collections import ActionKind, Decision, Stage
 from shared.services.collections.actions import CommitContext, audit_entry, stage_action
 from shared.services.collections.cap import CapGate
 from shared.services.collections.decision import decide
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.outbox import reconcile_item
+from shared.services.collections.shadow import commit_shadow
 from shared.telemetry import metric
 
 HELD_BACK_RETRY = timedelta(days=1)
@@ -108,6 +109,7 @@ class CommitResult:
     committed: Stored[CollectionsRecord] | None = None  # the state row as written, with its ETag
     staged: list[str] = field(default_factory=list)  # outbox message ids this commit added
     unchanged: bool = False  # a due review that decided nothing: nothing was written
+    episode_started: bool = False  # this commit opened an overdue episode (the feed signal counts them)
 
 
 class _Gate(StrEnum):
@@ -159,32 +161,29 @@ def commit_approval(
 def _commit(
     deps: CollectionsDeps, aggregate: CustomerAggregate, ctx: CommitContext, rules: _Rules
 ) -> CommitResult:
-    dry_run = deps.dry_run
+    if deps.dry_run:
+        return _commit_dry_run(deps, aggregate, ctx, rules)
     decision = decide(aggregate, ctx.policy, ctx.now)
     record = aggregate.collections
-    result = CommitResult(aggregate.customer_id, decision, dry_run=dry_run)
+    result = CommitResult(aggregate.customer_id, decision)
     change = deps.customers.change(aggregate)
     if rules.change is not None:
         rules.change.stage_rows(change)
     for entry in rules.entries:
         change.audit(entry)
-    change.audit(_decision_entry(ctx, decision, dry_run))
+    change.audit(_decision_entry(ctx, decision, False))
     new = record.model_copy(deep=True)
     new.updated_at = ctx.now
     new.next_review_at = decision.next_review_at
-    places_hold = any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions)
-    if places_hold and not dry_run:
+    capped = _capped(decision, rules)
+    if capped is not None:
         rules = _released_meanwhile(change, ctx, record, rules)
     due_because = "; ".join(decision.reasons)
-    gate = (
-        _gate(aggregate.customer_id, record, rules, due_because)
-        if places_hold and not dry_run
-        else _Gate.PROCEED
-    )
+    gate = _gate(aggregate.customer_id, record, rules, capped, due_because) if capped else _Gate.PROCEED
     if gate is _Gate.HOLD_BACK and record.held_back_batch is None:
         assert rules.cap is not None
         new.held_back_batch = rules.cap.batch_id
-    if not places_hold or rules.approving_batch is not None:
+    if capped is None or rules.approving_batch is not None:
         new.held_back_batch = None
 
     if rules.mode is CommitMode.REVIEW and _decides_nothing(rules, decision, record, new):
@@ -195,16 +194,6 @@ def _commit(
         result.next_review_at = decision.next_review_at
         metric("collections.review_unchanged")
         return result
-    if dry_run:
-        for action in decision.actions:
-            change.audit(
-                audit_entry(ctx, f"would.{action.kind.value}", action.reason, stage=action.stage.value)
-            )
-        result.actions_applied = [f"would {a.kind.value} ({a.stage.value})" for a in decision.actions]
-        result.next_review_at = decision.next_review_at
-        # Dry run: the state row is not touched; the review is still rescheduled.
-        _submit(deps, change, aggregate, decision.next_review_at, rules)
-        return result
     if gate is _Gate.DEFER:
         reason = "a suspension is due: the next scan places it, under the blast-radius cap"
         change.audit(audit_entry(ctx, "collections.suspension_deferred", reason))
@@ -212,10 +201,36 @@ def _commit(
     if gate is _Gate.HOLD_BACK:
         batch = new.held_back_batch
         result.held_back_batch = batch
-        reason = f"the blast-radius cap was reached: the suspension waits for approval of batch {batch}"
-        change.audit(audit_entry(ctx, "collections.suspension_held_back", reason, batch_id=batch))
+        reason = f"the blast-radius cap was reached: the {capped} waits for approval of batch {batch}"
+        change.audit(audit_entry(ctx, f"collections.{capped}_held_back", reason, batch_id=batch))
         return _park(deps, change, aggregate, new, ctx.now + HELD_BACK_RETRY, rules, result)
     return _apply(deps, change, aggregate, record, new, decision, ctx, rules, result)
+
+
+def _commit_dry_run(
+    deps: CollectionsDeps, aggregate: CustomerAggregate, ctx: CommitContext, rules: _Rules
+) -> CommitResult:
+    """Dry run: the change's own rows and the shadow (`shadow.py`); the real state row, the
+    holds and notices are not touched and nothing is sent. The review is rescheduled by the
+    shadow's next review."""
+    change = deps.customers.change(aggregate)
+    if rules.change is not None:
+        rules.change.stage_rows(change)
+    for entry in rules.entries:
+        change.audit(entry)
+    outcome = commit_shadow(
+        aggregate, ctx, change, defer_suspension=rules.mode is CommitMode.CHANGE, cap=rules.cap
+    )
+    result = CommitResult(aggregate.customer_id, outcome.decision, dry_run=True)
+    result.actions_applied = outcome.applied
+    result.episode_started = outcome.episode_started
+    result.next_review_at = outcome.shadow.next_review_at
+    if rules.mode is CommitMode.REVIEW and not outcome.staged:
+        result.unchanged = True
+        return result
+    change.audit(_decision_entry(ctx, outcome.decision, True))
+    _submit(deps, change, aggregate, outcome.shadow.next_review_at, rules)
+    return result
 
 
 def _decision_entry(ctx: CommitContext, decision: Decision, dry_run: bool) -> AuditEntry:
@@ -246,17 +261,31 @@ def _released_meanwhile(
     return _Rules(CommitMode.REVIEW, cap=rules.cap, approving_batch=late, entries=rules.entries)
 
 
-def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules, reason: str) -> _Gate:
-    """Whether a suspension the decision places goes ahead now (enforce mode only)."""
+def _capped(decision: Decision, rules: _Rules) -> str | None:
+    """What of this decision the blast-radius cap governs: a suspension, or (in a scan or an
+    approval: a change's warning goes out at once) a warning; None for anything else."""
+    if any(a.kind is ActionKind.PLACE_HOLD for a in decision.actions):
+        return "suspension"
+    warns = any(a.kind is ActionKind.SEND_NOTICE and a.stage is Stage.WARNING for a in decision.actions)
+    return "warning" if warns and rules.mode is not CommitMode.CHANGE else None
+
+
+def _gate(customer_id: str, record: CollectionsRecord, rules: _Rules, capped: str, reason: str) -> _Gate:
+    """Whether a capped action (a suspension or a warning) goes ahead now (enforce mode only)."""
     if rules.approving_batch is not None:
         return _Gate.PROCEED  # a person released this customer's batch
     if record.held_back_batch is not None:
         return _Gate.HOLD_BACK  # already waiting for approval in an earlier batch
     if rules.mode is CommitMode.CHANGE:
         return _Gate.DEFER
-    if rules.cap is not None and not rules.cap.admit(customer_id, reason):
-        return _Gate.HOLD_BACK
-    return _Gate.PROCEED
+    if rules.cap is None:
+        return _Gate.PROCEED
+    admitted = (
+        rules.cap.admit(customer_id, reason)
+        if capped == "suspension"
+        else rules.cap.admit_warning(customer_id, reason)
+    )
+    return _Gate.PROCEED if admitted else _Gate.HOLD_BACK
 
 
 # What a review rewrites even when it decides nothing: not a change of the customer's standing.
@@ -307,6 +336,8 @@ def _apply(
 ) -> CommitResult:
     """Carry the decision out: the new state, holds and notices, and the messages to send."""
     new.state = decision.new_state
+    started = decision.new_state.episode_id
+    result.episode_started = started is not None and started != record.state.episode_id
     reasons: list[str] = []
     if rules.change is not None and rules.change.reconcile_reason:
         reasons.append(rules.change.reconcile_reason)

@@ -1,20 +1,26 @@
-"""Manual holds and exemptions (`POST/DELETE .../holds`, `POST .../exemptions`)."""
+"""Manual holds and exemptions (`POST/DELETE .../holds`, `POST/PATCH/DELETE .../exemptions`).
+
+An exemption lasts at most the policy's maximum for its kind (`[exemptions]`); it can be
+shortened or revoked at any time, each change audited and followed by a re-evaluation."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import PROFILE_ROW, exemption_row, hold_row
+from shared.adapters.tables import Stored
 from shared.domain.changes import ChangeKind, PendingChange, exemption_needs_four_eyes, exemption_texts
 from shared.domain.customer import Exemption, ExemptionKind
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.identity import Actor
 from shared.domain.ledger import LATEST_DATE
+from shared.domain.policy import Policy
+from shared.domain.text import MultiLineText
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections.customer_change import (
     AuditNote,
@@ -34,7 +40,7 @@ class ManualHoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: HoldReason = HoldReason.MANUAL
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultiLineText = Field(min_length=1, max_length=2000)
 
 
 def place_manual_hold(
@@ -104,7 +110,7 @@ class ExemptionIn(BaseModel):
 
     kind: ExemptionKind
     until: date = Field(le=LATEST_DATE, description="The last day (inclusive, policy time zone).")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultiLineText = Field(min_length=1, max_length=2000)
 
 
 def add_exemption(
@@ -115,9 +121,8 @@ def add_exemption(
     limit) it waits as a pending change for a second person instead (pending)."""
     customer_id = valid_customer_id(customer_id)
     policy = deps.policy_for_request()
-    calendar = policy.calendar()
-    today = calendar.local_date(deps.clock.now())
-    _check_until(body, today)
+    today = policy.calendar().local_date(deps.clock.now())
+    _check_until(body.until, body.kind, today, policy)
     if exemption_needs_four_eyes(policy.four_eyes, body.kind, body.until, today):
         if deps.customers.table.get_raw(customer_id, PROFILE_ROW) is None:
             raise NotFound(f"customer {customer_id} is unknown: PUT /api/customers/{customer_id} first")
@@ -142,14 +147,6 @@ def add_exemption(
     return write_exemption(deps, customer_id, body, actor=actor, correlation_id=correlation_id)
 
 
-def _check_until(body: ExemptionIn, today: date) -> None:
-    # `until` is a local date of the policy's time zone, as the evaluation reads it.
-    if body.until < today:
-        raise ValidationFailed(
-            "until is in the past", errors=[{"field": "until", "message": "must be today or later"}]
-        )
-
-
 def write_exemption(
     deps: CollectionsDeps,
     customer_id: str,
@@ -162,10 +159,12 @@ def write_exemption(
     """Store the exemption (created). `approved`: the four-eyes change it carries out, whose
     requester is recorded as its author and `actor` as its approver (applying the same change
     twice finds the exemption in place: unchanged)."""
-    calendar = deps.policy_for_request().calendar()
+    policy = deps.policy_for_request()
+    calendar = policy.calendar()
 
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Exemption]:
-        _check_until(body, calendar.local_date(now))
+        # `until` is a local date of the policy's time zone, as the evaluation reads it.
+        _check_until(body.until, body.kind, calendar.local_date(now), policy)
         exemption_id = approved.change_id if approved else uuid.uuid4().hex[:12]
         existing = agg.exemptions.get(exemption_id)
         if existing is not None:
@@ -195,3 +194,107 @@ def write_exemption(
         )
 
     return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
+
+
+def _check_until(until: date, kind: ExemptionKind, today: date, policy: Policy) -> None:
+    """An exemption ends today or later, and no later than the policy's maximum for its kind."""
+    if until < today:
+        raise ValidationFailed(
+            "until is in the past", errors=[{"field": "until", "message": "must be today or later"}]
+        )
+    limit = policy.exemptions.max_days(kind.value)
+    latest = today + timedelta(days=limit)
+    if until > latest:
+        message = (
+            f"a {kind.value} exemption lasts at most {limit} days under the collections policy: "
+            f"until must be {latest.isoformat()} or earlier"
+        )
+        raise ValidationFailed(message, errors=[{"field": "until", "message": message}])
+
+
+class ExemptionPatch(BaseModel):
+    """`PATCH .../exemptions/{exemption_id}`: an earlier end date, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: date = Field(
+        le=LATEST_DATE, description="The new last day: today or later, before the current one."
+    )
+    reason: MultiLineText = Field(min_length=1, max_length=2000)
+
+
+def shorten_exemption(
+    deps: CollectionsDeps,
+    customer_id: str,
+    exemption_id: str,
+    body: ExemptionPatch,
+    *,
+    actor: Actor,
+    correlation_id: str,
+) -> Written[Exemption]:
+    """End an exemption earlier (updated; the same date again: unchanged); re-evaluates at once."""
+    customer_id = valid_customer_id(customer_id)
+    calendar = deps.policy_for_request().calendar()
+
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[Exemption]:
+        stored = _exemption(agg, customer_id, exemption_id)
+        current = stored.value
+        if body.until == current.until:
+            return Mutation(current, Effect.UNCHANGED)
+        today = calendar.local_date(now)
+        if body.until < today:
+            raise ValidationFailed(
+                "until is in the past: to end the exemption now, DELETE it",
+                errors=[{"field": "until", "message": "must be today or later"}],
+            )
+        if body.until > current.until:
+            message = (
+                f"an exemption can only be shortened (it ends {current.until.isoformat()}); "
+                "grant a new one to extend it, within the policy's maximum"
+            )
+            raise ValidationFailed(message, errors=[{"field": "until", "message": message}])
+        shortened = current.model_copy(update={"until": body.until})
+        stage_in_memory(shortened, agg)
+        details = {
+            "exemption_id": exemption_id,
+            "kind": current.kind.value,
+            "until": body.until.isoformat(),
+            "was_until": current.until.isoformat(),
+        }
+        return Mutation(
+            shortened,
+            Effect.UPDATED,
+            rows=[RowWrite(shortened, exemption_row(exemption_id), stored.etag)],
+            notes=[AuditNote("exemption.shortened", body.reason, details)],
+        )
+
+    return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
+
+
+def revoke_exemption(
+    deps: CollectionsDeps, customer_id: str, exemption_id: str, *, actor: Actor, correlation_id: str
+) -> Written[None]:
+    """Revoke an exemption (removed): enforcement resumes from the customer's re-evaluation."""
+    customer_id = valid_customer_id(customer_id)
+
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
+        stored = _exemption(agg, customer_id, exemption_id)
+        del agg.exemptions[exemption_id]
+        details = {
+            "exemption_id": exemption_id,
+            "kind": stored.value.kind.value,
+            "until": stored.value.until.isoformat(),
+        }
+        note = AuditNote("exemption.revoked", f"{stored.value.kind.value} exemption revoked", details)
+        return Mutation(
+            None, Effect.REMOVED, deletes=[RowDelete(exemption_row(exemption_id), stored.etag)], notes=[note]
+        )
+
+    return mutate_customer(deps, customer_id, prepare, actor=actor, correlation_id=correlation_id)
+
+
+def _exemption(agg: CustomerAggregate, customer_id: str, exemption_id: str) -> Stored[Exemption]:
+    stored = agg.exemptions.get(exemption_id)
+    if stored is None:
+        raise NotFound(f"customer {customer_id} has no exemption {exemption_id}")
+    return stored

@@ -24,6 +24,7 @@ from shared.domain.holds import Hold
 from shared.domain.identity import Actor
 from shared.domain.ledger import Invoice, Payment
 from shared.errors import NotFound
+from shared.services.collections import rollout
 from shared.services.collections.actions import CommitContext
 from shared.services.collections.commit import StagedChange, commit_change, move_schedule
 from shared.services.collections.deps import CollectionsDeps
@@ -82,6 +83,7 @@ def mutate_customer(
     """Read, prepare, evaluate and commit in one transaction; retry from the read on a conflict
     (`Contended` when it keeps losing). `prepare` may raise a refusal: nothing is written."""
     policy = deps.policy_for_request()
+    epoch = rollout.observe_mode(deps, deps.clock.now()).epoch if deps.dry_run else 0
 
     def attempt() -> Written[T]:
         now = deps.clock.now()
@@ -92,7 +94,9 @@ def mutate_customer(
         mutation = prepare(aggregate, now)
         if mutation.effect is Effect.UNCHANGED:
             return Written(mutation.value, Effect.UNCHANGED)
-        ctx = CommitContext(policy=policy, now=now, actor=actor, correlation_id=correlation_id)
+        ctx = CommitContext(
+            policy=policy, now=now, actor=actor, correlation_id=correlation_id, mode_epoch=epoch
+        )
         entries = [
             AuditEntry(
                 at=now,
@@ -115,7 +119,7 @@ def mutate_customer(
         move_schedule(deps, customer_id, old_review, result.next_review_at, new_written=True)
         return Written(mutation.value, mutation.effect)
 
-    return retry_on_conflict(attempt, what=f"customer {customer_id}")
+    return retry_on_conflict(attempt, what=f"customer {customer_id}", key=customer_id)
 
 
 def _stage(change: CustomerChange, mutation: Mutation[Any]) -> None:

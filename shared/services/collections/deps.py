@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from shared.adapters.changes import ChangeStore
 from shared.adapters.customers import CustomerRepository
+from shared.adapters.mail import SmtpRelay
 from shared.adapters.queues import Publisher
 from shared.adapters.schedule import ScheduleIndex
 from shared.adapters.tables import Table
@@ -32,6 +33,7 @@ class CollectionsDeps:
     policy_source: Callable[[], Policy]  # the policy file, validated (PolicyError otherwise)
     changes: ChangeStore  # four-eyes: changes waiting for a second person
     clock: Clock = field(default=PROCESS_CLOCK)
+    mail_relay: SmtpRelay | None = None  # the partner's SMTP relay (None: no e-mail notices)
 
     @property
     def dry_run(self) -> bool:

@@ -3,7 +3,7 @@ customer in the SAME transaction (see `customer_change`) and reschedules its nex
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +24,9 @@ from shared.domain.ledger import (
     ledger_currency,
 )
 from shared.domain.money import DEFAULT_CURRENCY
+from shared.domain.text import MultiLineText
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.services.collections import feed
 from shared.services.collections.customer_change import (
     AuditNote,
     Mutation,
@@ -36,6 +38,10 @@ from shared.services.collections.customer_view import CustomerView, customer_vie
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.pending import ask
 from shared.services.outcomes import Effect, Written
+
+# A payment dated later than now by more than this is refused: clocks differ a little, but money
+# not yet received must not clear a balance (and lift a hold) today.
+PAYMENT_CLOCK_SKEW = timedelta(minutes=5)
 
 # --- customers --------------------------------------------------------------------------------
 
@@ -186,6 +192,13 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
         if not existing.value.same_content(body):
             raise Conflict(f"payment {body.payment_id} exists with different content")
         return existing.value, False
+    if body.received_at > now + PAYMENT_CLOCK_SKEW:
+        message = (
+            f"received_at {body.received_at.isoformat()} is in the future: a payment counts once it "
+            f"is received (at most {int(PAYMENT_CLOCK_SKEW.total_seconds() // 60)} minutes of clock "
+            "skew are tolerated)"
+        )
+        raise ValidationFailed(message, errors=[{"field": "received_at", "message": "in the future"}])
     try:
         check_currency(body, _ledger_currency(agg, body))
     except LedgerError as exc:
@@ -224,7 +237,10 @@ def post_invoice(
             invoice, Effect.CREATED, rows=[RowWrite(invoice, invoice_row(invoice.invoice_id))], notes=[note]
         )
 
-    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    written = mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    if written.effect is Effect.CREATED:
+        feed.mark(deps, "invoice", deps.clock.now())
+    return written
 
 
 class InvoicePatch(BaseModel):
@@ -234,7 +250,7 @@ class InvoicePatch(BaseModel):
 
     customer_id: CustomerId
     status: InvoiceStatus
-    reason: str = Field(default="", max_length=2000)
+    reason: MultiLineText = Field(default="", max_length=2000)
 
 
 def patch_invoice(
@@ -277,4 +293,7 @@ def post_payment(
             payment, Effect.CREATED, rows=[RowWrite(payment, payment_row(payment.payment_id))], notes=[note]
         )
 
-    return mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    written = mutate_customer(deps, body.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+    if written.effect is Effect.CREATED:
+        feed.mark(deps, "payment", deps.clock.now())
+    return written

@@ -26,6 +26,7 @@ from shared.domain.customer import normalise_customer_id
 from shared.domain.identity import Actor
 from shared.domain.ledger import InvoiceIn, PaymentIn
 from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
+from shared.services.collections import feed
 from shared.services.collections.customer_change import AuditNote, Mutation, RowWrite, mutate_customer
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.ledger import stage_invoice, stage_payment
@@ -273,6 +274,9 @@ def _apply_customer(
         return 0
     for line, status in written.value.items():
         index[line].result = status
+    for line, entry in rows:
+        if written.value.get(line) == "created":
+            feed.mark(deps, "invoice" if isinstance(entry, InvoiceIn) else "payment", deps.clock.now())
     return 1
 
 

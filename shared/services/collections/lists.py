@@ -30,6 +30,7 @@ from shared.adapters.lists import (
 )
 from shared.adapters.paging import decode_token, encode_token, fingerprint
 from shared.adapters.tables import prefix_range
+from shared.domain.money import canonical
 from shared.domain.policy import Stage
 from shared.errors import ServiceUnavailable, ValidationFailed
 from shared.services.collections.customer_view import valid_customer_id
@@ -137,6 +138,19 @@ def overdue_of(entry: CustomerEntry, today: date) -> tuple[Decimal, date | None]
     return overdue, oldest
 
 
+def amount_text(amount: Decimal, currency: str) -> str:
+    """An amount at its currency's minor units ("0.00", as the customer view shows money)."""
+    try:
+        return str(canonical(amount, currency))
+    except ValueError:  # more places than the currency has: shown as it is, never lost
+        return str(amount)
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """`"1234.50 CNY"`, as the customer view writes money."""
+    return f"{amount_text(amount, currency)} {currency}"
+
+
 def _item(entry: CustomerEntry, today: date) -> CustomerListItem:
     overdue, oldest = overdue_of(entry, today)
     flags = (
@@ -154,12 +168,12 @@ def _item(entry: CustomerEntry, today: date) -> CustomerListItem:
         protected=entry.protected,
         stage=entry.stage,
         holds=holds,
-        open_balance=f"{Decimal(entry.open_balance)} {entry.currency}",
-        overdue_balance=f"{overdue} {entry.currency}",
+        open_balance=money_text(Decimal(entry.open_balance), entry.currency),
+        overdue_balance=money_text(overdue, entry.currency),
         days_past_due=(today - oldest).days if oldest else 0,
         oldest_overdue_due_date=oldest,
-        disputed_balance=f"{Decimal(entry.disputed_balance)} {entry.currency}",
-        credit_balance=f"{Decimal(entry.credit_balance)} {entry.currency}",
+        disputed_balance=money_text(Decimal(entry.disputed_balance), entry.currency),
+        credit_balance=money_text(Decimal(entry.credit_balance), entry.currency),
         held_back_batch=entry.held_back_batch,
         exemptions=entry.exemptions,
     )

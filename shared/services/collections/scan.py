@@ -21,15 +21,15 @@ from typing import Any
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.schedule import DueCustomer, ScheduleBatch
 from shared.domain.identity import Actor
-from shared.domain.policy import PolicyError
+from shared.domain.policy import Policy, PolicyError
 from shared.errors import Contended
-from shared.services.collections import approvals
+from shared.services.collections import alerts, approvals, feed, rollout
 from shared.services.collections.actions import CommitContext
 from shared.services.collections.cap import CapGate
 from shared.services.collections.commit import commit_review
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.outbox import OUTBOX_GRACE, publish_outbox, recover_outbox
-from shared.telemetry import metric
+from shared.telemetry import log_fields, metric
 
 log = logging.getLogger(__name__)
 _report_lock = threading.Lock()
@@ -50,7 +50,9 @@ class ScanReport:
     stale: int = 0
     actions: int = 0
     published: int = 0
-    held_back: list[str] = field(default_factory=list)
+    episodes_started: int = 0  # overdue episodes opened by this scan (the feed signal counts them)
+    held_back: list[str] = field(default_factory=list)  # suspensions waiting for approval
+    warnings_held_back: list[str] = field(default_factory=list)  # warnings waiting for approval
     batch_id: str | None = None
     contended: list[str] = field(default_factory=list)  # kept changing: due again next scan
     errors: list[str] = field(default_factory=list)
@@ -71,15 +73,21 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         metric("collections.scan_policy_invalid")
         return report
     now = now or deps.clock.now()
+    mode = rollout.observe_mode(deps, now)  # a switch of ENFORCEMENT_MODE is carried out first
+    _check_calendar(deps, policy, now, scan_id)
+    _check_payments_feed(deps, policy, now, scan_id)
     due = list(deps.schedule.due(now, limit=deps.settings.scan_max_customers))
     report.due = len(due)
     batch_id = f"{now:%Y%m%d%H%M}-{scan_id}"
     gate = CapGate.for_scan(policy, len(due), batch_id)
-    gate.on_hold_back = lambda customer_id, reason: approvals.add_to_batch(
-        deps, batch_id, customer_id, policy, now, reason=reason
-    )
+    if not deps.dry_run:  # dry run only says what the cap would hold back: no batch to approve
+        gate.on_hold_back = lambda customer_id, reason: approvals.add_to_batch(
+            deps, batch_id, customer_id, policy, now, reason=reason
+        )
     moves = ScheduleBatch(deps.schedule)
-    ctx = CommitContext(policy=policy, now=now, actor=SCAN_ACTOR, correlation_id=f"scan-{scan_id}")
+    ctx = CommitContext(
+        policy=policy, now=now, actor=SCAN_ACTOR, correlation_id=f"scan-{scan_id}", mode_epoch=mode.epoch
+    )
 
     def one(entry: DueCustomer) -> None:
         try:
@@ -99,17 +107,80 @@ def run_scan(deps: CollectionsDeps, *, now: datetime | None = None) -> ScanRepor
         for start in range(0, len(due), SCAN_CHUNK):
             list(pool.map(one, due[start : start + SCAN_CHUNK]))
             _flush(moves, report)
-    if gate.held_back:
+    if (gate.held_back or gate.warnings_held_back) and deps.dry_run:
+        log.warning("dry run: the blast-radius cap would hold suspensions back", extra={"scan": scan_id})
+    elif gate.held_back or gate.warnings_held_back:
         report.held_back = list(gate.held_back)
+        report.warnings_held_back = list(gate.warnings_held_back)
         report.batch_id = batch_id
         log.error(
             "blast-radius cap reached: suspensions wait for approval",
-            extra={"batch": batch_id, "held_back": len(gate.held_back), "limit": gate.limit},
+            extra={
+                "batch": batch_id,
+                "held_back": len(gate.held_back),
+                "warnings_held_back": len(gate.warnings_held_back),
+                "limit": gate.limit,
+            },
         )
-        metric("collections.cap_reached", len(gate.held_back))
+        metric("collections.cap_reached", len(gate.held_back) + len(gate.warnings_held_back))
+    _count_episodes(deps, policy, now, scan_id, report.episodes_started)
     metric("collections.scan_due", report.due)
-    log.info("collections scan done", extra={"scan": scan_id, **_figures(report)})
+    log.info("collections scan done", extra=log_fields(_figures(report), scan=scan_id))
     return report
+
+
+def _check_calendar(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str) -> None:
+    """Alert (once a day) while the policy lacks this year's or, from 1 December, next year's
+    days off: the library's holidays apply then, and make-up working days are unknown."""
+    today = policy.calendar().local_date(now)
+    missing = policy.missing_calendar_years(today)
+    if missing:
+        alerts.raise_alert(
+            deps,
+            key=f"calendar-{missing[0]}",
+            action="alert.calendar_year_missing",
+            reason=policy.calendar_gap(missing),
+            today=today,
+            now=now,
+            correlation_id=f"scan-{scan_id}",
+            missing_years=missing,
+        )
+
+
+def _check_payments_feed(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str) -> None:
+    """Alert (once a day) while the payments feed looks broken (`feed.py`)."""
+    reason = feed.quiet_reason(deps, policy, now)
+    if reason is not None:
+        alerts.raise_alert(
+            deps,
+            key="payments-feed",
+            action="alert.payments_feed_quiet",
+            reason=reason,
+            today=policy.calendar().local_date(now),
+            now=now,
+            correlation_id=f"scan-{scan_id}",
+        )
+
+
+def _count_episodes(deps: CollectionsDeps, policy: Policy, now: datetime, scan_id: str, started: int) -> None:
+    """Count the overdue episodes this scan opened, and alert (once a day) when today's count
+    jumps far past the usual (`feed.overdue_jump_reason`): payments stopped arriving."""
+    try:
+        feed.count_episodes(deps, policy, now, started)
+        reason = feed.overdue_jump_reason(deps, policy, now)
+    except Exception:  # the signal must never stop the scan
+        log.exception("collections scan: the overdue-episode count could not be kept")
+        return
+    if reason is not None:
+        alerts.raise_alert(
+            deps,
+            key="overdue-jump",
+            action="alert.overdue_jump",
+            reason=reason,
+            today=policy.calendar().local_date(now),
+            now=now,
+            correlation_id=f"scan-{scan_id}",
+        )
 
 
 def _flush(moves: ScheduleBatch, report: ScanReport) -> None:
@@ -176,8 +247,9 @@ def _scan_one(
             report.evaluated += 1
             report.unchanged += result.unchanged
             report.actions += len(result.actions_applied)
+            report.episodes_started += result.episode_started
             report.published += published
         # The new entry is written with the chunk, before the due entry that led here is dropped.
         moves.move(customer_id, entry, result.next_review_at)
 
-    retry_on_conflict(attempt, what=f"customer {customer_id}")
+    retry_on_conflict(attempt, what=f"customer {customer_id}", key=customer_id)

@@ -11,6 +11,7 @@ is a conflict.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,13 @@ from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import PROFILE_ROW
 from shared.adapters.tables import Stored
 from shared.domain.customer import StoredProfile
+from shared.domain.enforcement import (
+    ENFORCEMENT_ROW,
+    EnforcementSnapshot,
+    HoldEnforcement,
+    SubscriptionEnforcement,
+    hold_enforcement,
+)
 from shared.domain.fraud import (
     Case,
     CaseStatus,
@@ -30,10 +38,16 @@ from shared.domain.fraud import (
     normalise_case_id,
 )
 from shared.domain.identity import Actor, ClaimedActor
-from shared.domain.service_request import EscalationRequest, ServiceRequestDraft, TicketUpdate, build_draft
+from shared.domain.service_request import (
+    EscalationRequest,
+    ServiceRequestDraft,
+    TicketUpdate,
+    build_draft,
+    following_case,
+)
 from shared.errors import Conflict, NotFound
 from shared.services.fraud.deps import FraudDeps
-from shared.services.fraud.holds import hold_exists, lift_case_holds, request_reconcile
+from shared.services.fraud.holds import case_hold, lift_case_holds, request_reconcile
 from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
@@ -41,11 +55,23 @@ log = logging.getLogger(__name__)
 PC_OUTBOX_PARTITION = "_pcevents"
 
 
+class CaseEnforcement(BaseModel):
+    """What Partner Center last confirmed of the case's hold, per subscription of the customer."""
+
+    status: HoldEnforcement
+    hold_placed: bool
+    checked_at: datetime | None = None
+    subscriptions: list[SubscriptionEnforcement] = Field(default_factory=list)
+    detail: str = ""
+
+
 class CaseView(Case):
-    """A case as `GET /api/fraud-reports/{case_id}` shows it."""
+    """A case as `GET /api/fraud-reports/{case_id}` shows it. `hold_active` is true only when
+    Partner Center confirmed, after the case's hold was placed, every subscription suspended."""
 
     evidence: list[StoredEvidence]
     hold_active: bool
+    enforcement: CaseEnforcement
     escalation: ServiceRequestDraft | None = None
 
 
@@ -88,14 +114,38 @@ def load_case(deps: FraudDeps, case_id: str) -> Stored[Case]:
 
 
 def view_case(deps: FraudDeps, case_id: str) -> CaseView:
-    """The case with its evidence, whether its hold is in place, and its escalation draft."""
+    """The case with its evidence, its hold as Partner Center last confirmed it, and its
+    escalation draft (its ticket state following the case)."""
     case = load_case(deps, case_id).value
     escalation = deps.cases.escalation(case.customer_id, case.case_id)
+    enforcement = case_enforcement(deps, case)
     return CaseView(
         **case.model_dump(),
         evidence=deps.cases.evidence(case.customer_id, case.case_id),
-        hold_active=hold_exists(deps, case.customer_id, case.case_id),
-        escalation=escalation.value if escalation else None,
+        hold_active=enforcement.status is HoldEnforcement.ENFORCED,
+        enforcement=enforcement,
+        escalation=following_case(escalation.value, case) if escalation else None,
+    )
+
+
+def case_enforcement(deps: FraudDeps, case: Case) -> CaseEnforcement:
+    """The case's hold against the customer's enforcement snapshot (written by the executor)."""
+    hold = case_hold(deps, case.customer_id, case.case_id)
+    stored = deps.customers.get(EnforcementSnapshot, case.customer_id, ENFORCEMENT_ROW)
+    snapshot = stored.value if stored else None
+    status = hold_enforcement(snapshot, hold.placed_at if hold else None)
+    detail = {
+        HoldEnforcement.CUSTOMER_UNKNOWN: (
+            "Partner Center does not know this customer tenant: nothing can be suspended"
+        ),
+        HoldEnforcement.PENDING: "waiting for Partner Center to confirm the suspensions",
+    }.get(status, snapshot.detail if snapshot else "")
+    return CaseEnforcement(
+        status=status,
+        hold_placed=hold is not None,
+        checked_at=snapshot.checked_at if snapshot else None,
+        subscriptions=snapshot.subscriptions if snapshot else [],
+        detail=detail,
     )
 
 
@@ -191,6 +241,7 @@ def escalate_case(
             customer_name=profile.value.name if profile else None,
             at=at,
             prepared_by=actor.label,
+            time_zone=_partner_time_zone(deps),
         ).model_copy(update={"prepared_by_id": actor.id})
         existing = deps.cases.escalation(case.customer_id, case.case_id)
         if existing is not None and existing.value.ticket_number:
@@ -211,6 +262,7 @@ def escalate_case(
         return case, draft
 
     case, draft = retry_on_conflict(attempt, what=f"fraud case {case_id}")
+    draft = following_case(draft, case)
     deps.audit.append(
         case.customer_id,
         [
@@ -225,6 +277,14 @@ def escalate_case(
         ],
     )
     return draft
+
+
+def _partner_time_zone(deps: FraudDeps) -> str:
+    """The partner's time zone (the collections policy's); Beijing time if it cannot be read."""
+    try:
+        return deps.policy().time_zone
+    except Exception:  # noqa: BLE001 - an unreadable policy must not stop an escalation
+        return "Asia/Shanghai"
 
 
 def record_ticket(
@@ -253,6 +313,7 @@ def record_ticket(
         return case, draft
 
     case, draft = retry_on_conflict(attempt, what=f"fraud case {case_id}")
+    draft = following_case(draft, case)
     deps.audit.append(
         case.customer_id,
         [

@@ -29,6 +29,12 @@ def hold_exists(deps: FraudDeps, customer_id: str, case_id: str) -> bool:
     return deps.customers.get_raw(customer_id, hold_row(fraud_hold_id(case_id))) is not None
 
 
+def case_hold(deps: FraudDeps, customer_id: str, case_id: str) -> Hold | None:
+    """The case's own hold, if it is in place."""
+    stored = deps.customers.get(Hold, customer_id, hold_row(fraud_hold_id(case_id)))
+    return stored.value if stored else None
+
+
 def customer_holds(deps: FraudDeps, customer_id: str) -> list[Hold]:
     return [decode(Hold, row).value for row in deps.customers.partition(customer_id, HOLD_PREFIX)]
 

@@ -17,9 +17,10 @@ from shared.adapters.tables import Table, decode
 from shared.clock import PROCESS_CLOCK, Clock
 from shared.domain.identity import Actor
 from shared.domain.messages import ReconcileRequest
-from shared.domain.suspensions import PlannedAction, SubscriptionView, SuspensionRecord, SuspensionState
+from shared.domain.reconcile_plan import PlannedAction
+from shared.domain.suspensions import SubscriptionView, SuspensionRecord, SuspensionState
 from shared.settings import AppSettings
-from shared.telemetry import metric
+from shared.telemetry import log_fields, metric
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class ReconcileOutcome(StrEnum):
     RESCHEDULED = "rescheduled"
     BUSY = "busy"  # another executor holds the customer's lease; retried later
     GAVE_UP = "gave_up"  # too many attempts: alert raised, the drift sweep will come back
+    CUSTOMER_UNKNOWN = "customer_unknown"  # Partner Center does not know the tenant: alerted once
 
 
 @dataclass
@@ -86,7 +88,8 @@ def view_of(sub: Subscription) -> SubscriptionView:
         parent_subscription_id=sub.parent_subscription_id,
         offer_name=sub.offer_name or "",
         friendly_name=sub.friendly_name or "",
-        etag=sub.etag,
+        auto_renew_enabled=sub.auto_renew_enabled,
+        suspension_reasons=tuple(sub.suspension_reasons) if sub.suspension_reasons is not None else None,
     )
 
 
@@ -94,22 +97,23 @@ def record_alert(
     deps: ReconcileDeps,
     request: ReconcileRequest | None,
     reason: str,
-    kind: str | None = None,
+    action: str = "alert.reconcile_failed",
+    **details: Any,
 ) -> None:
     """An alert in the audit (the customer's partition, else `_partner`) and a metric; the
-    audit entry raises the alert staff see in `GET /api/alerts`."""
+    audit entry raises the alert staff see in `GET /api/alerts` (`alert_kind=` in the details
+    names a finer kind than the action's)."""
     partition = request.customer_id if request else PARTNER_PARTITION
     entry = AuditEntry(
         at=deps.clock.now(),
         actor=ACTOR,
-        action="alert.reconcile_failed",
+        action=action,
         reason=reason,
         correlation_id=request.correlation_id if request else "unknown",
-        details={"customer_id": request.customer_id if request else None}
-        | ({"alert_kind": kind} if kind else {}),
+        details={"customer_id": request.customer_id if request else None, **details},
     )
-    log.error("reconcile alert", extra={"customer_id": partition, "reason": reason})
-    metric("reconcile.alert", 1)
+    log.error("reconcile alert", extra=log_fields(customer_id=partition, reason=reason, alert=action))
+    metric("reconcile.alert", 1, alert=action)
     deps.audit.append(partition, [entry])
 
 
@@ -127,13 +131,23 @@ def describe_action(action: PlannedAction) -> dict[str, Any]:
         "subscription_id": action.subscription.subscription_id,
         "status_before": action.subscription.status,
         "add_ons": [a.subscription_id for a in action.add_ons],
+        "why": action.why,
     }
 
 
 def intent_record(
-    view: SubscriptionView, holds: list[str], now: datetime, correlation_id: str
+    view: SubscriptionView,
+    holds: list[str],
+    now: datetime,
+    correlation_id: str,
+    *,
+    request_id: str | None,
+    previous: SuspensionRecord | None,
 ) -> SuspensionRecord:
-    """The record written before a suspension's PATCH (state `suspending`)."""
+    """The record written before a suspension's PATCH (state `suspending`): the holds, the
+    status and auto-renew before, and the MS-RequestId about to be used (None for an add-on,
+    which follows its base). A wait ("try later") already under way keeps its start."""
+    waiting = previous.waiting if previous and previous.state is SuspensionState.WAITING else None
     return SuspensionRecord(
         subscription_id=view.subscription_id,
         offer_name=view.offer_name,
@@ -144,4 +158,8 @@ def intent_record(
         suspended_under_holds=list(holds),
         correlation_id=correlation_id,
         state=SuspensionState.SUSPENDING,
+        request_id=request_id,
+        auto_renew_before=view.auto_renew_enabled,
+        waiting=waiting,
+        updated_at=now,
     )

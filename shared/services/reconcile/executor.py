@@ -1,8 +1,11 @@
-"""The reconcile executor's run for one customer: lease, read, plan, act, record, reschedule.
+"""The reconcile executor's run for one customer: lease, read, plan, act per subscription, record,
+reschedule.
 
-Before a suspension it writes an intent record (state `suspending`) and only then PATCHes, so a
-crash between the call and the record still shows that the suspension was ours; the next run sees
-the subscription suspended with our intent, records it, and patches nothing.
+Each planned step acts on one subscription (and the add-ons that follow it); what came of it is
+recorded on that subscription (`outcomes.py`), so a refusal of one never stops the others. A
+failure that says Partner Center or our token is unwell (throttled, transient, token refused)
+stops the run and reschedules it; nothing about Partner Center raises. At the end the run writes
+the customer's enforcement snapshot (what Partner Center last confirmed, per subscription).
 """
 
 from __future__ import annotations
@@ -10,41 +13,26 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from shared.adapters.layout import RECONCILE_LEASE
 from shared.adapters.lease import Lease, LeaseTaken
-from shared.adapters.partner_center import (
-    EtagNoLongerValid,
-    PartnerCenterError,
-    PartnerCenterNotFound,
-    RenewalWindowConflict,
-    Subscription,
-    SubscriptionStatus,
-    Throttled,
-    Transient,
-)
+from shared.adapters.partner_center import ErrorKind, PartnerCenterError, Subscription
+from shared.domain.enforcement import RunOutcome, build_snapshot
 from shared.domain.messages import ReconcileRequest
-from shared.domain.suspensions import (
-    PlannedAction,
-    PlanStep,
-    SubscriptionView,
-    SuspensionRecord,
-    SuspensionState,
-    plan_reconcile,
-)
+from shared.domain.reconcile_plan import PlannedAction, PlanStep, plan_reconcile
+from shared.services.reconcile import calls
 from shared.services.reconcile.common import (
     ReconcileDeps,
     ReconcileOutcome,
     ReconcileResult,
     describe_action,
     details_summary,
-    intent_record,
     read_hold_ids,
     record_alert,
     view_of,
 )
+from shared.services.reconcile.outcomes import Outcomes
 from shared.services.reconcile.records import RunRecords
 from shared.services.reconcile.retries import backoff_seconds, busy_delay, delay_after, publish_retry
 from shared.settings import EnforcementMode
@@ -52,7 +40,7 @@ from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
 
-MAX_ROUNDS = 3  # re-read holds after acting; loop while they keep changing, at most this often
+MAX_ROUNDS = 4  # re-read after acting; loop while holds change or a read must confirm, at most this often
 LEASE_RENEW_SECONDS = 30  # renew the lease at most this often while acting
 
 
@@ -68,12 +56,17 @@ class Executor:
     deps: ReconcileDeps
     patches: int = 0
     log: RunRecords = field(init=False)
+    outcomes: Outcomes = field(init=False)
     current: dict[str, Subscription] = field(default_factory=dict)
     lease: Lease | None = None
-    recheck: bool = False  # a base was reactivated: list again to see whether its add-ons followed
+    recheck: bool = False  # a read must confirm what a PATCH did (add-ons, auto-renew)
+    holds: list[str] = field(default_factory=list)
+    listed: bool = False
+    delays: list[float] = field(default_factory=list)  # "try later" and settling: look again then
 
     def __post_init__(self) -> None:
         self.log = RunRecords(self.deps, self.request.customer_id, self.request.correlation_id)
+        self.outcomes = Outcomes(self.log)
 
     @property
     def customer_id(self) -> str:
@@ -84,21 +77,15 @@ class Executor:
         return self.request.correlation_id
 
     @property
-    def records(self) -> dict[str, SuspensionRecord]:
-        return self.log.records
+    def attempt(self) -> int:
+        return self.request.attempt
 
-    # --- audit and records (records.py) ---
-    def audit(self, action: str, reason: str = "", **details: Any) -> None:
-        self.log.audit(action, reason, **details)
-
-    def commit(self, records: list[SuspensionRecord]) -> None:
-        """Write the records and the pending audit entries in one transaction."""
-        self.log.commit(records)
+    def note_delay(self, seconds: float) -> None:
+        self.delays.append(max(1.0, seconds))
 
     # --- the run ---
     def run(self) -> ReconcileResult:
-        settings = self.deps.settings
-        ttl = timedelta(seconds=settings.reconcile_lease_seconds)
+        ttl = timedelta(seconds=self.deps.settings.reconcile_lease_seconds)
         lease = self.deps.leases.acquire(self.customer_id, RECONCILE_LEASE, ttl)
         if isinstance(lease, LeaseTaken):
             return self._busy(lease)
@@ -115,73 +102,125 @@ class Executor:
         for round_no in range(1, MAX_ROUNDS + 1):
             if round_no > 1 and not self.deps.leases.renew(lease, ttl):
                 return self._reschedule("lease lost", self._backoff())
-            holds = read_hold_ids(self.deps.table, self.customer_id)
+            self.holds = read_hold_ids(self.deps.table, self.customer_id)
             self.log.load()
-            try:
-                subscriptions = self.deps.partner_center.list_subscriptions(
-                    self.customer_id, correlation_id=self.correlation_id
-                )
-            except (Throttled, Transient) as exc:
-                self.audit("pc.list_subscriptions.failed", str(exc), **exc.describe())
-                return self._reschedule_after(exc)
-            except PartnerCenterError as exc:
-                self.audit("pc.list_subscriptions.failed", str(exc), **exc.describe())
-                self.commit([])
-                raise
-            self.current = {s.id: s for s in subscriptions}
-            self.audit(
-                "pc.list_subscriptions",
-                details_summary(subscriptions),
-                count=len(subscriptions),
-                holds=holds,
-                request_reason=self.request.reason,
-                attempt=self.request.attempt,
-            )
-            actions = plan_reconcile(holds, [view_of(s) for s in subscriptions], self.records)
-            if dry_run:
-                for action in actions:
-                    self.audit(
-                        f"dry_run.would_{action.kind.value}",
-                        "ENFORCEMENT_MODE=dry_run",
-                        **describe_action(action),
-                    )
-                self.commit([])
-                return ReconcileResult(
-                    ReconcileOutcome.DRY_RUN, self.customer_id, detail=f"{len(actions)} action(s)"
-                )
-            failure = self._execute_all(actions, holds)
+            failure = self._list()
             if failure is not None:
-                return self._reschedule_after(failure)
-            holds_changed = bool(read_hold_ids(self.deps.table, self.customer_id)) != bool(holds)
-            if not holds_changed and not self.recheck:
-                self.commit([])
-                return ReconcileResult(ReconcileOutcome.CONVERGED, self.customer_id, patches=self.patches)
-            if holds_changed:
-                self.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
+                return failure
+            now = self.deps.clock.now()
+            settle = timedelta(minutes=self.deps.settings.reconcile_settle_minutes)
+            views = [view_of(s) for s in self.current.values()]
+            actions = plan_reconcile(self.holds, views, self.log.records, now=now, settle=settle)
+            if dry_run:
+                return self._dry_run(actions)
             self.recheck = False
+            stop = self._execute_all(actions)
+            if stop is not None:
+                return self._reschedule(stop.why, stop.delay, free=stop.free)
+            holds_changed = bool(read_hold_ids(self.deps.table, self.customer_id)) != bool(self.holds)
+            if holds_changed:
+                self.log.audit("reconcile.holds_changed", "the holds changed while acting; reconciling again")
+            elif not self.recheck:
+                return self._finish()
         return self._reschedule(f"not converged after {MAX_ROUNDS} rounds", self._backoff())
 
-    def _execute_all(self, actions: list[PlannedAction], holds: list[str]) -> PartnerCenterError | None:
-        """Act on each planned step; returns the failure to reschedule for, if any."""
-        conflict: PartnerCenterError | None = None
-        for action in actions:
-            self._keep_lease()
-            try:
-                self._execute(action, holds)
-            except RenewalWindowConflict as exc:
-                conflict = exc  # this subscription waits; the others can still go ahead
-            except PartnerCenterNotFound:
-                continue  # deleted since it was listed (audited): nothing left to converge
-            except (Throttled, Transient, EtagNoLongerValid) as exc:
-                self.commit([])
-                return exc
-            except PartnerCenterError:
-                self.commit([])  # the failed call stays on the audit trail; then redelivery
-                raise
-        self.commit([])
-        return conflict
+    def _list(self) -> ReconcileResult | None:
+        try:
+            subscriptions = self.deps.partner_center.list_subscriptions(
+                self.customer_id, correlation_id=self.correlation_id
+            )
+        except PartnerCenterError as exc:
+            self.log.audit("pc.list_subscriptions.failed", str(exc), **exc.describe())
+            return self._listing_failed(exc)
+        self.current = {s.id: s for s in subscriptions}
+        self.listed = True
+        self.log.audit(
+            "pc.list_subscriptions",
+            details_summary(subscriptions),
+            count=len(subscriptions),
+            holds=self.holds,
+            request_reason=self.request.reason,
+            attempt=self.attempt,
+        )
+        return None
 
-    def _keep_lease(self) -> None:
+    def _listing_failed(self, exc: PartnerCenterError) -> ReconcileResult:
+        """The customer could not be listed. A tenant Partner Center does not know is one status
+        and one alert (not a traceback per delivery); the rest reschedule."""
+        kind = exc.classification.kind
+        if kind is ErrorKind.NOT_FOUND:
+            previous = self.log.previous_snapshot()
+            if previous is None or previous.outcome is not RunOutcome.CUSTOMER_UNKNOWN:
+                self.outcomes.alert(
+                    "alert.customer_unknown_at_partner_center",
+                    f"Partner Center does not know customer {self.customer_id}: {exc.description or exc}",
+                    **exc.describe(),
+                )
+            self.log.commit([], self._snapshot(RunOutcome.CUSTOMER_UNKNOWN, detail=str(exc)[:300]))
+            metric("reconcile.customer_unknown", 1)
+            return ReconcileResult(ReconcileOutcome.CUSTOMER_UNKNOWN, self.customer_id, detail=str(exc)[:200])
+        if kind in (ErrorKind.TOKEN_REFUSED, ErrorKind.UNRECOGNISED, ErrorKind.REFUSED) and self.attempt == 0:
+            name = (
+                "alert.partner_center_token_refused"
+                if kind is ErrorKind.TOKEN_REFUSED
+                else ("alert.partner_center_unrecognised_error")
+            )
+            self.outcomes.alert(name, f"listing the subscriptions failed: {exc}", **exc.describe())
+        return self._reschedule(
+            f"{type(exc).__name__}: {str(exc)[:200]}", delay_after(self.deps, exc, self.attempt)
+        )
+
+    def _dry_run(self, actions: list[PlannedAction]) -> ReconcileResult:
+        for action in actions:
+            if action.kind is not PlanStep.AWAIT:
+                self.log.audit(
+                    f"dry_run.would_{action.kind.value}",
+                    "ENFORCEMENT_MODE=dry_run",
+                    **describe_action(action),
+                )
+        self.log.commit([], self._snapshot(RunOutcome.DRY_RUN))
+        return ReconcileResult(ReconcileOutcome.DRY_RUN, self.customer_id, detail=f"{len(actions)} action(s)")
+
+    def _execute_all(self, actions: list[PlannedAction]) -> calls.Stop | None:
+        """Act on each planned step; a stop ends the run (the steps done so far are recorded)."""
+        for action in actions:
+            self.keep_lease()
+            stop = self._execute(action)
+            if stop is not None:
+                self.log.commit([])
+                return stop
+        self.log.commit([])
+        return None
+
+    def _execute(self, action: PlannedAction) -> calls.Stop | None:
+        subs = [action.subscription, *action.add_ons]
+        kind = action.kind
+        if kind is PlanStep.SUSPEND:
+            return calls.suspend(self, action, self.holds)
+        if kind is PlanStep.REACTIVATE:
+            return calls.reactivate(self, action)
+        if kind is PlanStep.RESTORE_AUTO_RENEW:
+            return calls.restore_auto_renew(self, action)
+        if kind is PlanStep.CONFIRM:
+            self.outcomes.confirmed(subs, action.why)
+        elif kind is PlanStep.CLOSE:
+            self.outcomes.closed(subs, action.why)
+            self.recheck = self.recheck or self._auto_renew_may_be_due(action)
+        elif kind is PlanStep.RELEASE:
+            self.outcomes.released(subs, action.why, alert=True)
+        elif kind is PlanStep.UNDECIDED:
+            self.outcomes.undecided(action)
+        elif kind is PlanStep.FORGET:
+            self.outcomes.released(subs, action.why, alert=False)
+        elif kind is PlanStep.AWAIT and action.recheck_at is not None:
+            self.note_delay((action.recheck_at - self.deps.clock.now()).total_seconds())
+        return None
+
+    def _auto_renew_may_be_due(self, action: PlannedAction) -> bool:
+        record = self.log.records.get(action.subscription.subscription_id)
+        return bool(record and record.auto_renew_before and not record.auto_renew_restored)
+
+    def keep_lease(self) -> None:
         """Before each step and each Partner Center call, renew the lease if it was last renewed
         more than LEASE_RENEW_SECONDS ago (or half the lease), so no second executor takes the
         customer over while this one is still patching: one paced call with its transient
@@ -192,199 +231,51 @@ class Executor:
         if self.lease.expires_at - self.deps.clock.now() > ttl - slack:
             return
         if not self.deps.leases.renew(self.lease, ttl):
-            self.commit([])
+            self.log.commit([])
             raise _LeaseLost
 
-    def _execute(self, action: PlannedAction, holds: list[str]) -> None:
-        subs = [action.subscription, *action.add_ons]
-        now = self.deps.clock.now()
-        if action.kind is PlanStep.SUSPEND:
-            self._suspend(action, holds, now)
-        elif action.kind is PlanStep.CONFIRM_SUSPENDED:
-            self._confirm(action)
-        elif action.kind is PlanStep.REACTIVATE:
-            result, ours = self._patch(action.subscription, SubscriptionStatus.ACTIVE, "reactivate")
-            if result.is_active:
-                # The add-ons' records are closed once a new listing shows them active again.
-                self.commit(self._closed([action.subscription], now))
-                self.recheck = self.recheck or bool(action.add_ons)
-            elif not ours:
-                self._left_alone(action, "changed by someone else while this app was reactivating it")
-        elif action.kind is PlanStep.RELEASE and action.subscription.parent_subscription_id:
-            self._left_alone(action, "add-on still suspended though its base is no longer suspended by us")
-        elif action.kind is PlanStep.RELEASE:
-            self._left_alone(action, "changed by someone else since this app suspended it")
-        else:
-            self.audit(
-                "reconcile.record_closed",
-                "Partner Center shows it active already (reactivated elsewhere, or our PATCH never applied)",
-                **describe_action(action),
-            )
-            self.commit(self._closed(subs, now))
-
-    def _suspend(self, action: PlannedAction, holds: list[str], now: datetime) -> None:
-        """Intent first, then the PATCH; the records say ours only when our PATCH did it."""
-        subs = [action.subscription, *action.add_ons]
-        intents = [intent_record(view, holds, now, self.correlation_id) for view in subs]
-        self.audit("reconcile.suspend_intent", "holds: " + ", ".join(holds), **describe_action(action))
-        self.commit(intents)
-        try:
-            result, ours = self._patch(action.subscription, SubscriptionStatus.SUSPENDED, "suspend")
-        except Transient:
-            raise  # maybe applied: the intent stays, the next run looks again
-        except PartnerCenterError as exc:
-            # Partner Center answered and changed nothing: the intent must not survive, or a
-            # later suspension by someone else would look like ours.
-            self._release(intents, f"suspension not applied: {type(exc).__name__}")
-            raise
-        if result.is_suspended and ours:
-            base = action.subscription.subscription_id
-            suspended = SuspensionState.SUSPENDED_BY_US
-            self.commit(
-                [
-                    r.model_copy(
-                        update={
-                            "state": suspended,
-                            "etag_after": result.etag if r.subscription_id == base else None,
-                        }
-                    )
-                    for r in intents
-                ]
-            )
-        elif not ours:
-            if result.is_suspended:
-                # Suspended since the listing by someone else (or, should Partner Center not
-                # honour the reused MS-RequestId, by our own retried PATCH): a person looks.
-                self.audit(
-                    "alert.suspension_left_alone",
-                    "suspended at Partner Center before this app's PATCH applied; not recorded as ours",
-                    **describe_action(action),
-                )
-                metric("reconcile.alert", 1)
-            self._release(intents, f"{result.normalised_status} at Partner Center, not by this app")
-
-    def _confirm(self, action: PlannedAction) -> None:
-        """Our intent, and Partner Center shows it suspended: a crash came after our PATCH."""
-        confirmed = [
-            self.records[v.subscription_id].model_copy(
-                update={
-                    "state": SuspensionState.SUSPENDED_BY_US,
-                    "etag_after": v.etag if v == action.subscription else None,
-                }
-            )
-            for v in [action.subscription, *action.add_ons]
-            if v.subscription_id in self.records
-        ]
-        self.audit(
-            "reconcile.suspension_confirmed",
-            "our intent was recorded and Partner Center shows it suspended: recorded, not patched again",
-            **describe_action(action),
+    # --- the end of a run ---
+    def _snapshot(self, outcome: RunOutcome, detail: str = ""):  # type: ignore[no-untyped-def]
+        return build_snapshot(
+            self.customer_id,
+            checked_at=self.deps.clock.now(),
+            outcome=outcome,
+            hold_ids=self.holds,
+            subscriptions=[view_of(s) for s in self.current.values()] if self.listed else [],
+            records=self.log.records,
+            detail=detail,
         )
-        self.commit(confirmed)
 
-    def _release(self, records: list[SuspensionRecord], why: str) -> None:
-        """Mark these records no longer ours (nothing of ours is left at Partner Center)."""
-        self.audit("reconcile.record_released", why, subscription_ids=[r.subscription_id for r in records])
-        self.commit([r.model_copy(update={"state": SuspensionState.RELEASED}) for r in records])
-
-    def _left_alone(self, action: PlannedAction, why: str) -> None:
-        """Ours by record, but someone else suspended it again: never reactivate it (principle
-        2); release our records and raise an alert so a person can look."""
-        subs = [action.subscription, *action.add_ons]
-        released = [
-            self.records[v.subscription_id]
-            for v in subs
-            if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
-        ]
-        self.audit("alert.suspension_left_alone", why, **describe_action(action))
-        metric("reconcile.alert", 1)
-        self._release(released, why)
-
-    def _closed(self, subs: list[SubscriptionView], now: datetime) -> list[SuspensionRecord]:
-        return [
-            self.records[v.subscription_id].model_copy(
-                update={"state": SuspensionState.REACTIVATED, "reactivated_at": now}
-            )
-            for v in subs
-            if v.subscription_id in self.records and self.records[v.subscription_id].is_ours
-        ]
-
-    def _patch(
-        self, view: SubscriptionView, status: SubscriptionStatus, verb: str
-    ) -> tuple[Subscription, bool]:
-        """PATCH the status (the full resource as listed, If-Match its etag); returns the resource
-        and whether this PATCH made the change. When the etag went stale someone else changed the
-        subscription since it was listed (our own retries reuse the MS-RequestId, which Partner
-        Center answers idempotently): re-read it, and retry only a suspension of a subscription
-        still active; a reactivation is never retried over someone else's change. Every call and
-        its result goes to the audit."""
-        pc = self.deps.partner_center
-        resource = self.current[view.subscription_id]
-        for attempt in range(2):
-            request_id = str(uuid.uuid4())
-            self._keep_lease()
-            try:
-                result = pc.set_status(
-                    self.customer_id,
-                    resource,
-                    status,
-                    correlation_id=self.correlation_id,
-                    request_id=request_id,
-                )
-            except EtagNoLongerValid as exc:
-                self.audit(
-                    f"pc.{verb}.failed", str(exc), subscription_id=view.subscription_id, **exc.describe()
-                )
-                if attempt:
-                    raise
-                self._keep_lease()
-                resource = pc.get_subscription(
-                    self.customer_id, view.subscription_id, correlation_id=self.correlation_id
-                )
-                self.audit("pc.get_subscription", subscription_id=resource.id, status=resource.status)
-                if status is SubscriptionStatus.SUSPENDED and resource.is_active:
-                    continue
-                return resource, False
-            except PartnerCenterError as exc:
-                self.audit(
-                    f"pc.{verb}.failed",
-                    str(exc),
-                    subscription_id=view.subscription_id,
-                    request_id=request_id,
-                    **exc.describe(),
-                )
-                raise
-            self.patches += 1
-            self.audit(
-                f"pc.{verb}",
-                f"PATCH status={status.value}",
-                subscription_id=view.subscription_id,
-                request_id=request_id,
-                status_after=result.status,
-            )
-            return result, True
-        raise AssertionError("unreachable")
+    def _finish(self) -> ReconcileResult:
+        if self.delays:
+            # Something waits ("try later", a PATCH that may still be applied): look again then,
+            # without using an attempt (each wait has its own budget).
+            return self._reschedule("waiting for Partner Center", min(self.delays), free=True)
+        self.log.commit([], self._snapshot(RunOutcome.CONVERGED))
+        return ReconcileResult(ReconcileOutcome.CONVERGED, self.customer_id, patches=self.patches)
 
     # --- rescheduling (see retries.py) ---
     def _backoff(self) -> float:
-        return backoff_seconds(self.deps, self.request.attempt)
+        return backoff_seconds(self.deps, self.attempt)
 
-    def _reschedule_after(self, error: PartnerCenterError) -> ReconcileResult:
-        delay = delay_after(self.deps, error, self.request.attempt)
-        return self._reschedule(f"{type(error).__name__}: {str(error)[:200]}", delay)
-
-    def _reschedule(self, why: str, delay: float) -> ReconcileResult:
-        attempt = self.request.attempt + 1
+    def _reschedule(self, why: str, delay: float, *, free: bool = False) -> ReconcileResult:
+        attempt = self.attempt if free else self.attempt + 1
         if attempt > self.deps.settings.reconcile_max_attempts:
-            self.commit([])
-            alert = f"gave up after {self.request.attempt} attempts; last: {why}"
-            record_alert(self.deps, self.request, alert)
+            self.log.commit([], self._snapshot(RunOutcome.GAVE_UP, detail=why) if self.listed else None)
+            record_alert(self.deps, self.request, f"gave up after {self.attempt} attempts; last: {why}")
             return ReconcileResult(
                 ReconcileOutcome.GAVE_UP, self.customer_id, patches=self.patches, detail=why
             )
-        publish_retry(self.deps, self.request, attempt=attempt, delay=delay, reason=f"retry: {why}"[:200])
-        self.audit("reconcile.rescheduled", why, attempt=attempt, delay_seconds=delay)
-        self.commit([])
+        publish_retry(
+            self.deps,
+            self.request,
+            attempt=attempt,
+            delay=delay,
+            reason=f"retry: {why}"[:200],
+            tag=uuid.uuid4().hex if free else "",
+        )
+        self.log.audit("reconcile.rescheduled", why, attempt=attempt, delay_seconds=delay)
+        self.log.commit([], self._snapshot(RunOutcome.RESCHEDULED, detail=why) if self.listed else None)
         metric("reconcile.rescheduled", 1)
         return ReconcileResult(ReconcileOutcome.RESCHEDULED, self.customer_id, self.patches, delay, why)
 
@@ -394,13 +285,12 @@ class Executor:
         delay = busy_delay(self.deps, lease)
         # A fresh message id each time: Service Bus must not drop a second "busy" retry as a
         # duplicate of the first (duplicates are harmless here; a lost retry is not).
-        reason = "retry: customer busy"
         publish_retry(
             self.deps,
             self.request,
-            attempt=self.request.attempt,
+            attempt=self.attempt,
             delay=delay,
-            reason=reason,
+            reason="retry: customer busy",
             tag=uuid.uuid4().hex,
         )
         return ReconcileResult(

@@ -42,7 +42,7 @@ def handle_reconcile_message(deps: ReconcileDeps, body: bytes | str, delivery_co
                 request,
                 f"reconcile failed on delivery {delivery_count}: {type(exc).__name__}; the message "
                 "goes to the poison queue",
-                kind="poison_message",
+                alert_kind="poison_message",
             )
         raise
 

@@ -1,5 +1,6 @@
-"""What one reconcile run writes: its audit entries and our suspension records, committed in one
-transaction of the customer's partition (the records ETag-guarded; the audit head too)."""
+"""What one reconcile run writes: its audit entries, our suspension records and, at the end, the
+enforcement snapshot, committed in one transaction of the customer's partition (the records
+ETag-guarded; the audit head too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from shared.adapters.audit import AuditEntry
 from shared.adapters.conflicts import retry_on_conflict
 from shared.adapters.layout import subscription_row
 from shared.adapters.tables import ConcurrencyConflict
+from shared.domain.enforcement import ENFORCEMENT_ROW, EnforcementSnapshot
 from shared.domain.suspensions import SuspensionRecord
 from shared.services.reconcile.common import ACTOR, ReconcileDeps, read_records
 
@@ -28,7 +30,7 @@ class RunRecords:
         """Read our suspension records (and their ETags) afresh."""
         self.records, self.etags = read_records(self.deps.table, self.customer_id)
 
-    def audit(self, action: str, reason: str = "", **details: Any) -> None:
+    def audit(self, action: str, reason: str = "", /, **details: Any) -> None:
         self.pending.append(
             AuditEntry(
                 at=self.deps.clock.now(),
@@ -40,10 +42,17 @@ class RunRecords:
             )
         )
 
-    def commit(self, records: list[SuspensionRecord]) -> None:
-        """Write the records (ETag-guarded) and the pending audit entries in one transaction."""
-        if not records and not self.pending:
+    def previous_snapshot(self) -> EnforcementSnapshot | None:
+        stored = self.deps.table.get(EnforcementSnapshot, self.customer_id, ENFORCEMENT_ROW)
+        return stored.value if stored else None
+
+    def commit(self, records: list[SuspensionRecord], snapshot: EnforcementSnapshot | None = None) -> None:
+        """Write the records (ETag-guarded, stamped `updated_at`), the pending audit entries and
+        the snapshot (if given) in one transaction."""
+        if not records and not self.pending and snapshot is None:
             return
+        now = self.deps.clock.now()
+        records = [r.model_copy(update={"updated_at": now}) for r in records]
 
         def attempt() -> dict[str, str]:
             tx = self.deps.table.transaction(self.customer_id)
@@ -54,6 +63,8 @@ class RunRecords:
                     tx.update(record, row, etag)
                 else:
                     tx.create(record, row)
+            if snapshot is not None:
+                tx.upsert(snapshot, ENFORCEMENT_ROW)
             audit = self.deps.audit
             if self.pending:
                 audit.stage(tx, audit.read_head(self.customer_id), self.pending)

@@ -11,7 +11,7 @@ import math
 from datetime import timedelta
 
 from shared.adapters.lease import LeaseTaken
-from shared.adapters.partner_center import PartnerCenterError, RenewalWindowConflict, Throttled
+from shared.adapters.partner_center import PartnerCenterError, Throttled
 from shared.domain.messages import ReconcileRequest, derived_message_id
 from shared.services.reconcile.common import ReconcileDeps
 
@@ -26,13 +26,22 @@ def backoff_seconds(deps: ReconcileDeps, attempt: int) -> float:
 
 def delay_after(deps: ReconcileDeps, error: PartnerCenterError, attempt: int) -> float:
     """How long to wait after `error`: at least Retry-After when throttled (without one, the
-    conflict delay), the conflict delay in a renewal window, else the back-off."""
+    conflict delay), the row's own delay for "try later", else the back-off."""
     conflict_delay = float(deps.settings.reconcile_conflict_delay_seconds)
     if isinstance(error, Throttled):
         return error.retry_after_seconds if error.retry_after_seconds is not None else conflict_delay
-    if isinstance(error, RenewalWindowConflict):
-        return conflict_delay
+    if error.classification.delay_seconds is not None:
+        return try_later_delay(deps, error)
     return backoff_seconds(deps, attempt)
+
+
+def try_later_delay(deps: ReconcileDeps, error: PartnerCenterError) -> float:
+    """The delay of a "try later" answer: its documented row's (the renewal window's is the
+    setting RECONCILE_CONFLICT_DELAY_SECONDS, about two minutes)."""
+    classification = error.classification
+    if classification.renewal_window or classification.delay_seconds is None:
+        return float(deps.settings.reconcile_conflict_delay_seconds)
+    return float(classification.delay_seconds)
 
 
 def busy_delay(deps: ReconcileDeps, lease: LeaseTaken) -> float:

@@ -23,6 +23,8 @@ from shared.domain.money import Money
 from shared.services.collections import ledger
 from shared.services.collections.deps import CollectionsDeps
 from tests.actors import TEST_ACTOR
+from tests.conftest import smtp_settings
+from tools.mailsink import MailSink
 
 # Monday 2 March 2026, 10:00 in Shanghai: inside the enforcement window.
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -52,11 +54,28 @@ class Env:
         return self.queue_messages(self.reconcile_queue)
 
     def notices(self) -> list[dict[str, Any]]:
+        """The notice messages published since the last call, each handed to the notice
+        sender (as the queue trigger would), so warnings are delivered (e-mail to the sink)."""
+        from shared.services.collections.notices import handle_notice
+        from shared.services.collections.outbox import NoticeMessage
+
+        messages = self.queue_messages(self.notice_queue)
+        for body in messages:
+            handle_notice(deps(), NoticeMessage.model_validate(body))
+        return messages
+
+    def waiting(self, name: str) -> int:
+        """Messages on a queue, visible or not yet (a retry is published with a delay)."""
+        client = QueueClient.from_connection_string(self.connection_string, name)
+        return int(client.get_queue_properties().approximate_message_count)
+
+    def published_notices(self) -> list[dict[str, Any]]:
+        """The notice messages published since the last call, NOT delivered."""
         return self.queue_messages(self.notice_queue)
 
 
 @pytest.fixture
-def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+def env(azurite: Any, mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     suffix = uuid.uuid4().hex[:10]
     values = {
         "AzureWebJobsStorage": azurite.connection_string,
@@ -66,6 +85,7 @@ def env(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         "NOTICE_QUEUE_NAME": f"not-{suffix}",
         "ENFORCEMENT_MODE": "enforce",
         "NOTICE_WEBHOOK_SECRET": "test-secret",
+        **smtp_settings(mail_sink),
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -88,6 +108,7 @@ def deps() -> CollectionsDeps:
 
 def new_customer(name: str = "Contoso", locale: str = "en", **extra: Any) -> str:
     customer_id = str(uuid.uuid4())
+    extra.setdefault("contacts", [{"name": "Billing", "email": f"billing-{customer_id[:8]}@example.cn"}])
     profile = CustomerProfile.model_validate({"name": name, "locale": locale, **extra})
     ledger.put_customer(deps(), customer_id, profile, actor=TEST_ACTOR, correlation_id="c1")
     return customer_id

@@ -25,7 +25,7 @@ def test_demo_seed_replays_history_so_the_demo_shows_a_suspension(env: Env) -> N
     paid = customer_view.customer_view(deps(), PAID)
     third = customer_view.customer_view(deps(), THIRD)
     assert first.overdue_balance == "12800.00 CNY" and first.days_past_due == 25
-    assert paid.balance == "0 CNY" and paid.overdue_balance == "0 CNY"
+    assert paid.balance == "0.00 CNY" and paid.overdue_balance == "0.00 CNY"
     assert third.overdue_balance == "5400.00 CNY"
     assert first.profile.locale == "zh-CN" and paid.profile.locale == "en"
     # 25 days overdue: reminder and warning sent in the replayed weeks, notice period over, held.

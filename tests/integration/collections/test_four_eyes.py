@@ -212,7 +212,7 @@ def test_which_changes_need_four_eyes_is_policy(
 ) -> None:
     text = (REPO_ROOT / "policy" / "collections.toml").read_text(encoding="utf-8")
     text = text.replace("enforcement_off = true ", "enforcement_off = false").replace(
-        "promise_to_pay_alone_max_days = 14", "promise_to_pay_alone_max_days = 60"
+        "promise_to_pay_alone_max_days = 14", "promise_to_pay_alone_max_days = 30"
     )
     path = tmp_path / "collections.toml"
     path.write_text(text, encoding="utf-8")
@@ -227,13 +227,13 @@ def test_which_changes_need_four_eyes_is_policy(
     )
     assert (
         controls.add_exemption(
-            deps(), cid, _exemption("promise_to_pay", 59), actor=ALICE, correlation_id="c"
+            deps(), cid, _exemption("promise_to_pay", 29), actor=ALICE, correlation_id="c"
         ).effect
         is Effect.CREATED
     )
     assert (
         controls.add_exemption(
-            deps(), cid, _exemption("promise_to_pay", 61), actor=ALICE, correlation_id="c"
+            deps(), cid, _exemption("promise_to_pay", 31), actor=ALICE, correlation_id="c"
         ).effect
         is Effect.PENDING
     )

@@ -28,7 +28,7 @@ from shared.adapters.tables import ConcurrencyConflict, Table
 from shared.domain.customer import Exemption, ExemptionKind, StoredProfile
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.ledger import Invoice, Payment, summarise
-from shared.domain.money import Money
+from shared.domain.money import Money, canonical
 from shared.errors import BadRequest
 from shared.services.collections import ageing, controls, ledger, lists
 from shared.services.collections.lists import CustomerQuery
@@ -168,7 +168,8 @@ def test_the_customer_list_pages_past_a_thousand_and_equals_a_full_read(seeded: 
     by_id = {c.customer_id: c for c in seeded}
     for item in got:
         c = by_id[item.customer_id]
-        assert item.overdue_balance == f"{_overdue(c)} {c.invoices[0].amount.currency}"
+        currency = c.invoices[0].amount.currency
+        assert item.overdue_balance == f"{canonical(_overdue(c), currency)} {currency}"
         assert item.stage == c.stage and item.holds == [c.holds[0].reason.value]
     by_name = _all_pages(_q(sort="name"))
     assert [i.customer_id for i in by_name] == [
@@ -338,7 +339,7 @@ def test_a_row_whose_customer_commit_failed_is_not_believed_and_is_settled(
     assert lists.list_customers(deps(), CustomerQuery(hold="manual")).items == []  # not believed
     assert lists.list_holds(deps(), customer_id=cid).items == []
     [item] = lists.list_customers(deps(), CustomerQuery(id_prefix=cid[:8])).items
-    assert item.holds == [] and item.overdue_balance == "800 CNY"  # what the customer says
+    assert item.holds == [] and item.overdue_balance == "800.00 CNY"  # what the customer says
     env.clock.set(START + SETTLE_GRACE + timedelta(seconds=1))
     lists.list_customers(deps(), CustomerQuery(id_prefix=cid[:8]))
     lists.list_customers(deps(), CustomerQuery(name="Tailspin"))
@@ -379,7 +380,7 @@ def test_a_writer_racing_another_never_confirms_a_stale_row(env: Env) -> None:
     stale, _, _, _ = entry_of("cust:id", row)
     index.confirm(key, stale, stale_etag)  # the loser's late confirmation
     fresh = runtime.table_store().table(LISTS_TABLE).get_raw(*key)
-    assert fresh["open_balance"] == "100"  # the newer content stays
+    assert fresh["open_balance"] == "100.00"  # the newer content stays
     with pytest.raises(ConcurrencyConflict):
         runtime.table_store().table(LISTS_TABLE).delete(*key, etag=stale_etag)
 

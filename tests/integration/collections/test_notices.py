@@ -57,13 +57,13 @@ def hook() -> Iterator[Hook]:
 def reminder(env: Env, hook: Hook, locale: str = "zh-CN") -> NoticeMessage:
     from datetime import date
 
-    cid = new_customer("上海示例科技有限公司", locale, notice_webhook_url=hook.url)
+    cid = new_customer("上海示例科技有限公司", locale, notice_webhook_url=hook.url, contacts=[])
     ledger.post_invoice(
         deps(), invoice(cid, "i1", "1000", date(2026, 3, 2)), actor=TEST_ACTOR, correlation_id="c"
     )
     env.clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
     collections.run_scan(deps())
-    (message,) = env.notices()
+    (message,) = env.published_notices()
     return NoticeMessage.model_validate(message)
 
 
@@ -95,7 +95,7 @@ def test_failed_webhook_is_retried_later_without_blocking(env: Env, hook: Hook) 
     assert stored is not None
     assert not stored.value.delivered and stored.value.last_error == "webhook answered 500"
     assert stored.value.outbox_written  # the e-mail channel is not held up by the webhook
-    assert env.notices() == []  # the retry is delayed (invisible for now)
+    assert env.published_notices() == []  # the retry is delayed (invisible for now)
     hook.status = 200
     assert handle_notice(deps(), message.model_copy(update={"attempt": 1})) == "delivered"
     assert len(hook.received) == 2

@@ -38,6 +38,7 @@ def walk_to_suspension(env: Env) -> None:
     for day in (date(2026, 3, 5), date(2026, 3, 12), date(2026, 3, 23)):
         advance_to(env, day)
         collections.run_scan(deps())
+        env.notices()  # the notice sender delivers them (a suspension needs a delivered warning)
 
 
 def test_stage_walk_reminder_warning_suspension_then_payment_reinstates(env: Env) -> None:
@@ -108,6 +109,7 @@ def test_concurrent_scan_and_payment_no_double_action(env: Env) -> None:
         for day in (date(2026, 3, 5), date(2026, 3, 12)):
             advance_to(env, day)
             collections.run_scan(deps())
+            env.notices()
         env.notices()
         env.reconciles()
         advance_to(env, date(2026, 3, 23))
@@ -196,6 +198,7 @@ def test_cap_holds_a_batch_back_and_approval_releases_it(env: Env) -> None:
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
         collections.run_scan(deps())
+        env.notices()
     env.notices()
     advance_to(env, date(2026, 3, 23))
     policy = deps().policy()
@@ -231,6 +234,7 @@ def test_a_customer_held_back_in_an_already_released_batch_is_placed(env: Env) -
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
         collections.run_scan(deps())
+        env.notices()
     advance_to(env, date(2026, 3, 23))
     policy = deps().policy()
     approvals.add_to_batch(deps(), "late", cid, policy, env.clock.now())
@@ -278,6 +282,7 @@ def test_a_ledger_change_leaves_a_due_suspension_to_the_scan(env: Env) -> None:
     for day in (date(2026, 3, 5), date(2026, 3, 12)):
         advance_to(env, day)
         collections.run_scan(deps())
+        env.notices()
     env.notices()
     advance_to(env, date(2026, 3, 23))
     ledger.post_invoice(

@@ -146,6 +146,17 @@ class Env:
         assert not self.pending_messages(), "the queue did not drain in time"
         return outcomes
 
+    def status_patches(self, subscription_id: str) -> list[str]:
+        """The statuses this subscription's applied PATCHes asked for, repeats folded (an
+        auto-renew PATCH repeats the status it was sent with; replays are left out)."""
+        changes: list[str] = []
+        for call in self.patches_applied(subscription_id):
+            sent = {str(k).lower(): v for k, v in (call["body"] or {}).items()}
+            status = str(sent.get("status", "")).lower()
+            if not changes or changes[-1] != status:
+                changes.append(status)
+        return changes
+
     def patches_applied(self, subscription_id: str) -> list[dict[str, Any]]:
         """PATCHes that changed this subscription (replays of one MS-RequestId excluded)."""
         return [

@@ -14,16 +14,24 @@ from shared.adapters.partner_center import (
     EtagNoLongerValid,
     PartnerCenterError,
     PartnerCenterNotFound,
-    RenewalWindowConflict,
     SubscriptionStatus,
     Throttled,
     Transient,
+    TryLater,
     Unauthorised,
 )
 from shared.adapters.partner_center.auth import config_from_settings
 from shared.adapters.partner_center.client import PartnerCenterClient
 from shared.adapters.partner_center.http import correlation_guid
-from tests.integration.partner_center.conftest import C1, C1_ADDON, C1_BASE, make_client, make_settings
+from tests.integration.partner_center.conftest import (
+    C1,
+    C1_ADDON,
+    C1_BASE,
+    C2,
+    C2_SUB,
+    make_client,
+    make_settings,
+)
 from tools.pcsim import DEMO_TENANT, Simulator
 
 
@@ -72,7 +80,7 @@ def test_bearer_token_from_the_credential_for_the_configured_scope(sim: Simulato
     config = config_from_settings(settings)
     client = PartnerCenterClient.from_config(config, FakeCredential())
     client.list_subscriptions(C1)
-    assert scopes == [("https://partner.partnercenterapi.microsoftonline.cn/.default",)]
+    assert scopes == [("https://graph.chinacloudapi.cn/.default",)]  # the 21Vianet app-only default
     assert sim.calls()[0]["extra"]["authorization"] == "Bearer"
 
 
@@ -103,18 +111,34 @@ def test_pascal_case_responses_parse(sim: Simulator) -> None:
     addon = subs[C1_ADDON]
     assert addon.parent_subscription_id == C1_BASE
     assert addon.offer_name == "Microsoft Defender for Office 365 (Plan 1)"
-    assert addon.is_active and addon.etag
+    assert addon.is_active and addon.etag is None  # new commerce: no etag
+    legacy = make_client(sim).get_subscription(C2, C2_SUB)
+    assert legacy.etag and sim.calls()[-1]["status"] == 200
 
 
-def test_unknown_fields_are_kept_and_sent_back_on_patch(sim: Simulator) -> None:
+def test_the_patch_sends_the_resource_as_read_with_no_null_added(sim: Simulator) -> None:
     client = make_client(sim)
     sub = client.get_subscription(C1, C1_BASE)
     assert sub.model_extra and sub.model_extra["refundableQuantity"] == {"totalQuantity": 0, "details": []}
-    # the simulator refuses a PATCH that leaves out any field of the resource
+    read = sim.subscription(C1, C1_BASE)
     result = client.set_status(C1, sub, SubscriptionStatus.SUSPENDED)
     assert result.is_suspended
-    assert sim.subscription(C1, C1_BASE)["refundableQuantity"] == {"totalQuantity": 0, "details": []}
-    assert sim.calls()[-1]["extra"]["if-match"] == sub.etag
+    sent = sim.calls()[-1]["body"]
+    assert sent == {**read, "status": "suspended"}  # every field as read, nothing added
+    assert "suspensionReasons" not in sent and "entitlementId" not in sent  # not in the read: not sent
+    assert "if-match" not in sim.calls()[-1]["extra"]  # new commerce: no etag, no If-Match
+
+
+def test_if_match_goes_out_in_double_quotes_and_etags_read_back_in_either_form(sim: Simulator) -> None:
+    client = make_client(sim)
+    sub = client.get_subscription(C2, C2_SUB)
+    etag = sim.subscription(C2, C2_SUB)["attributes"]["etag"]
+    assert sub.etag == etag
+    client.set_status(C2, sub, SubscriptionStatus.SUSPENDED)
+    assert sim.calls()[-1]["extra"]["if-match"] == f'"{etag}"'
+    assert sim.subscription(C2, C2_SUB)["status"] == "suspended"
+    quoted = sub.model_copy(update={"attributes": sub.attributes.model_copy(update={"etag": f'"{etag}"'})})  # type: ignore[union-attr]
+    assert quoted.etag == etag
 
 
 def test_unknown_status_is_parsed_and_a_patch_on_it_is_a_typed_error(sim: Simulator) -> None:
@@ -126,16 +150,17 @@ def test_unknown_status_is_parsed_and_a_patch_on_it_is_a_typed_error(sim: Simula
     assert sub.status == "disabled" and not sub.is_active and not sub.is_suspended
     with pytest.raises(PartnerCenterError) as err:
         client.set_status(C1, sub, SubscriptionStatus.SUSPENDED)
-    assert err.value.status == 400 and err.value.error_code == 800091
+    assert err.value.status == 400 and err.value.error_code == 900279  # documented for `disabled`
+    assert err.value.classification.kind.value == "refused"
 
 
 def test_stale_etag_is_a_typed_error(sim: Simulator) -> None:
     client = make_client(sim)
-    sub = client.get_subscription(C1, C1_BASE)
-    client.set_status(C1, sub, SubscriptionStatus.SUSPENDED)
+    sub = client.get_subscription(C2, C2_SUB)
+    client.set_status(C2, sub, SubscriptionStatus.SUSPENDED)
     with pytest.raises(EtagNoLongerValid) as err:
-        client.set_status(C1, sub, SubscriptionStatus.ACTIVE)  # the etag read before the change
-    assert err.value.status == 412 and err.value.error_code == 2055
+        client.set_status(C2, sub, SubscriptionStatus.ACTIVE)  # the etag read before the change
+    assert err.value.status == 400 and err.value.error_code == 2055  # documented: 400/2055
 
 
 def test_not_found_unauthorised_and_renewal_window(sim: Simulator) -> None:
@@ -144,8 +169,9 @@ def test_not_found_unauthorised_and_renewal_window(sim: Simulator) -> None:
         client.list_subscriptions(str(uuid.uuid4()))
     sub = client.get_subscription(C1, C1_BASE)
     sim.renewal_window(C1_BASE)
-    with pytest.raises(RenewalWindowConflict):
+    with pytest.raises(TryLater) as later:
         client.set_status(C1, sub, SubscriptionStatus.SUSPENDED)
+    assert later.value.classification.renewal_window
     sim.add_fault("status", status=401, code=900)
     with pytest.raises(Unauthorised):
         client.get_subscription(C1, C1_BASE)
@@ -215,7 +241,12 @@ def test_clouds_and_base_url_override() -> None:
     }
     china = config_from_settings(load_settings(**base))
     assert china.base_url == "https://partner.partnercenterapi.microsoftonline.cn"
-    assert china.authority == "https://login.partner.microsoftonline.cn"
+    assert china.authority == "https://login.chinacloudapi.cn"
+    assert china.scope == "https://graph.chinacloudapi.cn/.default"
+    moved = config_from_settings(
+        load_settings(**base, PARTNER_CENTER_AUTHORITY="https://login.partner.microsoftonline.cn/")
+    )
+    assert moved.authority == "https://login.partner.microsoftonline.cn"  # still a setting
     world = config_from_settings(
         load_settings(**base, PARTNER_CENTER_CLOUD="global", PARTNER_CENTER_SCOPE="x/.default")
     )

@@ -105,15 +105,6 @@ def test_a_refused_suspension_leaves_no_intent_that_could_later_reactivate_anyth
     assert record(env, C3, C3_ACTIVE).state is SuspensionState.RELEASED  # type: ignore[union-attr]
 
 
-def test_a_permanent_patch_failure_is_audited_and_its_intent_released(env: Env) -> None:
-    env.place_hold(C3)
-    env.sim.add_fault("status", method="PATCH", status=400, code=900115)
-    with pytest.raises(Exception, match="900115"):
-        env.reconcile(C3)
-    assert "pc.suspend.failed" in actions(env, C3)
-    assert record(env, C3, C3_ACTIVE).state is SuspensionState.RELEASED  # type: ignore[union-attr]
-
-
 def test_an_add_on_someone_else_suspended_again_stays_suspended_when_the_base_is_reactivated(
     env: Env,
 ) -> None:

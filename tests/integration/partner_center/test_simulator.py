@@ -47,16 +47,111 @@ def test_rate_limit_window_slides(sim: Simulator) -> None:
     assert requests.get(f"{sim.base_url}/v1/customers", timeout=5).status_code == 200
 
 
-def test_patch_needs_the_full_resource_and_a_current_etag(sim: Simulator) -> None:
-    partial = requests.patch(sub_url(sim, C2, C2_SUB), json={"id": C2_SUB, "status": "suspended"}, timeout=5)
-    assert partial.status_code == 400 and "full resource" in partial.json()["description"]
+def test_patch_takes_a_sparse_or_full_body_and_checks_a_quoted_or_bare_etag(sim: Simulator) -> None:
     resource = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
     etag = resource["attributes"]["etag"]
-    first = patch(sim, C2, C2_SUB, "suspended", **{"If-Match": etag})
-    assert first.status_code == 200 and first.json()["attributes"]["etag"] != etag
-    stale = patch(sim, C2, C2_SUB, "active", **{"If-Match": etag})
-    assert stale.status_code == 412 and stale.json()["code"] == 2055
+    sparse = requests.patch(
+        sub_url(sim, C2, C2_SUB), json={"Status": "suspended"}, headers={"If-Match": f'"{etag}"'}, timeout=5
+    )
+    assert sparse.status_code == 200 and sparse.json()["attributes"]["etag"] != etag
+    stale = patch(sim, C2, C2_SUB, "active", **{"If-Match": f'"{etag}"'})
+    assert stale.status_code == 400 and stale.json()["code"] == "2055"  # documented: 400/2055
+    assert stale.json()["description"] == "Etag is no longer valid"
     assert patch(sim, C2, C2_SUB, "active").status_code == 200  # If-Match is checked only when sent
+
+
+def test_unknown_subscription_and_tenant_answer_the_documented_codes(sim: Simulator) -> None:
+    missing = requests.get(sub_url(sim, C1, str(uuid.uuid4())), timeout=5)
+    assert missing.status_code == 404 and missing.json()["code"] == "20003"
+    tenant = requests.get(f"{sim.base_url}/v1/customers/{uuid.uuid4()}/subscriptions", timeout=5)
+    assert tenant.status_code == 404 and tenant.json()["code"] == "60003"
+    assert set(tenant.json()) == {"code", "description", "data", "source"}
+
+
+def test_items_carry_the_documented_fields_legacy_with_etags_new_commerce_without(sim: Simulator) -> None:
+    items = requests.get(f"{sim.base_url}/v1/customers/{C1}/subscriptions", timeout=5).json()["items"]
+    for item in items:
+        assert {"creationDate", "effectiveStartDate", "commitmentEndDate", "links"} <= set(item)
+        assert item["attributes"]["objectType"] == "Subscription"
+        assert "etag" not in item["attributes"]  # C1's offers are new commerce
+    legacy = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
+    assert legacy["attributes"]["etag"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("deleted", "2011"),
+        ("expired", "900277"),
+        ("disabled", "900279"),
+        ("pending", "800082"),
+        ("none", "800081"),
+    ],
+)
+def test_every_documented_status_is_known_and_refuses_a_status_change(
+    sim: Simulator, status: str, code: str
+) -> None:
+    seed = json.loads(DEMO_TENANT.read_text(encoding="utf-8"))
+    seed["customers"][1]["subscriptions"][0]["status"] = status
+    sim.reset(seed)
+    answer = patch(sim, C2, C2_SUB, "suspended")
+    assert answer.json()["code"] == code and answer.status_code in (400, 409)
+
+
+def test_a_new_commerce_suspension_turns_auto_renew_off_and_a_reactivation_leaves_it_off(
+    sim: Simulator,
+) -> None:
+    assert sim.subscription(C1, C1_BASE)["autoRenewEnabled"] is True
+    patch(sim, C1, C1_BASE, "suspended")
+    assert sim.subscription(C1, C1_BASE)["autoRenewEnabled"] is False
+    assert sim.subscription(C1, C1_ADDON)["autoRenewEnabled"] is False  # the add-on followed
+    patch(sim, C1, C1_BASE, "active")
+    assert sim.subscription(C1, C1_BASE)["autoRenewEnabled"] is False  # "turn auto-renew back on"
+    on = requests.get(sub_url(sim, C1, C1_BASE), timeout=5).json()
+    on["autoRenewEnabled"] = True
+    assert requests.patch(sub_url(sim, C1, C1_BASE), json=on, timeout=5).json()["autoRenewEnabled"] is True
+    patch(sim, C2, C2_SUB, "suspended")
+    assert sim.subscription(C2, C2_SUB)["autoRenewEnabled"] is True  # legacy: as it was
+
+
+def test_whether_add_ons_come_back_with_their_base_is_a_switch(sim: Simulator) -> None:
+    sim.set_addons_follow_reactivation(False)
+    patch(sim, C1, C1_BASE, "suspended")
+    patch(sim, C1, C1_BASE, "active")
+    assert sim.subscription(C1, C1_ADDON)["status"] == "suspended"
+    parent_down = patch(sim, C1, C1_BASE, "suspended")
+    assert parent_down.status_code == 200
+    child = patch(sim, C1, C1_ADDON, "active")
+    assert child.status_code == 409 and child.json()["code"] == "27009"  # the parent isn't active
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [(900115, 403), (800096, 400), (900278, 409), (27009, 409), (900311, 400)]
+)
+def test_any_documented_refusal_is_injectable_per_subscription(
+    sim: Simulator, code: int, status: int
+) -> None:
+    sim.refuse(C1_BASE, code=code)
+    refused = patch(sim, C1, C1_BASE, "suspended")
+    assert refused.status_code == status and refused.json()["code"] == str(code)
+    assert refused.json()["description"] and "Injected" not in refused.json()["description"]
+    assert patch(sim, C2, C2_SUB, "suspended").status_code == 200  # another subscription: not refused
+
+
+def test_a_deferred_patch_answers_nothing_and_applies_when_told(sim: Simulator) -> None:
+    resource = requests.get(sub_url(sim, C2, C2_SUB), timeout=5).json()
+    resource["status"] = "suspended"
+    sim.add_fault("defer", method="PATCH", times=2)
+    for _ in range(2):  # the call and its retry with the same MS-RequestId
+        with pytest.raises(requests.ConnectionError):
+            requests.patch(
+                sub_url(sim, C2, C2_SUB), json=resource, headers={"MS-RequestId": "r-1"}, timeout=5
+            )
+    assert sim.subscription(C2, C2_SUB)["status"] == "active"
+    assert sim.apply_deferred() == 1  # applied once; the repeat of the request id is a replay
+    assert sim.subscription(C2, C2_SUB)["status"] == "suspended"
+    patches = [(c["fault"], c["applied"], c["replayed"]) for c in sim.calls() if c["method"] == "PATCH"]
+    assert patches == [("defer", True, False), ("defer", False, True)]
 
 
 def test_add_ons_follow_their_base(sim: Simulator) -> None:
@@ -88,21 +183,22 @@ def test_replayed_patch_returns_the_first_result_and_changes_nothing(sim: Simula
 def test_fraud_events_list_filters_and_status_update(sim: Simulator) -> None:
     url = f"{sim.base_url}/v1/fraudEvents"
     old = requests.get(url, params={"EventStatus": "Active"}, timeout=5).json()
-    assert old["totalCount"] == 2 and "eventType" not in old["items"][0]
+    assert isinstance(old, list) and len(old) == 2 and "eventType" not in old[0]  # a bare array
+    assert old[0]["hitCount"] == "14"  # a string, as documented
     new_model = {"X-NewEventsModel": "true"}
     typed = requests.get(
         url, params={"EventType": "NetworkConnectionsToCryptoMiningPools"}, headers=new_model, timeout=5
     ).json()
-    assert [e["eventId"] for e in typed["items"]] == ["fe-0001"]
+    assert [e["eventId"] for e in typed] == ["fe-0001"] and typed[0]["IsTest"] == "false"
     page = requests.get(url, params={"PageSize": "1", "PageNumber": "2"}, headers=new_model, timeout=5).json()
-    assert [e["eventId"] for e in page["items"]] == ["fe-0002"]
+    assert [e["eventId"] for e in page] == ["fe-0002"]
     body = {"EventIds": ["fe-0001"], "EventStatus": "Resolved", "ResolvedReason": "Fraud"}
     changed = requests.post(
         f"{sim.base_url}/v1/fraudEvents/subscription/{C2_SUB}/status", json=body, timeout=5
     )
-    assert changed.status_code == 200 and changed.json()["items"][0]["eventStatus"] == "Resolved"
+    assert changed.status_code == 200 and changed.json()[0]["eventStatus"] == "Resolved"
     active = requests.get(url, params={"EventStatus": "Active"}, timeout=5).json()
-    assert [e["eventId"] for e in active["items"]] == ["fe-0002"]
+    assert [e["eventId"] for e in active] == ["fe-0002"]
 
 
 def test_control_endpoints(sim: Simulator) -> None:

@@ -1,6 +1,8 @@
-"""Alerts staff act on, in partition `_alerts` of the customers table: reconcile failures and
-refusals, poison messages, subscriptions whose ownership is unknown, suspensions left alone,
-fraud holds withheld from protected customers, suspension batches held back by the cap.
+"""Alerts staff act on, in partition `_alerts` of the customers table: every audit action
+`alert.*` (reconcile failures and refusals, poison messages, subscriptions whose ownership is
+undecided, suspensions left alone, undelivered warnings, a quiet payments feed, a missing
+calendar year, ...), fraud holds withheld from protected customers, suspension batches held
+back by the cap. Each kind has a title in zh-CN and en (`TITLES`).
 
 An alert is raised by its audit entry: `AuditLog.stage` writes the alert row for every entry
 whose action raises one (`alert.*`, and the few named in `ALERTING_ACTIONS`) before the entry's
@@ -32,15 +34,32 @@ ALERTING_ACTIONS = {
 TITLES: dict[str, dict[str, str]] = {
     "reconcile_failed": {"zh-CN": "合作伙伴中心同步失败", "en": "Partner Center reconcile failed"},
     "poison_message": {"zh-CN": "同步消息进入死信队列", "en": "A reconcile message went to the poison queue"},
-    "reconcile_refused": {"zh-CN": "合作伙伴中心拒绝了操作", "en": "Partner Center refused a change"},
-    "ownership_unknown": {
-        "zh-CN": "无法确定订阅是否由本应用暂停",
-        "en": "Who suspended a subscription is unknown",
+    "subscription_refused": {"zh-CN": "合作伙伴中心拒绝了订阅变更", "en": "Partner Center refused a subscription change"},
+    "partner_center_unrecognised_error": {
+        "zh-CN": "合作伙伴中心返回了无法识别的错误",
+        "en": "Partner Center answered with an unrecognised error",
+    },
+    "partner_center_token_refused": {
+        "zh-CN": "合作伙伴中心拒绝了本应用的凭据",
+        "en": "Partner Center refused the app's credentials",
+    },
+    "customer_unknown_at_partner_center": {
+        "zh-CN": "合作伙伴中心中找不到该客户",
+        "en": "Partner Center does not know the customer",
+    },
+    "ownership_undecided": {
+        "zh-CN": "无法确定订阅是否由本应用暂停，需人工判断",
+        "en": "Who suspended a subscription is unknown: a person decides",
     },
     "suspension_left_alone": {
         "zh-CN": "他人暂停的订阅未被处理",
         "en": "A suspension by someone else was left alone",
     },
+    "auto_renew_not_restored": {
+        "zh-CN": "订阅恢复后未能恢复自动续订",
+        "en": "Auto-renew was not restored after reactivation",
+    },
+    "drift_sweep_failures": {"zh-CN": "一致性巡检多次失败", "en": "The drift sweep keeps failing"},
     "fraud_protected_customer": {
         "zh-CN": "受保护客户的欺诈暂停被拦下",
         "en": "A fraud hold was withheld: the customer is protected",
@@ -48,6 +67,19 @@ TITLES: dict[str, dict[str, str]] = {
     "cap_reached": {
         "zh-CN": "超过单次暂停上限，暂停等待审批",
         "en": "Suspensions held back by the cap, waiting for approval",
+    },
+    "warning_undelivered": {"zh-CN": "暂停警告未能送达", "en": "A warning could not be delivered"},
+    "payments_feed_quiet": {
+        "zh-CN": "付款数据多日未更新，请检查付款数据源",
+        "en": "No payment posted for days: check the payments feed",
+    },
+    "overdue_jump": {
+        "zh-CN": "逾期客户数量骤增，请检查付款数据源",
+        "en": "Customers falling overdue jumped: check the payments feed",
+    },
+    "calendar_year_missing": {
+        "zh-CN": "政策缺少明年的节假日安排",
+        "en": "The policy lacks next year's days off",
     },
 }
 GENERIC_TITLE = {"zh-CN": "告警", "en": "Alert"}

@@ -34,7 +34,10 @@ ALERTING_ACTIONS = {
 TITLES: dict[str, dict[str, str]] = {
     "reconcile_failed": {"zh-CN": "合作伙伴中心同步失败", "en": "Partner Center reconcile failed"},
     "poison_message": {"zh-CN": "同步消息进入死信队列", "en": "A reconcile message went to the poison queue"},
-    "subscription_refused": {"zh-CN": "合作伙伴中心拒绝了订阅变更", "en": "Partner Center refused a subscription change"},
+    "subscription_refused": {
+        "zh-CN": "合作伙伴中心拒绝了订阅变更",
+        "en": "Partner Center refused a subscription change",
+    },
     "partner_center_unrecognised_error": {
         "zh-CN": "合作伙伴中心返回了无法识别的错误",
         "en": "Partner Center answered with an unrecognised error",

@@ -156,3 +156,38 @@ def test_a_forbidden_refusal_is_a_403_problem() -> None:
         "zh-CN": "不",
         "en": "No",
     }
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        (
+            "shared.services.fraud.cases:ResolutionRequest",
+            {"outcome": "dismissed", "note": "n"},
+            "resolved_by",
+        ),
+        ("shared.domain.service_request:EscalationRequest", {}, "prepared_by"),
+        (
+            "shared.domain.service_request:TicketUpdate",
+            {"ticket_number": "T-1", "state": "filed"},
+            "updated_by",
+        ),
+        (
+            "shared.services.reconcile.ownership:OwnershipRequest",
+            {"decision": "leave", "note": "n"},
+            "decided_by",
+        ),
+    ],
+)
+def test_a_body_cannot_say_who_acted(model: str, body: dict[str, str], field: str) -> None:
+    import importlib
+
+    from pydantic import ValidationError
+
+    module, name = model.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert field not in cls.model_validate(body).model_dump()  # without it: accepted, nothing named
+    with pytest.raises(ValidationError) as refused:
+        cls.model_validate({**body, field: "someone else"})
+    [error] = refused.value.errors()
+    assert error["loc"] == (field,) and "who acted comes from the sign-in" in error["msg"]

@@ -162,6 +162,7 @@ def test_a_person_settles_an_undecided_suspension_and_it_is_audited(
     request = OwnershipRequest(decision=Settlement.REACTIVATE, note="our own, per the call log")
     written = settle_ownership(env.deps, C1, C1_BASE.upper(), request, actor=BOB)
     assert written.value.state is SuspensionState.SUSPENDED_BY_US and written.value.decision
+    assert (written.value.decision.decided_by_id, written.value.decision.decided_by) == (BOB.id, BOB.label)
     assert record(env, C1, C1_ADDON).state is SuspensionState.SUSPENDED_BY_US
     assert settle_ownership(env.deps, C1, C1_BASE, request, actor=BOB).effect.value == "unchanged"
     with pytest.raises(Conflict):

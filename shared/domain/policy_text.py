@@ -95,76 +95,86 @@ def _shown_years(policy: Policy, today: date | None) -> list[int]:
     return [today.year, today.year + 1] if today else sorted(policy.enforcement_window.listed_years())
 
 
-def _days_off_zh(policy: Policy, today: date | None) -> list[str]:
-    window = policy.enforcement_window
-    # The library by its own name and version ("holidays 0.108"); its China calendar is said in Chinese.
-    library = policy.library_name.removesuffix(" (China)") or "节假日程序库"
-    lines = []
-    for year in _shown_years(policy, today):
-        listed = window.years.get(year)
-        extra = [d for d in window.holidays if d.year == year]
-        extra_work = [d for d in window.make_up_workdays if d.year == year]
-        if listed is not None:
-            source = f"（来源：{listed.source_zh}）" if listed.source_zh else ""
-            lines += [
-                f"- {year} 年{source}",
-                f"  - 节假日：{_dates(listed.holidays, '无', '、')}",
-                f"  - 调休上班日：{_dates(listed.make_up_workdays, '无', '、')}",
-            ]
-        elif year in policy.library_holidays and not (extra or extra_work):
-            lines += [
-                f"- {year} 年（本政策未列出：法定节假日取自 {library} 的中国日历；"
-                "调休上班日未知，周末一律视为休息日）",
-                f"  - 节假日：{_dates(list(policy.library_holidays[year]), '无', '、')}",
-            ]
-        elif not (extra or extra_work):
-            lines.append(f"- {year} 年：节假日尚未公布")
-        if extra or extra_work:
-            lines += [
-                f"- {year} 年另行安排的日期",
-                f"  - 休息日：{_dates(extra, '无', '、')}",
-                f"  - 上班日：{_dates(extra_work, '无', '、')}",
-            ]
-    lines.append(
-        f"- 本政策未列出的年份：法定节假日取自 {library} 的中国日历；调休上班日未知，"
-        "因此这些年份的周末一律视为休息日。"
-    )
-    return lines
-
-
-def _days_off_en(policy: Policy, today: date | None) -> list[str]:
-    window = policy.enforcement_window
-    library = policy.library_name or "the holidays library"
-    lines = []
-    for year in _shown_years(policy, today):
-        listed = window.years.get(year)
-        extra = [d for d in window.holidays if d.year == year]
-        extra_work = [d for d in window.make_up_workdays if d.year == year]
-        if listed is not None:
-            lines += [
-                f"- {year} (source: {listed.source})",
-                f"  - Public holidays: {_dates(listed.holidays, 'none')}",
-                f"  - Make-up working days: {_dates(listed.make_up_workdays, 'none')}",
-            ]
-        elif year in policy.library_holidays and not (extra or extra_work):
-            lines += [
-                f"- {year} (not listed in this policy: statutory public holidays from {library}; "
-                "make-up working days unknown, so weekends are days off)",
-                f"  - Public holidays: {_dates(list(policy.library_holidays[year]), 'none')}",
-            ]
-        elif not (extra or extra_work):
-            lines.append(f"- {year}: public holidays not yet published")
-        if extra or extra_work:
-            lines += [
-                f"- {year}: other dates set by the partner",
-                f"  - Days off: {_dates(extra, 'none')}",
-                f"  - Working days: {_dates(extra_work, 'none')}",
-            ]
-    lines.append(
-        f"- Years this policy does not list: the statutory public holidays come from {library}'s "
+# The days-off list in each language: {year}, {source}, {library}, {days} are filled in.
+_DAYS_OFF_WORDS = {
+    Locale.ZH_CN: {
+        "listed": "- {year} 年{source}",
+        "source": "（来源：{source}）",
+        "holidays": "  - 节假日：{days}",
+        "make_up": "  - 调休上班日：{days}",
+        "library": "- {year} 年（本政策未列出：法定节假日取自 {library} 的中国日历；"
+        "调休上班日未知，周末一律视为休息日）",
+        "unknown": "- {year} 年：节假日尚未公布",
+        "extra": "- {year} 年另行安排的日期",
+        "extra_off": "  - 休息日：{days}",
+        "extra_work": "  - 上班日：{days}",
+        "rule": "- 本政策未列出的年份：法定节假日取自 {library} 的中国日历；调休上班日未知，"
+        "因此这些年份的周末一律视为休息日。",
+        "none": "无",
+        "sep": "、",
+    },
+    Locale.EN: {
+        "listed": "- {year}{source}",
+        "source": " (source: {source})",
+        "holidays": "  - Public holidays: {days}",
+        "make_up": "  - Make-up working days: {days}",
+        "library": "- {year} (not listed in this policy: statutory public holidays from {library}; "
+        "make-up working days unknown, so weekends are days off)",
+        "unknown": "- {year}: public holidays not yet published",
+        "extra": "- {year}: other dates set by the partner",
+        "extra_off": "  - Days off: {days}",
+        "extra_work": "  - Working days: {days}",
+        "rule": "- Years this policy does not list: the statutory public holidays come from {library}'s "
         "China calendar; make-up working days are not known for them, so their weekends are "
-        "always days off."
-    )
+        "always days off.",
+        "none": "none",
+        "sep": ", ",
+    },
+}
+
+
+def _days_off(policy: Policy, today: date | None, locale: Locale) -> list[str]:
+    """Per year shown: the policy's list (with its source), else the library's statutory
+    holidays, else "not yet published"; then the partner's own extra dates; then the rule."""
+    words = _DAYS_OFF_WORDS[locale]
+    window = policy.enforcement_window
+    if locale is Locale.ZH_CN:  # the library by its name and version; its China calendar in Chinese
+        library = policy.library_name.removesuffix(" (China)") or "节假日程序库"
+    else:
+        library = policy.library_name or "the holidays library"
+
+    def days(values: list[date]) -> str:
+        return _dates(values, words["none"], words["sep"])
+
+    lines = []
+    for year in _shown_years(policy, today):
+        listed = window.years.get(year)
+        extra = [d for d in window.holidays if d.year == year]
+        extra_work = [d for d in window.make_up_workdays if d.year == year]
+        if listed is not None:
+            named = listed.source_zh if locale is Locale.ZH_CN else listed.source
+            source = words["source"].format(source=named) if named else ""
+            lines += [
+                words["listed"].format(year=year, source=source),
+                words["holidays"].format(days=days(listed.holidays)),
+                words["make_up"].format(days=days(listed.make_up_workdays)),
+            ]
+        elif extra or extra_work:
+            pass  # the partner's own dates for the year, below
+        elif year in policy.library_holidays:
+            lines += [
+                words["library"].format(year=year, library=library),
+                words["holidays"].format(days=days(list(policy.library_holidays[year]))),
+            ]
+        else:
+            lines.append(words["unknown"].format(year=year))
+        if extra or extra_work:
+            lines += [
+                words["extra"].format(year=year),
+                words["extra_off"].format(days=days(extra)),
+                words["extra_work"].format(days=days(extra_work)),
+            ]
+    lines.append(words["rule"].format(library=library))
     return lines
 
 
@@ -210,7 +220,7 @@ def _zh(policy: Policy, today: date | None) -> str:
         "",
         "休息日与调休上班日：",
         "",
-        *_days_off_zh(policy, today),
+        *_days_off(policy, today, Locale.ZH_CN),
         "",
         "如因系统原因未能按时发送警告，我们会先发送警告，并将暂停日期顺延至警告发出后满所属类别通知期的第一个工作日。",
         "",
@@ -270,7 +280,7 @@ def _en(policy: Policy, today: date | None) -> str:
         "",
         "Days off and make-up working days:",
         "",
-        *_days_off_en(policy, today),
+        *_days_off(policy, today, Locale.EN),
         "",
         "If a warning could not be sent on time (for example after an outage), the warning is sent "
         "first and the suspension date moves to the first working day at least the notice period "

@@ -161,3 +161,13 @@ def test_the_json_lists_the_days_off_of_this_year_and_the_next(base_url: str) ->
     assert len(body["days_off"]) == 2
     this_year, next_year = sorted(body["days_off"], key=int)
     assert int(next_year) == int(this_year) + 1
+    # The days the scan keeps off: the policy's list for a year it lists, else the library's.
+    from shared.adapters.holiday_library import with_library_holidays
+    from shared.adapters.policy_files import load_policy
+
+    calendar = with_library_holidays(load_policy(REPO_ROOT / "policy" / "collections.toml")).calendar()
+    for year in (this_year, next_year):
+        expected = sorted(d.isoformat() for d in calendar.holidays if d.year == int(year))
+        assert body["days_off"][year] == expected and expected, year
+        made_up = sorted(d.isoformat() for d in calendar.make_up_workdays if d.year == int(year))
+        assert body["make_up_workdays"][year] == made_up

@@ -63,13 +63,13 @@ def published_policy(
     except PolicyError as exc:
         log.error("collections policy invalid", extra={"error": str(exc)})
         raise ServiceUnavailable(str(exc)) from None
-    today = policy.calendar().local_date(now) if now else None
-    window = policy.enforcement_window
-    years = [today.year, today.year + 1] if today else sorted({d.year for d in window.holidays})
+    calendar = policy.calendar()  # the days off the scan keeps: listed years, else the library's
+    today = calendar.local_date(now) if now else None
+    years = [today.year, today.year + 1] if today else sorted(policy.enforcement_window.listed_years())
     return PublishedPolicy(
         version=policy.version,
         lang=chosen,
         text=render_policy(policy, chosen, today),
-        days_off={str(y): sorted(d for d in window.holidays if d.year == y) for y in years},
-        make_up_workdays={str(y): sorted(d for d in window.make_up_workdays if d.year == y) for y in years},
+        days_off={str(y): sorted(d for d in calendar.holidays if d.year == y) for y in years},
+        make_up_workdays={str(y): sorted(d for d in calendar.make_up_workdays if d.year == y) for y in years},
     )

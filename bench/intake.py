@@ -28,6 +28,7 @@ from shared import runtime
 from shared.settings import default_app_settings
 from tools.azurite import Azurite
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 KEY = "bench-key"
 FUNCTIONS = ["fraud_report_submit"]
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host = DevHost(
             app,
             port=0,
-            host_json={"functions": FUNCTIONS},
+            host_json=with_app_http({"functions": FUNCTIONS}),
             settings_defaults=default_app_settings(),
             function_key=KEY,
         )

@@ -31,6 +31,7 @@ from shared import runtime
 from shared.settings import default_app_settings
 from tools.azurite import Azurite
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 from tools.pcsim import Simulator
 
 KEY = "bench-key"
@@ -151,7 +152,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.poll:
                 host_json["extensions"] = {"queues": {"maxPollingInterval": args.poll}}
             host = DevHost(
-                app, port=0, host_json=host_json, settings_defaults=default_app_settings(), function_key=KEY
+                app,
+                port=0,
+                host_json=with_app_http(host_json),
+                settings_defaults=default_app_settings(),
+                function_key=KEY,
             )
             host.start()
             try:

@@ -14,7 +14,7 @@ bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 
-@bp.route(route="changes", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/changes", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def changes_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -32,7 +32,7 @@ def changes_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="changes/{change_id}", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/changes/{change_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def change_get(req: func.HttpRequest) -> func.HttpResponse:
@@ -42,7 +42,7 @@ def change_get(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(pending.get_change(wiring.collections(), req.route_params["change_id"]))
 
 
-@bp.route(route="changes/{change_id}/approval", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/changes/{change_id}/approval", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_APPROVE)
 def change_approve(req: func.HttpRequest) -> func.HttpResponse:
@@ -56,7 +56,7 @@ def change_approve(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(four_eyes.approve_change(wiring.collections(), change_id, decision, **who(req)))
 
 
-@bp.route(route="changes/{change_id}/rejection", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/changes/{change_id}/rejection", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_APPROVE)
 def change_reject(req: func.HttpRequest) -> func.HttpResponse:

@@ -24,7 +24,7 @@ def collections_scan(timer: func.TimerRequest) -> None:
     scan.run_scan(wiring.collections())
 
 
-@bp.route(route="collections/preview", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/collections/preview", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
@@ -35,7 +35,7 @@ def collections_preview(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(preview.preview(deps, deps.policy_for_request()))
 
 
-@bp.route(route="collections/forecast", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/collections/forecast", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def collections_forecast(req: func.HttpRequest) -> func.HttpResponse:
@@ -64,7 +64,7 @@ def _int_param(req: func.HttpRequest, name: str, default: int, low: int, high: i
     return int(raw)
 
 
-@bp.route(route="collections/approvals/{batch_id}", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/collections/approvals/{batch_id}", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_APPROVE)
 def approve_batch(req: func.HttpRequest) -> func.HttpResponse:

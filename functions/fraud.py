@@ -18,7 +18,7 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functi
 MAX_REPORT_BYTES = 65_536
 
 
-@bp.route(route="fraud-reports", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_REPORT)
 def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
@@ -49,7 +49,7 @@ def fraud_report_submit(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="fraud-reports", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -73,7 +73,7 @@ def fraud_report_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="fraud-reports/{case_id}", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports/{case_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
@@ -83,7 +83,7 @@ def fraud_report_get(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(cases.view_case(wiring.fraud(), req.route_params["case_id"]))
 
 
-@bp.route(route="fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports/{case_id}/resolution", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
@@ -96,7 +96,7 @@ def fraud_report_resolve(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports/{case_id}/escalation", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
@@ -111,7 +111,7 @@ def fraud_report_escalate(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=ANONYMOUS)
+@bp.route(route="api/fraud-reports/{case_id}/escalation", methods=["PATCH"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.FRAUD_INVESTIGATE)
 def fraud_report_ticket(req: func.HttpRequest) -> func.HttpResponse:

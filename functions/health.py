@@ -10,7 +10,7 @@ from functions.http_support import http_handler, json_response
 bp = func.Blueprint()
 
 
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="api/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
 @public
 def health(req: func.HttpRequest) -> func.HttpResponse:

@@ -17,7 +17,7 @@ bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functions/auth.py)
 
 
-@bp.route(route="customers/{customer_id}", methods=["PUT"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}", methods=["PUT"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def put_customer(req: func.HttpRequest) -> func.HttpResponse:
@@ -30,7 +30,7 @@ def put_customer(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(ledger.put_customer(wiring.collections(), customer_id, body, **who(req)))
 
 
-@bp.route(route="customers/{customer_id}", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def get_customer(req: func.HttpRequest) -> func.HttpResponse:
@@ -40,7 +40,7 @@ def get_customer(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(customer_view.customer_view(wiring.collections(), req.route_params["customer_id"]))
 
 
-@bp.route(route="invoices", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/invoices", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
@@ -52,7 +52,7 @@ def post_invoice(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(ledger.post_invoice(wiring.collections(), body, **who(req)))
 
 
-@bp.route(route="invoices/{invoice_id}", methods=["PATCH"], auth_level=ANONYMOUS)
+@bp.route(route="api/invoices/{invoice_id}", methods=["PATCH"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
@@ -64,7 +64,7 @@ def patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(ledger.patch_invoice(wiring.collections(), invoice_id, body, **who(req)))
 
 
-@bp.route(route="payments", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/payments", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def post_payment(req: func.HttpRequest) -> func.HttpResponse:
@@ -76,7 +76,7 @@ def post_payment(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(ledger.post_payment(wiring.collections(), body, **who(req)))
 
 
-@bp.route(route="ledger/import", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/ledger/import", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
@@ -92,7 +92,7 @@ def import_ledger(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(report, status=status)
 
 
-@bp.route(route="customers/{customer_id}/holds", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}/holds", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def place_hold(req: func.HttpRequest) -> func.HttpResponse:
@@ -104,7 +104,7 @@ def place_hold(req: func.HttpRequest) -> func.HttpResponse:
     return written_response(controls.place_manual_hold(wiring.collections(), customer_id, body, **who(req)))
 
 
-@bp.route(route="customers/{customer_id}/holds/{hold_id}", methods=["DELETE"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}/holds/{hold_id}", methods=["DELETE"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
@@ -118,7 +118,7 @@ def lift_hold(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="customers/{customer_id}/exemptions", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}/exemptions", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
@@ -131,7 +131,7 @@ def add_exemption(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(
-    route="customers/{customer_id}/exemptions/{exemption_id}",
+    route="api/customers/{customer_id}/exemptions/{exemption_id}",
     methods=["PATCH"],
     auth_level=ANONYMOUS,
 )
@@ -151,7 +151,7 @@ def shorten_exemption(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(
-    route="customers/{customer_id}/exemptions/{exemption_id}",
+    route="api/customers/{customer_id}/exemptions/{exemption_id}",
     methods=["DELETE"],
     auth_level=ANONYMOUS,
 )
@@ -169,7 +169,7 @@ def revoke_exemption(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="customers/{customer_id}/audit", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers/{customer_id}/audit", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.AUDIT_READ)
 def customer_audit(req: func.HttpRequest) -> func.HttpResponse:

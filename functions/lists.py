@@ -27,7 +27,7 @@ CUSTOMER_FILTERS = {
 }
 
 
-@bp.route(route="me", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/me", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @signed_in
 def me(req: func.HttpRequest) -> func.HttpResponse:
@@ -38,7 +38,7 @@ def me(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(body)
 
 
-@bp.route(route="customers", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/customers", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def customers_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -49,7 +49,7 @@ def customers_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(lists.list_customers(wiring.collections(), query))
 
 
-@bp.route(route="holds", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/holds", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def holds_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -67,7 +67,7 @@ def holds_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="exemptions", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/exemptions", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def exemptions_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -90,7 +90,7 @@ def exemptions_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="collections/batches", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/collections/batches", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def batches_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -104,7 +104,7 @@ def batches_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="collections/batches/{batch_id}", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/collections/batches/{batch_id}", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def batch_get(req: func.HttpRequest) -> func.HttpResponse:
@@ -121,7 +121,7 @@ def batch_get(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(detail)
 
 
-@bp.route(route="alerts", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/alerts", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def alerts_list(req: func.HttpRequest) -> func.HttpResponse:
@@ -140,7 +140,7 @@ def alerts_list(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="alerts/{alert_id}/acknowledgement", methods=["POST"], auth_level=ANONYMOUS)
+@bp.route(route="api/alerts/{alert_id}/acknowledgement", methods=["POST"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_WRITE)
 def alert_acknowledge(req: func.HttpRequest) -> func.HttpResponse:
@@ -175,7 +175,7 @@ def _format(req: func.HttpRequest, allowed: set[str]) -> tuple[str, dict[str, st
     )
 
 
-@bp.route(route="reports/ageing", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/reports/ageing", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def ageing_report(req: func.HttpRequest) -> func.HttpResponse:
@@ -190,7 +190,7 @@ def ageing_report(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(report)
 
 
-@bp.route(route="reports/ageing/customers", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/reports/ageing/customers", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.COLLECTIONS_READ)
 def ageing_customers(req: func.HttpRequest) -> func.HttpResponse:
@@ -208,7 +208,7 @@ def ageing_customers(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(page)
 
 
-@bp.route(route="admin/switches", methods=["GET"], auth_level=ANONYMOUS)
+@bp.route(route="api/admin/switches", methods=["GET"], auth_level=ANONYMOUS)
 @http_handler
 @requires(Role.ADMIN)
 def admin_switches(req: func.HttpRequest) -> func.HttpResponse:

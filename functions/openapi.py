@@ -34,7 +34,7 @@ def spec_json() -> str:
         return _cached
 
 
-@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="api/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
 @public
 def openapi(req: func.HttpRequest) -> func.HttpResponse:

@@ -12,7 +12,7 @@ bp = func.Blueprint()
 MAX_AGE_SECONDS = 300  # an edited policy reaches readers within five minutes
 
 
-@bp.route(route="policy", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="api/policy", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @http_handler
 @public
 def policy(req: func.HttpRequest) -> func.HttpResponse:

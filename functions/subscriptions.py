@@ -17,7 +17,7 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks the caller itself (functi
 
 
 @bp.route(
-    route="customers/{customer_id}/subscriptions/{subscription_id}/ownership",
+    route="api/customers/{customer_id}/subscriptions/{subscription_id}/ownership",
     methods=["POST"],
     auth_level=ANONYMOUS,
 )

@@ -34,7 +34,7 @@ def declared() -> set[str]:
     decorated with a trigger (`@bp.route`, `@bp.timer_trigger`, `@queue_trigger(bp, ...)`), named
     by `@bp.function_name` when given, else by the Python function's name."""
     found: set[str] = set()
-    for path in sorted(FUNCTIONS_DIR.glob("*.py")):
+    for path in sorted(FUNCTIONS_DIR.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.FunctionDef):
                 continue

@@ -25,6 +25,7 @@ from shared.settings import default_app_settings
 from tests.app_functions import registered
 from tests.e2e.callers import named_key_env, sign_in
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 KEY = "fraud-e2e-key"
 FRAUD_FUNCTIONS = registered("health", "openapi", "fraud")
@@ -130,7 +131,7 @@ def fraud_host(
         host = DevHost(
             module.app,
             port=0,
-            host_json={**(host_json or {}), "functions": names},
+            host_json=with_app_http({**(host_json or {}), "functions": names}),
             settings_defaults=default_app_settings(),
             function_key=KEY,
         )

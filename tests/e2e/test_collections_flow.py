@@ -27,6 +27,7 @@ from shared.settings import default_app_settings
 from tests.app_functions import registered
 from tests.e2e.callers import named_key_env
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 KEY = "collections-e2e-key"
 SECRET = "e2e-webhook-secret"
@@ -115,7 +116,7 @@ def test_non_payment_flow(azurite: Any, monkeypatch: pytest.MonkeyPatch, receive
     host = DevHost(
         app,
         port=0,
-        host_json={"functions": FUNCTIONS},
+        host_json=with_app_http({"functions": FUNCTIONS}),
         settings_defaults=default_app_settings(),
         function_key=KEY,
     )

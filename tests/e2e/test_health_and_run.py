@@ -21,6 +21,7 @@ from shared import runtime
 from shared.settings import default_app_settings
 from tools.azurite import REPO_ROOT, Azurite, connection_string, free_port
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -46,7 +47,7 @@ def app_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
             function_app.app,
             port=0,
             settings_defaults=default_app_settings(),
-            host_json={"functions": ["health"]},
+            host_json=with_app_http({"functions": ["health"]}),
         )
         host.start()
         hosts.append(host)

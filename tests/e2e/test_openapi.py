@@ -30,8 +30,11 @@ def _registered_routes(monkeypatch: pytest.MonkeyPatch, connection_string: str) 
                 continue
             # `{id:guid}` and `{id?}` are the same path parameter `{id}` in OpenAPI.
             route = re.sub(r"\{([^}:?=]+)[^}]*\}", r"{\1}", binding.route.strip("/"))
+            if not route.startswith("api/"):
+                continue  # the console's HTML pages (console/...) are not part of the API
+            route = route.removeprefix("api")
             for method in binding.methods or ["GET", "POST", "PUT", "PATCH", "DELETE"]:
-                routes.add(("/" + route, str(getattr(method, "value", method)).lower()))
+                routes.add((route, str(getattr(method, "value", method)).lower()))
     return routes
 
 

@@ -18,6 +18,7 @@ from shared import runtime
 from shared.settings import REPO_ROOT, default_app_settings
 from tools.azurite import Azurite
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 KEY = "policy-e2e-key"
 
@@ -41,7 +42,7 @@ def base_url(monkeypatch: pytest.MonkeyPatch, azurite: Azurite, policy_file: Pat
         function_app.app,
         port=0,
         settings_defaults=default_app_settings(),
-        host_json={"functions": ["health", "policy"]},
+        host_json=with_app_http({"functions": ["health", "policy"]}),
         function_key=KEY,
     )
     host.start()

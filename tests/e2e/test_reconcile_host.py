@@ -24,6 +24,7 @@ from shared.domain.holds import Hold, HoldReason
 from shared.domain.messages import ReconcileRequest
 from shared.settings import default_app_settings
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 from tools.pcsim import Simulator
 
 C1 = "11111111-1111-4111-8111-111111111111"
@@ -98,7 +99,9 @@ def world(
             }
         },
     }
-    host = DevHost(module.app, port=0, host_json=host_json, settings_defaults=default_app_settings())
+    host = DevHost(
+        module.app, port=0, host_json=with_app_http(host_json), settings_defaults=default_app_settings()
+    )
     store = TableStore.from_connection_string(storage_connection_string, unique_name)
     host.start()
     try:

@@ -81,7 +81,7 @@ def api(azurite: Any) -> Iterator[FraudHost]:
 def call(api: FraudHost, method: str, path: str, headers: dict[str, str]) -> requests.Response:
     body = b"{}" if method in ("POST", "PUT", "PATCH") else None
     hdrs = {"content-type": "application/json", **headers}
-    return requests.request(method, f"{api.url}/{path}", data=body, headers=hdrs, timeout=30)
+    return requests.request(method, f"{api.host.base_url}/{path}", data=body, headers=hdrs, timeout=30)
 
 
 def test_the_sweep_covers_every_route_and_role() -> None:
@@ -119,12 +119,12 @@ def test_each_demo_user_reaches_exactly_the_routes_of_its_roles(api: FraudHost, 
 
 def test_a_key_has_exactly_its_roles_and_its_name_is_the_actor(api: FraudHost) -> None:
     reader = {"x-functions-key": READER_KEY}
-    assert call(api, "GET", "customers", reader).status_code == 200
-    refused = call(api, "POST", "payments", reader)
+    assert call(api, "GET", "api/customers", reader).status_code == 200
+    refused = call(api, "POST", "api/payments", reader)
     assert refused.status_code == 403 and refused.json()["required_role"] == "Collections.Write"
-    assert call(api, "GET", "me", reader).json()["kind"] == "key"
-    assert call(api, "GET", "me", reader).json()["name"] == "reader"
-    assert call(api, "GET", "customers", {"x-functions-key": "not-a-key"}).status_code == 401
+    assert call(api, "GET", "api/me", reader).json()["kind"] == "key"
+    assert call(api, "GET", "api/me", reader).json()["name"] == "reader"
+    assert call(api, "GET", "api/customers", {"x-functions-key": "not-a-key"}).status_code == 401
     assert requests.get(f"{api.url}/customers?code={READER_KEY}", timeout=30).status_code == 200
 
 
@@ -142,26 +142,26 @@ def _forged(*roles: str) -> str:
 
 def test_a_principal_forged_from_outside_is_ignored(api: FraudHost) -> None:
     forged = {"X-MS-CLIENT-PRINCIPAL": _forged(*(r.value for r in Role)), "X-MS-CLIENT-PRINCIPAL-ID": "x"}
-    assert call(api, "GET", "customers", forged).status_code == 401  # stripped by the host, as by Azure
+    assert call(api, "GET", "api/customers", forged).status_code == 401  # stripped by the host, as by Azure
     clerk = api.signed_in("clerk")
-    mixed = call(api, "POST", f"collections/approvals/{VALUES['batch_id']}", {**clerk, **forged})
+    mixed = call(api, "POST", f"api/collections/approvals/{VALUES['batch_id']}", {**clerk, **forged})
     assert mixed.status_code == 403  # still the clerk: the forged roles never reach the app
-    me = call(api, "GET", "me", {**clerk, **forged}).json()
+    me = call(api, "GET", "api/me", {**clerk, **forged}).json()
     assert me["name"] == "李娜 Li Na" and "Collections.Approve" not in me["roles"]
 
 
 def test_me_and_the_platform_endpoints(api: FraudHost) -> None:
     base = api.host.base_url
     session = api.signed_in("auditor")
-    me = call(api, "GET", "me", session).json()
+    me = call(api, "GET", "api/me", session).json()
     assert me["kind"] == "user" and me["id"] == "11111111-aaaa-4aaa-8aaa-000000000005"
     assert me["roles"] == ["Audit.Read", "Collections.Read"] and me["upn"] == "zhao.min@contoso.cn"
     claims = requests.get(f"{base}/.auth/me", headers=session, timeout=30).json()[0]["user_claims"]
     assert {"typ": "roles", "val": "Audit.Read"} in claims
     assert requests.get(f"{base}/.auth/me", timeout=30).status_code == 401
     app = api.signed_in(app="billing-feed")
-    assert call(api, "GET", "me", app).json()["kind"] == "app"
-    assert call(api, "GET", "me", app).json()["id"] == "22222222-bbbb-4bbb-8bbb-000000000001"
+    assert call(api, "GET", "api/me", app).json()["kind"] == "app"
+    assert call(api, "GET", "api/me", app).json()["id"] == "22222222-bbbb-4bbb-8bbb-000000000001"
 
 
 def test_four_eyes_over_http_and_audit_actors_are_identities(api: FraudHost) -> None:

@@ -81,7 +81,7 @@ def test_http_and_timer_bindings() -> None:
     functions = index("storage")
     health = trigger(functions["health"])
     assert health["type"] == "httpTrigger"
-    assert health["route"] == "health" and health["authLevel"] == "anonymous"
+    assert health["route"] == "api/health" and health["authLevel"] == "anonymous"
     for name in HTTP_FUNCTIONS:
         # The app checks every caller itself (functions/auth.py): a host-level key would be
         # demanded of people signed in through App Service Authentication too.

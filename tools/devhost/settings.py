@@ -284,3 +284,18 @@ def load_host_json(path: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}: the top level must be a JSON object")
     return data
+
+
+def with_app_http(overrides: Mapping[str, Any] | None = None, root: Path | None = None) -> dict[str, Any]:
+    """`overrides` (a test's or bench's host.json) with the app's own `extensions.http` (its
+    routePrefix) from the repository's host.json, so those hosts serve the app's real URLs."""
+    base = load_host_json((root or Path(__file__).resolve().parents[2]) / "host.json") or {}
+    http = _get_ci(_get_ci(base, "extensions"), "http")
+    out = dict(overrides or {})
+    extensions = dict(_get_ci(out, "extensions") or {})
+    out.pop("extensions", None)
+    if http is not None:
+        extensions.setdefault("http", http)
+    if extensions:
+        out["extensions"] = extensions
+    return out

@@ -4,6 +4,7 @@ import azure.functions as func
 
 from functions.changes import bp as changes_bp
 from functions.collections import bp as collections_bp
+from functions.console import bp as console_bp
 from functions.drift import bp as drift_bp
 from functions.fraud import bp as fraud_bp
 from functions.fraud_events import bp as fraud_events_bp
@@ -31,3 +32,4 @@ app.register_functions(notices_bp)
 app.register_functions(changes_bp)
 app.register_functions(lists_bp)
 app.register_functions(subscriptions_bp)
+app.register_functions(console_bp)

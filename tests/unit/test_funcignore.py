@@ -17,6 +17,9 @@ RUNTIME_FILES = [
     "policy/collections.toml",
     "policy/triage.toml",
     "docs/openapi.yaml",
+    "console/templates/base.html",
+    "console/messages/zh-CN.json",
+    "console/static/console.js",
 ]
 NOT_DEPLOYED = [
     "tests/unit/test_funcignore.py",

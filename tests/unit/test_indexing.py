@@ -133,6 +133,7 @@ def test_indexing_loads_no_use_case_client_or_exporter() -> None:
         "opentelemetry",
         "pydantic_settings",
         "yaml",
+        "jinja2",
     ]
     probe = (
         "import sys, function_app; assert function_app.app.get_functions(); "

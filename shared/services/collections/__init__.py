@@ -3,7 +3,8 @@
 - `ledger`, `ledger_import`: customer profiles, invoices, payments, the CSV feed;
 - `controls`: manual holds and exemptions;
 - `customer_change`: the one path every change takes (read, stage, re-evaluate, commit);
-- `customer_view`: what a customer's page and audit trail show;
+- `customer_view`: what a customer's page and audit trail show; `customer_records`: the invoices
+  with what is paid on each, the payments and the notices (the console's customer page);
 - `scan`, `preview`: the timer scan of the due index, and what it would do now;
 - `decision` (the evaluation of a stored customer), `commit` (the one-transaction commit and
   its ordering rules), `actions` (the rows a decided action stages), `outbox` (messages

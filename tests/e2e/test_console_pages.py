@@ -1,0 +1,109 @@
+"""The console over HTTP (no browser): each page in both languages for each demo user, the
+role-aware answers, the security headers, the static files, the same-origin check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from functions.console.web import catalogue
+from tests.e2e.console_app import ConsoleApp, console_app, pages
+from tests.e2e.callers import sign_in
+
+pytestmark = pytest.mark.slow
+
+NEEDS = {  # page -> the role it needs
+    "today": "Collections.Read",
+    "customers": "Collections.Read",
+    "customer": "Collections.Read",
+    "import": "Collections.Write",
+    "approvals": "Collections.Read",
+    "fraud": "Fraud.Investigate",
+    "case": "Fraud.Investigate",
+    "reports": "Collections.Read",
+    "about": None,
+}
+USERS = {
+    "clerk": {"Collections.Read", "Collections.Write", "Fraud.Report"},
+    "risk": {"Collections.Read", "Fraud.Report", "Fraud.Investigate"},
+    "approver": {"Collections.Read", "Collections.Approve"},
+    "auditor": {"Collections.Read", "Audit.Read"},
+}
+
+
+@pytest.fixture(scope="module")
+def app(azurite: Any) -> Iterator[ConsoleApp]:
+    with console_app(azurite.connection_string) as running:
+        yield running
+
+
+def english_phrases() -> set[str]:
+    """The en texts a zh-CN page must not show (several words: not a code or a name)."""
+    en, zh = catalogue("en"), catalogue("zh-CN")
+    return {re.sub(r"\{\w+\}.*", "", v).strip() for k, v in en.items() if len(v.split()) >= 2 and zh[k] != v} - {""}
+
+
+def visible_text(html: str) -> str:
+    body = re.sub(r"<(script|style|pre|code)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_every_page_in_both_languages_as_each_user(app: ConsoleApp, user: str) -> None:
+    session = sign_in(app.base, user)
+    phrases = english_phrases()
+    for name, path in pages(app).items():
+        for lang in ("zh-CN", "en"):
+            answer = requests.get(app.base + path, headers={**session, "Accept-Language": lang}, timeout=60)
+            role = NEEDS[name]
+            if role is not None and role not in USERS[user]:
+                assert answer.status_code == 403, (user, name, answer.status_code)
+                assert role in answer.text
+                continue
+            assert answer.status_code == 200, (user, name, lang, answer.text[-2000:])
+            assert f'<html lang="{lang}">' in answer.text
+            assert "default-src 'self'" in answer.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            if lang == "zh-CN":
+                text = visible_text(answer.text)
+                left = sorted(p for p in phrases if p in text)
+                assert left == [], (user, name, left)
+
+
+def test_nobody_is_sent_to_sign_in_and_forms_need_the_same_origin(app: ConsoleApp) -> None:
+    answer = requests.get(app.base + "/console/customers", allow_redirects=False, timeout=30)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/.auth/login/aad?post_login_redirect_uri=%2Fconsole%2Fcustomers")
+    clerk = sign_in(app.base, "clerk")
+    hold = f"{app.base}/console/customers/{pages(app)['customer'].rsplit('/', 1)[1]}/holds"
+    cross = requests.post(hold, data={"reason": "x"}, headers={**clerk, "Origin": "https://evil.example"}, timeout=30)
+    assert cross.status_code == 403
+    none = requests.post(hold, data={"reason": "x"}, headers=clerk, timeout=30)
+    assert none.status_code == 403
+
+
+def test_static_files_are_cached_and_confined(app: ConsoleApp) -> None:
+    css = requests.get(app.base + "/console/static/console.css", timeout=30)
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "immutable" in css.headers["cache-control"]
+    js = requests.get(app.base + "/console/static/console.js", timeout=30)
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    for bad in ("..%2Fmessages%2Fen.json", ".hidden.css", "nothing.css", "console.py"):
+        assert requests.get(app.base + "/console/static/" + bad, timeout=30).status_code == 404
+
+
+def test_a_refused_form_keeps_what_was_typed_and_names_the_field(app: ConsoleApp) -> None:
+    clerk = sign_in(app.base, "clerk")
+    customer = pages(app)["customer"]
+    form = {"payment_id": "PAY-TYPED-1", "amount": "-5", "currency": "CNY", "received_at": "not a time"}
+    answer = requests.post(
+        app.base + customer + "/payments", data=form, headers={**clerk, "Origin": app.base, "Accept-Language": "en"}, timeout=30
+    )
+    assert answer.status_code == 422, answer.text[-1500:]
+    assert 'value="PAY-TYPED-1"' in answer.text and 'value="not a time"' in answer.text
+    assert 'class="field-error"' in answer.text

@@ -153,7 +153,7 @@ def console_fraud(req: func.HttpRequest) -> func.HttpResponse:
     status = status if status in statuses else "open"
     severity = severity if severity in ("low", "medium", "high", "critical") else None
     found = case_lists.list_cases(wiring.fraud(), status=status, severity=severity, limit=50)
-    return render(req, "fraud.html", found=found, status=status, severity=severity or "", statuses=statuses)
+    return render(req, "fraud.html", found=found, chosen=status, severity=severity or "", statuses=statuses)
 
 
 @bp.route(route="console/fraud/{case_id}", methods=["GET"], auth_level=ANONYMOUS)

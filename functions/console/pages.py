@@ -42,7 +42,16 @@ def console_today(req: func.HttpRequest) -> func.HttpResponse:
     if Role.FRAUD_INVESTIGATE in current_actor().roles:
         from shared.services.fraud import case_lists
 
-        cases = _safe(case_lists.list_cases, wiring.fraud(), status="open", severity="critical", limit=20)
+        # Unresolved: open, or investigating (a case whose hold is placed).
+        cases = [
+            item
+            for status in ("open", "investigating")
+            for item in getattr(
+                _safe(case_lists.list_cases, wiring.fraud(), status=status, severity="critical", limit=20),
+                "items",
+                [],
+            )
+        ]
     return render(
         req,
         "today.html",

@@ -44,7 +44,9 @@ def app(azurite: Any) -> Iterator[ConsoleApp]:
 def english_phrases() -> set[str]:
     """The en texts a zh-CN page must not show (several words: not a code or a name)."""
     en, zh = catalogue("en"), catalogue("zh-CN")
-    return {re.sub(r"\{\w+\}.*", "", v).strip() for k, v in en.items() if len(v.split()) >= 2 and zh[k] != v} - {""}
+    return {
+        re.sub(r"\{\w+\}.*", "", v).strip() for k, v in en.items() if len(v.split()) >= 2 and zh[k] != v
+    } - {""}
 
 
 def visible_text(html: str) -> str:
@@ -78,10 +80,14 @@ def test_every_page_in_both_languages_as_each_user(app: ConsoleApp, user: str) -
 def test_nobody_is_sent_to_sign_in_and_forms_need_the_same_origin(app: ConsoleApp) -> None:
     answer = requests.get(app.base + "/console/customers", allow_redirects=False, timeout=30)
     assert answer.status_code == 303
-    assert answer.headers["location"].startswith("/.auth/login/aad?post_login_redirect_uri=%2Fconsole%2Fcustomers")
+    assert answer.headers["location"].startswith(
+        "/.auth/login/aad?post_login_redirect_uri=%2Fconsole%2Fcustomers"
+    )
     clerk = sign_in(app.base, "clerk")
     hold = f"{app.base}/console/customers/{pages(app)['customer'].rsplit('/', 1)[1]}/holds"
-    cross = requests.post(hold, data={"reason": "x"}, headers={**clerk, "Origin": "https://evil.example"}, timeout=30)
+    cross = requests.post(
+        hold, data={"reason": "x"}, headers={**clerk, "Origin": "https://evil.example"}, timeout=30
+    )
     assert cross.status_code == 403
     none = requests.post(hold, data={"reason": "x"}, headers=clerk, timeout=30)
     assert none.status_code == 403
@@ -102,7 +108,10 @@ def test_a_refused_form_keeps_what_was_typed_and_names_the_field(app: ConsoleApp
     customer = pages(app)["customer"]
     form = {"payment_id": "PAY-TYPED-1", "amount": "-5", "currency": "CNY", "received_at": "not a time"}
     answer = requests.post(
-        app.base + customer + "/payments", data=form, headers={**clerk, "Origin": app.base, "Accept-Language": "en"}, timeout=30
+        app.base + customer + "/payments",
+        data=form,
+        headers={**clerk, "Origin": app.base, "Accept-Language": "en"},
+        timeout=30,
     )
     assert answer.status_code == 422, answer.text[-1500:]
     assert 'value="PAY-TYPED-1"' in answer.text and 'value="not a time"' in answer.text

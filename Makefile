@@ -9,7 +9,17 @@ NODE_STAMP := node_modules/.deps-installed
 
 .PHONY: setup run test lint typecheck bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) local.settings.json
+CHROMIUM := /usr/bin/chromium
+
+setup: $(PY_STAMP) $(NODE_STAMP) local.settings.json $(CHROMIUM)
+
+# The console's browser tests drive Debian's chromium (playwright never downloads a browser).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install chromium at $(CHROMIUM) (Debian: apt-get install chromium fonts-noto-cjk)"; exit 1; }
+	@echo "installing chromium and fonts-noto-cjk (browser tests)"
+	@SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -62,6 +62,15 @@ def _start_simulator(port: int, env: dict[str, str]) -> Simulator | None:
     return simulator
 
 
+def console_line(base: str) -> str:
+    """The last line `make run` prints: where the console is, and whom to sign in as."""
+    from tools.devhost.easyauth import DEMO_USERS
+
+    wanted = ("clerk", "risk", "approver", "approver2", "auditor")
+    users = ", ".join(f"{u.key} ({u.title_en})" for k in wanted for u in DEMO_USERS if u.key == k)
+    return f"console: {base}/console (sign in as a demo user: {users}; auditor is read-only)"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run Collections Guard locally.")
     parser.add_argument("--port", type=int, default=7071, help="local Functions host port")
@@ -169,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("ready: %s/api/health answers 200 (Ctrl-C stops everything)", base)
         elif host.poll() is None:
             log.warning("%s/api/health does not answer 200 yet; see the host log above", base)
+        log.info("%s", console_line(base))
         while not stopping:
             for child in children:
                 if child.poll() is not None:

@@ -14,7 +14,9 @@ from tools.azurite import REPO_ROOT
 def main() -> int:
     env = {**os.environ, "CONSOLE_SCREENSHOTS": str(REPO_ROOT / "docs" / "console")}
     test = "tests/e2e/test_console_browser.py"
-    return subprocess.run([sys.executable, "-m", "pytest", test, "-q"], cwd=REPO_ROOT, env=env, check=False).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", test, "-q"], cwd=REPO_ROOT, env=env, check=False
+    ).returncode
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ def console_app(connection_string: str, **env: str) -> Iterator[ConsoleApp]:
     from shared import wiring
     from shared.services.collections.approvals import add_to_batch
     from tools import demo_ledger
-
     from tools.mailsink import MailSink
 
     sink = MailSink().start()  # e-mail notices are delivered: the notice period then runs

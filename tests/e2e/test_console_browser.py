@@ -7,8 +7,8 @@ tools.console_screenshots` refreshes docs/console/)."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from functions.console.web import catalogue
-from tests.e2e.console_app import ConsoleApp, console_app, pages
 from tests.e2e.callers import sign_in
+from tests.e2e.console_app import ConsoleApp, console_app, pages
 
 pytestmark = pytest.mark.slow
 

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.debug("%s is not in %s: using %s's value", key, args.settings.name, example.name)
         # The storage the host uses is the Azurite started here, whatever the settings file says.
         env["AzureWebJobsStorage"] = azurite.connection_string
+        env["LOCAL_RUN_LAUNCHER"] = "1"  # the host: these overrides are deliberate
         simulator = _start_simulator(args.pcsim_port, env)
         if args.smtp_port:
             # A real SMTP server on loopback: every e-mail notice lands in .mail/ as an .eml file.

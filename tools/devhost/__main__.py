@@ -87,15 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
-    applied = apply_values(local.values, os.environ)
-    if local.found:
-        kept = len(local.values) - len(applied)
-        logger.info(
-            "%s: %d Values in effect (%d set from the file, %d already in the environment, kept)",
+    overridden = sorted(k for k, v in local.values.items() if k in os.environ and os.environ[k] != v)
+    apply_values(local.values, os.environ)
+    if overridden and not os.environ.get("LOCAL_RUN_LAUNCHER"):
+        # Only what the person should know: a value of the file that does not apply (under
+        # `make run`, the launcher sets storage, simulator and SMTP addresses on purpose).
+        logger.warning(
+            "%s: %s set in the environment too; the environment's value is used",
             args.settings,
-            len(local.values),
-            len(applied),
-            kept,
+            ", ".join(overridden),
         )
     port = args.port if args.port is not None else local.http_port or DEFAULT_PORT
     cwd = os.getcwd()

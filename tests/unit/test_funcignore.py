@@ -17,6 +17,8 @@ RUNTIME_FILES = [
     "policy/collections.toml",
     "policy/triage.toml",
     "docs/openapi.yaml",
+    "docs/openapi-examples.json",
+    "functions/static/api-docs.js",
 ]
 NOT_DEPLOYED = [
     "tests/unit/test_funcignore.py",

@@ -137,6 +137,8 @@ DOMAIN_ZH: dict[str, str] = {
     "differs from the stored value": "与已保存的值不同",
     "duplicate key": "重复的键",
     "unknown customer": "未知客户",
+    "not a GUID": "不是 GUID",
+    "must be manual": "应为 manual",
 }
 _PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -208,6 +210,11 @@ DETAIL_ZH: dict[str, str] = {
     "the request body is empty; a JSON object is expected": "请求正文为空；需要一个 JSON 对象",
     "the body is nested too deeply": "请求正文嵌套层数过多",
     "an unexpected error occurred; it was logged": "发生意外错误，已记录日志",
+    "the query parameters are not valid": "查询参数无效：请看各参数的说明",
+    "customer_id must be a GUID": "customer_id 应为 GUID",
+    "only manual holds are placed here (non_payment comes from the policy, fraud from a case)": (
+        "这里只能设置人工冻结（manual）：non_payment 由催收政策设置，fraud 由欺诈案件设置"
+    ),
     "the records changed while this request was applied; send it again": (
         "处理期间记录被他人修改；请重新发送此请求"
     ),
@@ -222,6 +229,30 @@ _DETAIL_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"^customer (?P<c>\S+) not found$"), "找不到客户 {c}"),
     (re.compile(r"^invoice (?P<c>\S+) not found$"), "找不到账单 {c}"),
+    (
+        re.compile(r"^customer (?P<c>\S+) is unknown: PUT (?P<p>\S+) first$"),
+        "未知客户 {c}：请先 PUT {p} 建立客户资料",
+    ),
+    (re.compile(r"^customer (?P<c>\S+) is unknown$"), "未知客户 {c}"),
+    (re.compile(r"^customer (?P<c>\S+) has no invoice (?P<i>\S+)$"), "客户 {c} 没有账单 {i}"),
+    (re.compile(r"^customer (?P<c>\S+) has no exemption (?P<i>\S+)$"), "客户 {c} 没有豁免 {i}"),
+    (re.compile(r"^send (?P<a>\S+), not (?P<b>.+)$"), "请发送 {a}，而不是 {b}"),
+    (re.compile(r"^no suspension batch '(?P<b>[^']*)'$"), "没有暂停批次 '{b}'"),
+    (re.compile(r"^no fraud case '(?P<b>[^']*)'$"), "没有欺诈案件 '{b}'"),
+    (re.compile(r"^no alert '(?P<b>[^']*)'$"), "没有提醒 '{b}'"),
+    (re.compile(r"^change (?P<c>\S+) is (?P<s>\w+)$"), "变更 {c} 的状态为 {s}，不能再处理"),
+    (re.compile(r"^case (?P<c>\S+) is already (?P<s>\w+)$"), "案件 {c} 已经是 {s} 状态"),
+    (
+        re.compile(r"^no record of subscription (?P<s>\S+) for customer (?P<c>\S+)$"),
+        "客户 {c} 没有订阅 {s} 的记录",
+    ),
+    (
+        re.compile(
+            r"^an? (?P<k>\w+) exemption lasts at most (?P<n>\d+) days under the collections policy: "
+            r"until must be (?P<d>\S+) or earlier$"
+        ),
+        "按催收政策，{k} 豁免最长 {n} 天：until 不能晚于 {d}",
+    ),
 )
 
 
@@ -245,6 +276,6 @@ def localize_errors(errors: list[dict[str, Any]] | None, language: str) -> list[
         localized = dict(item.get("localized") or {})
         message = str(item.get("message", ""))
         localized.setdefault(EN, message)
-        localized.setdefault(ZH, domain_zh(message) or message)
+        localized.setdefault(ZH, detail_zh(message) or message)
         out.append({**item, "message": localized[language], "localized": localized})
     return out

@@ -100,3 +100,22 @@ def test_the_docs_page_is_served_from_the_app_under_a_strict_csp(azurite: Any) -
 def test_the_examples_file_is_deployed_with_the_app() -> None:
     assert json.loads((REPO_ROOT / "docs" / "openapi-examples.json").read_text(encoding="utf-8"))
     assert Path(REPO_ROOT / "functions" / "static" / "api-docs.html").is_file()
+
+
+def test_every_refusal_in_the_examples_has_its_chinese_words() -> None:
+    """The common mistakes the reference shows are explained in zh-CN too (Accept-Language)."""
+    import re
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    untranslated = []
+    for name, statuses in openapi_examples.stored().items():
+        for status, named in statuses.items():
+            for example in named.values():
+                value = example["value"]
+                if not (status.startswith("4") and isinstance(value, dict)):
+                    continue
+                texts = [value["localized"]["zh-CN"]] + [
+                    e["localized"]["zh-CN"] for e in value.get("errors") or []
+                ]
+                untranslated += [f"{name} {status}: {t}" for t in texts if not cjk.search(t)]
+    assert untranslated == []

@@ -77,6 +77,11 @@ class Recorder:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> Any:
+        if self.clock is not None:
+            # One second per call: what two calls create is ordered the same way on every run.
+            from datetime import timedelta
+
+            self.clock.advance(timedelta(seconds=1))
         sent = {"x-correlation-id": f"example-{operation}-{status}", **(headers or {})}
         if key:
             sent["x-functions-key"] = key

@@ -146,18 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(example, args.settings)
         log.info("created %s from %s", args.settings.name, example.name)
 
-    azurite = Azurite.start(
-        blob_port=args.azurite_ports[0],
-        queue_port=args.azurite_ports[1],
-        table_port=args.azurite_ports[2],
-        location=args.data_dir,
-    )
-    log.info(
-        "Azurite storage on 127.0.0.1:%s (blob, queue, table), data in %s",
-        ",".join(map(str, args.azurite_ports)),
-        args.data_dir,
-    )
-
+    azurite: Azurite | None = None
     children: list[subprocess.Popen[bytes]] = []
     simulator: Simulator | None = None
     sink: MailSink | None = None
@@ -172,6 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     # simulator and the host are stopped: Azurite runs in its own session and would outlive us.
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM unwinds like Ctrl-C
     try:
+        # Started inside the try: a Ctrl-C the moment Azurite answers still stops it.
+        azurite = Azurite.start(
+            blob_port=args.azurite_ports[0],
+            queue_port=args.azurite_ports[1],
+            table_port=args.azurite_ports[2],
+            location=args.data_dir,
+        )
+        log.info(
+            "Azurite storage on 127.0.0.1:%s (blob, queue, table), data in %s",
+            ",".join(map(str, args.azurite_ports)),
+            args.data_dir,
+        )
         env = dict(os.environ)
         for key, value in _load_values(args.settings).items():
             env.setdefault(key, value)
@@ -258,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             viewer.stop()
         if sink is not None:
             sink.stop()
-        azurite.stop()
+        if azurite is not None:
+            azurite.stop()
         log.info("stopped")
     return 0
 

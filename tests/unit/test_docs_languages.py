@@ -20,10 +20,7 @@ from tools.azurite import REPO_ROOT
 DOCS = REPO_ROOT / "docs"
 ZH_DOCS = DOCS / "zh-CN"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ENGLISH_ONLY = {
-    "architecture.md": "for the app's developers: module layout and layering rules, read with the code",
-    "partner-center-client.md": "for the app's developers: the client's internals, read with the code",
-}
+ENGLISH_ONLY: dict[str, str] = {}  # document name -> why it has no Chinese twin
 README_FIRST_PART_ENDS = "## Configuration"
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 

@@ -21,20 +21,28 @@ $(CHROMIUM):
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
 
+# Installers' own chatter (index warnings, progress) goes to a log, shown only when they fail.
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "setup: installing Python packages into $(VENV) (log: $(VENV)/pip.log)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >$(VENV)/pip.log 2>&1 \
+		|| { tail -n 40 $(VENV)/pip.log; echo "setup: pip install failed (full log: $(VENV)/pip.log)"; exit 1; }
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "setup: installing npm packages (Azurite) into node_modules"
+	@npm ci --no-audit --no-fund --loglevel=error >.npm-ci.log 2>&1 \
+		|| { tail -n 40 .npm-ci.log; echo "setup: npm ci failed (full log: .npm-ci.log)"; exit 1; }
+	@rm -f .npm-ci.log
 	@touch $@
 
 local.settings.json: local.settings.example.json
 	@test -f $@ || { cp $< $@; echo "created $@ from $<"; }
 
+# RUN_ARGS: e.g. `make run RUN_ARGS=--verbose` (every component's own log lines) or other ports.
+RUN_ARGS ?=
 run: setup
-	$(PY) -m tools.run_local
+	@$(PY) -m tools.run_local $(RUN_ARGS)
 
 test: setup
 	$(PY) -m pytest

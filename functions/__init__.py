@@ -21,8 +21,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _log = logging.getLogger("collections_guard.startup")
 
 # The Azure SDKs log every request and response header at INFO: noise that buries the app's own
-# lines (and costs ingestion in Application Insights). Warnings and errors still come through.
-logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+# lines (and costs ingestion in Application Insights). Warnings and errors still come through;
+# AZURE_SDK_HTTP_LOGGING=true asks for the dumps (when debugging a storage or Service Bus call).
+if os.environ.get("AZURE_SDK_HTTP_LOGGING", "").strip().lower() not in ("1", "true", "yes", "on"):
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 logging.getLogger("azure.identity").setLevel(logging.WARNING)
 
 

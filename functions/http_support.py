@@ -63,25 +63,41 @@ def answer_for(exc: AppError) -> tuple[int, str, str]:
     return ANSWERS[BadRequest]
 
 
-def refusal(exc: AppError) -> func.HttpResponse:
-    """The problem+json answer of a refusal; a contended write also says when to retry."""
+def refusal(exc: AppError, language: str = "en") -> func.HttpResponse:
+    """The problem+json answer of a refusal, its words in `language` (functions/problem_text.py);
+    a contended write also says when to retry."""
+    from functions.problem_text import ZH, localize_errors
+
     status, title, slug = answer_for(exc)
-    headers = None
+    headers = {"Content-Language": language}
     if isinstance(exc, Contended):
-        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     if status == 401:
-        headers = {**(headers or {}), **sign_in_challenge()}
+        headers.update(sign_in_challenge())
+    members = refusal_members(exc)
+    detail = members["localized"][ZH] if language == ZH else exc.detail
     return problem(
-        status, title, exc.detail, slug=slug, errors=exc.errors, headers=headers, members=refusal_members(exc)
+        status,
+        title,
+        detail,
+        slug=slug,
+        errors=localize_errors(exc.errors, language),
+        headers=headers,
+        members=members,
     )
 
 
-def refusal_members(exc: AppError) -> dict[str, Any] | None:
-    """Extension members of a refusal's problem: its facts, and its reason in both languages."""
+def refusal_members(exc: AppError) -> dict[str, Any]:
+    """Extension members of a refusal's problem: its facts, and its reason in both languages
+    (`localized`: the refusal's own words, else the fixed translations of problem_text)."""
+    from functions.problem_text import EN, ZH, detail_zh
+
     members: dict[str, Any] = dict(exc.members or {})
-    if exc.localized:
-        members["localized"] = dict(exc.localized)
-    return members or None
+    localized = dict(exc.localized or {})
+    localized.setdefault(EN, exc.detail)
+    localized.setdefault(ZH, detail_zh(exc.detail) or exc.detail)
+    members["localized"] = localized
+    return members
 
 
 def sign_in_challenge() -> dict[str, str]:
@@ -165,13 +181,17 @@ def _json_default(value: Any) -> Any:
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as `{field, message}` with dotted field paths (`evidence[0].value`)."""
+    """Pydantic errors as `{field, message, localized}` with dotted field paths
+    (`evidence[0].value`), in words a clerk reads (functions/problem_text.py)."""
+    from functions.problem_text import EN, schema_error
+
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         path = ""
         for part in err.get("loc", ()):
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        out.append({"field": path or "(body)", "message": err["msg"]})
+        words = schema_error(err)
+        out.append({"field": path or "(body)", "message": words[EN], "localized": words})
     return out
 
 
@@ -259,14 +279,24 @@ def http_handler(fn: Handler) -> Handler:
         try:
             return fn(req)
         except AppError as exc:
-            return refusal(exc)
+            return refusal(exc, request_language(req))
         except Exception as exc:  # noqa: BLE001 - classified below; never a traceback in the answer
-            return _unexpected(fn.__name__, exc)
+            return _unexpected(fn.__name__, exc, request_language(req))
 
     return wrapper
 
 
-def _unexpected(name: str, exc: Exception) -> func.HttpResponse:
+def request_language(req: func.HttpRequest) -> str:
+    """The language of the answer's words: `zh-CN` when `Accept-Language` prefers Chinese."""
+    from functions.problem_text import preferred_language
+
+    try:
+        return preferred_language(req.headers.get("accept-language"))
+    except Exception:  # noqa: BLE001 - a header must never turn a refusal into a 500
+        return "en"
+
+
+def _unexpected(name: str, exc: Exception, language: str = "en") -> func.HttpResponse:
     """Errors that are not refusals: invalid input after all, a lost write race, broken
     settings; anything else is a bare 500 (logged with its traceback)."""
     from pydantic import ValidationError
@@ -275,17 +305,15 @@ def _unexpected(name: str, exc: Exception) -> func.HttpResponse:
     from shared.settings import SettingsError
 
     if isinstance(exc, ValidationError):
-        return problem(
-            422,
-            "Validation failed",
-            "the request does not match the schema",
-            slug="validation-failed",
-            errors=field_errors(exc),
+        return refusal(
+            ValidationFailed("the request does not match the schema", errors=field_errors(exc)), language
         )
     if isinstance(exc, ConcurrencyConflict):
         # A write that lost an ETag race outside `retry_on_conflict`: still not a 500.
         log.warning("unretried write conflict in %s", name)
-        return refusal(Contended("the records changed while this request was applied; send it again"))
+        return refusal(
+            Contended("the records changed while this request was applied; send it again"), language
+        )
     if isinstance(exc, SettingsError):
         log.error("settings invalid", extra={"error": str(exc)})
         return problem(503, "Service unavailable", str(exc), slug="settings-invalid")

@@ -292,6 +292,11 @@ class AppSettings(BaseSettings):
         validation_alias="APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
         description="`Authorization=AAD;ClientId=<identity client id>`: export with the managed identity.",
     )
+    azure_sdk_http_logging: bool = Field(
+        default=False,
+        validation_alias="AZURE_SDK_HTTP_LOGGING",
+        description="`true` logs every Azure SDK request's headers (debugging only; read at start-up).",
+    )
 
     # --- Behaviour ---
     enforcement_mode: EnforcementMode = Field(

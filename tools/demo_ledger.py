@@ -61,7 +61,7 @@ def seed(today: date) -> None:
         try:
             ledger.post_invoice(deps, invoice, actor=ACTOR, correlation_id="demo-seed")
         except Conflict:
-            log.info("demo invoice of %s already seeded on an earlier day", customer_id)
+            log.debug("demo invoice of %s already seeded on an earlier day", customer_id)
     seed_payments(today)
     log.info("demo ledger seeded: %d customers", len(CUSTOMERS))
 
@@ -84,7 +84,7 @@ def seed_payments(today: date) -> None:
         try:
             ledger.post_payment(deps, payment, actor=ACTOR, correlation_id="demo-seed")
         except Conflict:
-            log.info("demo payment of %s already seeded on an earlier day", customer_id)
+            log.debug("demo payment of %s already seeded on an earlier day", customer_id)
 
 
 def deliver_notices() -> None:
@@ -130,12 +130,17 @@ def seed_with_history() -> None:
             report = collections.run_scan(deps)
             deliver_notices()  # as the notice sender would have, that day
             if report.actions:
-                log.info("replayed scan of %s: %d actions", replay.now().date(), report.actions)
+                log.debug("replayed scan of %s: %d actions", replay.now().date(), report.actions)
     finally:
         clock.set_clock(previous)
     log.info("replayed %d days of daily collections scans", REPLAY_DAYS)
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from tools import logs
+
+    if not logs.configure(["demo_ledger"]):
+        # The replayed weeks are the demo's past: their alerts and mode switch are listed at
+        # /api/alerts and in the audit trail, not news for the person starting the app.
+        logging.getLogger("shared").setLevel(logging.CRITICAL)
     seed_with_history()

@@ -59,7 +59,9 @@ def reindex(repo: CustomerRepository, index: ListIndex) -> int:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from tools import logs
+
+    logs.configure(["reindex"])
     store = runtime.table_store()
     repo = CustomerRepository.of(store)
     assert repo.lists is not None

@@ -146,7 +146,10 @@ PROTECTED_TEXTS = (
 def batch_texts(batch_id: str, members: int) -> tuple[dict[str, str], dict[str, str]]:
     summary = {
         "zh-CN": f"放行因单次暂停上限而暂缓的暂停批次 {batch_id}（{members} 位客户）",
-        "en": f"Release suspension batch {batch_id} held back by the blast-radius cap ({members} customers)",
+        "en": (
+            f"Release suspension batch {batch_id} held back by the blast-radius cap "
+            f"({members} customer{'' if members == 1 else 's'})"
+        ),
     }
     why = {
         "zh-CN": "放行暂停批次需由第二人批准（政策 four_eyes.release_cap_batch）",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shared.domain.collections import InvoiceRef, LedgerSummary
 from shared.domain.customer import CustomerId
 from shared.domain.money import Money
-from shared.domain.text import SingleLineText
+from shared.domain.text import SingleLineText, with_article
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 ZERO = Decimal(0)
@@ -78,8 +78,13 @@ class InvoiceIn(BaseModel):
 
     def same_content(self, other: InvoiceIn) -> bool:
         """Idempotency: equal apart from `status` (which `PATCH` changes after the first post)."""
-        keys = set(InvoiceIn.model_fields) - {"status"}
-        return self.model_dump(include=keys) == other.model_dump(include=keys)
+        return not self.differing_fields(other)
+
+    def differing_fields(self, other: InvoiceIn) -> list[str]:
+        """The fields (apart from `status`) whose values differ from `other`'s, in field order."""
+        keys = [k for k in InvoiceIn.model_fields if k != "status"]
+        mine, theirs = self.model_dump(include=set(keys)), other.model_dump(include=set(keys))
+        return [k for k in keys if mine[k] != theirs[k]]
 
 
 class Invoice(InvoiceIn):
@@ -119,8 +124,13 @@ class PaymentIn(BaseModel):
 
     def same_content(self, other: PaymentIn) -> bool:
         """Idempotency: every field equal (instants compared as instants)."""
-        keys = set(PaymentIn.model_fields)
-        return self.model_dump(include=keys) == other.model_dump(include=keys)
+        return not self.differing_fields(other)
+
+    def differing_fields(self, other: PaymentIn) -> list[str]:
+        """The fields whose values differ from `other`'s, in field order."""
+        keys = list(PaymentIn.model_fields)
+        mine, theirs = self.model_dump(include=set(keys)), other.model_dump(include=set(keys))
+        return [k for k in keys if mine[k] != theirs[k]]
 
 
 class Payment(PaymentIn):
@@ -160,7 +170,8 @@ def check_currency(entry: InvoiceIn | PaymentIn, currency: str) -> None:
     if entry.amount.currency != currency:
         kind = "invoice" if isinstance(entry, InvoiceIn) else "payment"
         raise LedgerError(
-            f"this customer's ledger is in {currency}; a {kind} in {entry.amount.currency} is refused"
+            f"this customer's ledger is in {currency}; {with_article(kind)} in {entry.amount.currency} "
+            "is refused"
         )
 
 

@@ -49,3 +49,8 @@ def multi_line(value: str) -> str:
 
 SingleLineText = Annotated[str, AfterValidator(single_line)]
 MultiLineText = Annotated[str, AfterValidator(multi_line)]
+
+
+def with_article(word: str) -> str:
+    """`word` with its English indefinite article: "an invoice", "a payment", "an enforcement_off"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from pathlib import Path
 
@@ -95,4 +96,11 @@ def test_the_host_serves_the_spec_as_json_without_a_key(azurite) -> None:
         answer = requests.get(host.url + "/openapi.json", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json")
-    assert answer.json() == _spec()
+    from functions.openapi import EXAMPLES_FILE, merge_examples
+
+    expected = _spec()
+    merge_examples(expected, json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")))
+    assert answer.json() == expected  # the YAML with the recorded examples merged in
+    payment = answer.json()["paths"]["/payments"]["post"]
+    assert payment["responses"]["201"]["content"]["application/json"]["examples"]
+    assert payment["requestBody"]["content"]["application/json"]["examples"]

@@ -38,6 +38,7 @@ VALUES = {
     "invoice_id": "INV-0",
     "exemption_id": "EX-0",
     "subscription_id": "a9999999-0000-4000-8000-000000000001",
+    "asset": "api-docs.js",
 }
 
 

@@ -142,7 +142,9 @@ def test_duplicate_json_keys_are_refused_naming_the_key(
     answer = send(url, "POST", "/invoices", raw=raw.encode())
     assert answer.status_code == 400
     assert "customer_id" in answer.json()["detail"]
-    assert answer.json()["errors"] == [{"field": "customer_id", "message": "duplicate key"}]
+    errors = answer.json()["errors"]
+    assert [(e["field"], e["message"]) for e in errors] == [("customer_id", "duplicate key")]
+    assert errors[0]["localized"] == {"en": "duplicate key", "zh-CN": "重复的键"}
     assert snapshot(azurite.connection_string, prefix) == before
 
 

@@ -42,6 +42,7 @@ NOT_SET_IN_AZURE = {
     "PARTNER_CENTER_BASE_URL": "points the app at the simulator; Azure uses the cloud's documented URL",
     "PARTNER_CENTER_CERTIFICATE_PATH": "certificate auth; the template uses the client secret in Key Vault",
     "WEBSITE_AUTH_ENABLED": "set by the platform itself while App Service Authentication is on",
+    "AZURE_SDK_HTTP_LOGGING": "off by default; switched on by hand only while debugging a storage call",
 }
 
 IDENTITY_CLIENT_ID = "identity.outputs.clientId"

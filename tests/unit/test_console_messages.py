@@ -115,11 +115,3 @@ def test_static_files_are_all_in_the_repository() -> None:
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path.name
         assert "url(http" not in text and "@import" not in text, path.name
 
-
-def test_make_runs_last_line_names_the_console_and_the_demo_users() -> None:
-    from tools.run_local import console_line
-
-    line = console_line("http://127.0.0.1:7071")
-    assert "http://127.0.0.1:7071/console" in line
-    for user in ("clerk", "risk", "approver", "auditor"):
-        assert f"{user} (" in line

@@ -20,6 +20,8 @@ RUNTIME_FILES = [
     "console/templates/base.html",
     "console/messages/zh-CN.json",
     "console/static/console.js",
+    "docs/openapi-examples.json",
+    "functions/static/api-docs.js",
 ]
 NOT_DEPLOYED = [
     "tests/unit/test_funcignore.py",

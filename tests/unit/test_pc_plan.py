@@ -244,3 +244,12 @@ def test_auto_renew_is_restored_once_after_our_reactivation_where_it_was_on() ->
     )  # turned off since: the customer's choice
     was_off = rec("s", S.REACTIVATED, auto_renew_before=False)
     assert plan([], [sub("s", auto_renew=False)], {"s": was_off}) == []
+
+
+def test_an_add_on_back_with_its_base_is_audited_as_normal_not_as_a_fault() -> None:
+    """The usual return of an add-on with its base reads as such, not as someone else's doing."""
+    records = {"base": rec("base", S.REACTIVATED), "back": rec("back", S.SUSPENDED_BY_US)}
+    (step,) = plan([], [sub("base"), sub("back", parent="base")], records)
+    assert step.kind.value == "close" and step.why == "came back with its base"
+    for fault in ("elsewhere", "never applied", "fault"):
+        assert fault not in step.why

@@ -69,22 +69,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until SIGINT/SIGTERM; return the exit code."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    from tools import logs
+
+    # The host's own lines and the app's at INFO; the per-function listing, the app's metrics and
+    # its Partner Center call lines only when verbose (LOCAL_RUN_VERBOSE=1).
+    logs.configure(
+        ["tools.devhost"],
+        quiet_app=[
+            "tools.devhost.functions",
+            "collections_guard.metrics",
+            "shared.adapters.partner_center.http",
+        ],
     )
-    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         local = load_local_settings(Path(args.settings))
         host_json = load_host_json(Path(args.host_json))
     except ConfigurationError as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
-    applied = apply_values(local.values, os.environ)
-    if local.found:
-        logger.info(
-            "%s: %d of %d Values applied to the environment", args.settings, len(applied), len(local.values)
+    overridden = sorted(k for k, v in local.values.items() if k in os.environ and os.environ[k] != v)
+    apply_values(local.values, os.environ)
+    if overridden and not os.environ.get("LOCAL_RUN_LAUNCHER"):
+        # Only what the person should know: a value of the file that does not apply (under
+        # `make run`, the launcher sets storage, simulator and SMTP addresses on purpose).
+        logger.warning(
+            "%s: %s set in the environment too; the environment's value is used",
+            args.settings,
+            ", ".join(overridden),
         )
     port = args.port if args.port is not None else local.http_port or DEFAULT_PORT
     cwd = os.getcwd()

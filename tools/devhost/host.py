@@ -228,14 +228,15 @@ class DevHost:
 
     def _log_started(self) -> None:
         logger.info("DevHost listening on %s (%d functions)", self.base_url, len(self.functions))
+        listing = logging.getLogger("tools.devhost.functions")  # one line per function
         for spec in self.functions.values():
             if spec.trigger_type == "httpTrigger":
                 methods = ",".join(spec.trigger.get("methods") or ["*"])
                 prefix = f"/{self.options.route_prefix}" if self.options.route_prefix else ""
                 route = spec.trigger.get("route") or spec.name
-                logger.info("  %s: [%s] %s%s/%s", spec.name, methods, self.base_url, prefix, route)
+                listing.info("  %s: [%s] %s%s/%s", spec.name, methods, self.base_url, prefix, route)
             else:
-                logger.info("  %s: %s", spec.name, spec.trigger_type)
+                listing.info("  %s: %s", spec.name, spec.trigger_type)
 
     def stop(self) -> None:
         """Stop serving and polling, join every thread, close clients. Safe to call twice."""

@@ -97,7 +97,7 @@ class TimerRunner:
         start = self._clock()
         due = self.schedule.next_after(start)
         last: datetime | None = None
-        logger.info(
+        logger.debug(
             "timer %s: schedule %r, next occurrence %s", self.name, self.schedule.expression, due.isoformat()
         )
         if self._run_on_startup and not self._stop.is_set():

@@ -20,7 +20,7 @@ from shared.domain.holds import Hold, HoldReason
 from shared.domain.identity import Actor
 from shared.domain.ledger import LATEST_DATE
 from shared.domain.policy import Policy
-from shared.domain.text import MultiLineText
+from shared.domain.text import MultiLineText, with_article
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections.customer_change import (
     AuditNote,
@@ -85,10 +85,18 @@ def lift_manual_hold(
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
         stored = agg.holds.get(hold_id)
         if stored is None:
-            raise NotFound(f"customer {customer_id} has no hold {hold_id}")
+            gone = f"customer {customer_id} has no hold {hold_id}: it was lifted already, or never placed"
+            raise NotFound(
+                gone,
+                localized={
+                    "en": gone,
+                    "zh-CN": f"客户 {customer_id} 没有冻结 {hold_id}：已经解除，或从未设置",
+                },
+            )
         if stored.value.reason is not HoldReason.MANUAL:
             raise Conflict(
-                f"hold {hold_id} is a {stored.value.reason.value} hold; only manual holds are lifted here"
+                f"hold {hold_id} is {with_article(stored.value.reason.value)} hold; only manual holds are "
+                "lifted here"
             )
         del agg.holds[hold_id]
         note = AuditNote(
@@ -206,7 +214,7 @@ def _check_until(until: date, kind: ExemptionKind, today: date, policy: Policy) 
     latest = today + timedelta(days=limit)
     if until > latest:
         message = (
-            f"a {kind.value} exemption lasts at most {limit} days under the collections policy: "
+            f"{with_article(kind.value)} exemption lasts at most {limit} days under the collections policy: "
             f"until must be {latest.isoformat()} or earlier"
         )
         raise ValidationFailed(message, errors=[{"field": "until", "message": message}])

@@ -92,8 +92,9 @@ def quiet_reason(deps: CollectionsDeps, policy: Policy, now: datetime) -> str | 
     if not invoices:
         return None  # nothing is coming in at all: no sign that payments alone stopped
     return (
-        f"no payment was posted for {days} working days (since {start.isoformat()}) while "
-        f"invoices were posted in {len(invoices)} hours of them: check the payments feed before "
+        f"no payment was posted for {days} working day{'s' if days != 1 else ''} (since "
+        f"{start.isoformat()}) while invoices were posted in {len(invoices)} "
+        f"hour{'s' if len(invoices) != 1 else ''} of them: check the payments feed before "
         "warnings and suspensions follow from it"
     )
 

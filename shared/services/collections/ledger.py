@@ -167,13 +167,30 @@ def _ledger_currency(agg: CustomerAggregate, entry: InvoiceIn | PaymentIn) -> st
     )
 
 
+def _different(kind: str, entry_id: str, fields: list[str]) -> Conflict:
+    """A second post of an id with other content: which fields differ, in both languages."""
+    names = ", ".join(fields)
+    kind_zh = {"invoice": "账单", "payment": "付款"}[kind]
+    return Conflict(
+        f"{kind} {entry_id} was already posted with a different {names}: send the same values to "
+        f"repeat the post, or a new {kind}_id for another {kind}",
+        errors=[{"field": f, "message": "differs from the stored value"} for f in fields],
+        localized={
+            "en": f"{kind} {entry_id} was already posted with a different {names}",
+            "zh-CN": f"{kind_zh} {entry_id} 已提交过，但以下字段不同：{names}。重复提交请发送相同的值，"
+            f"另一笔{kind_zh}请使用新的 {kind}_id",
+        },
+        members={"differing_fields": fields},
+    )
+
+
 def stage_invoice(agg: CustomerAggregate, body: InvoiceIn, now: datetime) -> tuple[Invoice, bool]:
     """Validate one invoice against the customer; (stored invoice, is new); Conflict or
     ValidationFailed otherwise."""
     existing = agg.invoices.get(body.invoice_id)
     if existing is not None:
         if not existing.value.same_content(body):
-            raise Conflict(f"invoice {body.invoice_id} exists with different content")
+            raise _different("invoice", body.invoice_id, existing.value.differing_fields(body))
         return existing.value, False
     try:
         check_currency(body, _ledger_currency(agg, body))
@@ -190,7 +207,7 @@ def stage_payment(agg: CustomerAggregate, body: PaymentIn, now: datetime) -> tup
     existing = agg.payments.get(body.payment_id)
     if existing is not None:
         if not existing.value.same_content(body):
-            raise Conflict(f"payment {body.payment_id} exists with different content")
+            raise _different("payment", body.payment_id, existing.value.differing_fields(body))
         return existing.value, False
     if body.received_at > now + PAYMENT_CLOCK_SKEW:
         message = (

@@ -25,7 +25,7 @@ from shared.adapters.layout import invoice_row, payment_row
 from shared.domain.customer import normalise_customer_id
 from shared.domain.identity import Actor
 from shared.domain.ledger import InvoiceIn, PaymentIn
-from shared.errors import AppError, BadRequest, PayloadTooLarge, ValidationFailed
+from shared.errors import AppError, BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from shared.services.collections import feed
 from shared.services.collections.customer_change import AuditNote, Mutation, RowWrite, mutate_customer
 from shared.services.collections.deps import CollectionsDeps
@@ -270,7 +270,12 @@ def _apply_customer(
         _reject(index, rows, f"line {failed.line} failed: none of this customer's rows applied")
         return 0
     except AppError as exc:
-        _reject(index, rows, exc.detail)
+        # Not one row's fault but the customer's (unknown, or its records kept changing): every
+        # row of it is an error with that reason; `rejected` stays for another row's failure.
+        field = "customer_id" if isinstance(exc, NotFound) else "(row)"
+        for line, _ in rows:
+            if index[line].result == "pending":
+                index[line].result, index[line].field, index[line].message = "error", field, exc.detail
         return 0
     for line, status in written.value.items():
         index[line].result = status

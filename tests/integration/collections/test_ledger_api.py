@@ -24,10 +24,17 @@ def test_invoice_post_is_idempotent(env: Env) -> None:
     body = invoice(cid, "i1", "500", date(2026, 3, 20))
     assert ledger.post_invoice(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.CREATED
     assert ledger.post_invoice(deps(), body, actor=TEST_ACTOR, correlation_id="c").effect is Effect.UNCHANGED
-    with pytest.raises(Conflict, match="different content"):
+    with pytest.raises(Conflict, match="already posted with a different number") as refused:
         ledger.post_invoice(
-            deps(), body.model_copy(update={"number": "other"}), actor=TEST_ACTOR, correlation_id="c"
+            deps(),
+            body.model_copy(update={"number": "other", "amount": body.amount.model_copy()}),
+            actor=TEST_ACTOR,
+            correlation_id="c",
         )
+    # the 409 names the fields that differ, and only those
+    assert refused.value.members == {"differing_fields": ["number"]}
+    assert [e["field"] for e in refused.value.errors or []] == ["number"]
+    assert "number" in (refused.value.localized or {})["zh-CN"]
     view = customer_view.customer_view(deps(), cid)
     assert view.balance == "500.00 CNY"
     assert view.oldest_unpaid_due_date == date(2026, 3, 20)
@@ -100,7 +107,8 @@ def test_csv_conflicting_row_rolls_back_the_customer(env: Env) -> None:
     ).encode()
     report = import_csv(deps(), csv_text, actor=TEST_ACTOR, correlation_id="c")
     assert [r.result for r in report.results] == ["rejected", "error"]
-    assert "different content" in (report.results[1].message or "")
+    assert "already posted with a different number" in (report.results[1].message or "")
+    assert report.results[1].field == "number"
     assert customer_view.customer_view(deps(), cid).balance == "100.00 CNY"
 
 

@@ -39,6 +39,8 @@ VALUES = {
     "exemption_id": "EX-0",
     "subscription_id": "a9999999-0000-4000-8000-000000000001",
     "asset": "api-docs.js",
+    "name": "console.css",
+    "decision": "approval",
 }
 
 
@@ -82,7 +84,11 @@ def api(azurite: Any) -> Iterator[FraudHost]:
 def call(api: FraudHost, method: str, path: str, headers: dict[str, str]) -> requests.Response:
     body = b"{}" if method in ("POST", "PUT", "PATCH") else None
     hdrs = {"content-type": "application/json", **headers}
-    return requests.request(method, f"{api.host.base_url}/{path}", data=body, headers=hdrs, timeout=30)
+    if path.startswith("console"):  # the console's forms: urlencoded, from the app's own pages
+        hdrs = {"content-type": "application/x-www-form-urlencoded", "Origin": api.host.base_url, **headers}
+        body = b"" if body is not None else None
+    url = f"{api.host.base_url}/{path}"
+    return requests.request(method, url, data=body, headers=hdrs, timeout=30, allow_redirects=False)
 
 
 def test_the_sweep_covers_every_route_and_role() -> None:
@@ -96,6 +102,12 @@ def test_nobody_signed_in_gets_401_except_on_public_routes(api: FraudHost) -> No
         answer = call(api, method, path, {})
         if role == PUBLIC:
             assert answer.status_code not in (401, 403), (method, path, answer.text)
+        elif path.startswith("console") and method == "GET":  # a browser is sent to sign in
+            assert answer.status_code == 303, (method, path, answer.status_code)
+            assert answer.headers["location"].startswith("/.auth/login/aad?post_login_redirect_uri=")
+        elif path.startswith("console"):
+            assert answer.status_code == 401, (method, path, answer.status_code)
+            assert answer.headers["content-type"].startswith("text/html")
         else:
             assert answer.status_code == 401, (method, path, answer.status_code)
             assert answer.headers["content-type"].startswith("application/problem+json")
@@ -113,6 +125,9 @@ def test_each_demo_user_reaches_exactly_the_routes_of_its_roles(api: FraudHost, 
             assert answer.status_code not in (401, 403), (user, method, path, answer.text)
         else:
             assert answer.status_code == 403, (user, method, path, answer.status_code, answer.text)
+            if path.startswith("console"):  # a page naming the role
+                assert role in answer.text and answer.headers["content-type"].startswith("text/html")
+                continue
             problem = answer.json()
             assert problem["required_role"] == role and role in problem["detail"]
             assert role in problem["localized"]["zh-CN"]

@@ -114,4 +114,3 @@ def test_static_files_are_all_in_the_repository() -> None:
         text = Path(path).read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path.name
         assert "url(http" not in text and "@import" not in text, path.name
-

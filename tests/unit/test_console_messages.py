@@ -114,3 +114,37 @@ def test_static_files_are_all_in_the_repository() -> None:
         text = Path(path).read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path.name
         assert "url(http" not in text and "@import" not in text, path.name
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_dry_run_banner_is_on_every_page_while_in_dry_run(lang: str) -> None:
+    from functions.console.web import _environment
+
+    texts = Texts(lang, "Asia/Shanghai")
+    context = {
+        "t": texts.t,
+        "tv": texts.tv,
+        "act": texts.act,
+        "money": texts.money,
+        "when": texts.when,
+        "day": texts.day,
+        "lang": lang,
+        "caller": None,
+        "roles": set(),
+        "can": lambda role: False,
+        "path": "/console",
+        "v": "0",
+        "message_key": "error.unexpected",
+        "values": {},
+    }
+    template = _environment().get_template("error.html")  # every page extends base.html
+    banner = catalogue(lang)["banner.dry_run"]
+    assert banner in template.render(dry_run=True, **context)
+    assert banner not in template.render(dry_run=False, **context)
+    for path in TEMPLATES:
+        text = path.read_text(encoding="utf-8")
+        assert (
+            path.name.startswith("_")
+            or path.name == "base.html"
+            or text.startswith('{% extends "base.html" %}')
+        )

@@ -537,6 +537,7 @@ def running_app() -> Iterator[tuple[str, Any]]:
     from shared.settings import default_app_settings
     from tools.devhost import DevHost
     from tools.devhost.invoker import discover_functions
+    from tools.devhost.settings import with_app_http
     from tools.pcsim import DEMO_TENANT, Simulator
 
     azurite = Azurite.start(location=Path(tempfile.mkdtemp(prefix="examples-")))
@@ -572,7 +573,9 @@ def running_app() -> Iterator[tuple[str, Any]]:
     app.functions_bindings = None
     http = [s.name for s in discover_functions(app) if s.trigger.get("type") == "httpTrigger"]
     app.functions_bindings = None
-    host = DevHost(app, port=0, host_json={"functions": http}, settings_defaults=default_app_settings())
+    host = DevHost(
+        app, port=0, host_json=with_app_http({"functions": http}), settings_defaults=default_app_settings()
+    )
     host.start()
     try:
         yield host.base_url, fixed

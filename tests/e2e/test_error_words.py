@@ -18,6 +18,7 @@ from shared.settings import default_app_settings
 from tests.app_functions import registered
 from tests.e2e.callers import named_key_env
 from tools.devhost import DevHost
+from tools.devhost.settings import with_app_http
 
 KEY = "error-words-key"
 FUNCTIONS = registered("ledger", http_only=True)
@@ -40,7 +41,7 @@ def send(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     host = DevHost(
         app,
         port=0,
-        host_json={"functions": FUNCTIONS},
+        host_json=with_app_http({"functions": FUNCTIONS}),
         settings_defaults=default_app_settings(),
         function_key=KEY,
     )

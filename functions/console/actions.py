@@ -155,6 +155,41 @@ def console_patch_invoice(req: func.HttpRequest) -> func.HttpResponse:
     return redirect(f"/console/customers/{customer_id}?done=invoice")
 
 
+@bp.route(
+    route="console/customers/{customer_id}/exemptions/{exemption_id}/{change}",
+    methods=["POST"],
+    auth_level=ANONYMOUS,
+)
+@page(Role.COLLECTIONS_WRITE)
+def console_change_exemption(req: func.HttpRequest) -> func.HttpResponse:
+    """Shorten (`shorten`, a new earlier last day and why) or revoke (`revoke`) an exemption."""
+    from shared import wiring
+    from shared.errors import NotFound
+    from shared.services.collections import controls
+
+    same_origin(req)
+    params = req.route_params
+    customer_id, exemption_id, change = params["customer_id"], params["exemption_id"], params["change"]
+    typed = form(req)
+    deps = wiring.collections()
+
+    def call() -> None:
+        if change == "shorten":
+            body = controls.ExemptionPatch.model_validate(
+                {"until": typed.get("until", ""), "reason": typed.get("reason", "")}
+            )
+            controls.shorten_exemption(deps, customer_id, exemption_id, body, **who(req))
+        elif change == "revoke":
+            controls.revoke_exemption(deps, customer_id, exemption_id, **who(req))
+        else:
+            raise NotFound(f"no such change of an exemption: {change}")
+
+    problem = _attempt(req, call)
+    if problem:
+        return customer_page(req, customer_id, 422, {"exemption_change": problem}, typed)
+    return redirect(f"/console/customers/{customer_id}?done=exemption_{change}")
+
+
 @bp.route(route="console/import", methods=["POST"], auth_level=ANONYMOUS)
 @page(Role.COLLECTIONS_WRITE)
 def console_post_import(req: func.HttpRequest) -> func.HttpResponse:

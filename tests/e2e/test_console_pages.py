@@ -116,3 +116,21 @@ def test_a_refused_form_keeps_what_was_typed_and_names_the_field(app: ConsoleApp
     assert answer.status_code == 422, answer.text[-1500:]
     assert 'value="PAY-TYPED-1"' in answer.text and 'value="not a time"' in answer.text
     assert 'class="field-error"' in answer.text
+
+
+def test_clerk_grants_and_revokes_an_exemption(app: ConsoleApp) -> None:
+    from datetime import date, timedelta
+
+    from tests.e2e.console_app import C3
+
+    clerk = {**sign_in(app.base, "clerk"), "Origin": app.base, "Accept-Language": "en"}
+    base = f"{app.base}/console/customers/{C3}"
+    until = (date.today() + timedelta(days=5)).isoformat()
+    form = {"kind": "promise_to_pay", "until": until, "reason": "pays on Friday"}
+    granted = requests.post(base + "/exemptions", data=form, headers=clerk, timeout=30)
+    assert granted.status_code == 200 and "done" in granted.url, granted.text[-1500:]
+    actions = re.findall(r'action="(/console/customers/[^"]+/exemptions/[^"/]+/revoke)"', granted.text)
+    assert len(actions) == 1 and "pays on Friday" in granted.text
+    revoked = requests.post(app.base + actions[0], data={}, headers=clerk, timeout=30)
+    assert revoked.status_code == 200 and "Exemption revoked." in revoked.text
+    assert "pays on Friday" not in revoked.text.split('id="h-exemptions"')[1].split("</section>")[0]

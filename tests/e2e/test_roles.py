@@ -41,6 +41,7 @@ VALUES = {
     "asset": "api-docs.js",
     "name": "console.css",
     "decision": "approval",
+    "change": "revoke",
 }
 
 

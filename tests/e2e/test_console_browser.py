@@ -109,6 +109,7 @@ def test_risk_analyst_dismisses_the_case_and_copies_the_draft(
 ) -> None:
     page = signed_in(browser, app, "risk", lang="zh-CN", width=390, height=844)
     page.goto(app.base + "/console")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     page.screenshot(path=str(shots / "today-390.png"), full_page=True)
     page.get_by_role("link", name=app.case_id).click()  # listed among the open critical cases
     assert page.locator("dd.enforcement").inner_text() == "已暂停"
@@ -119,6 +120,7 @@ def test_risk_analyst_dismisses_the_case_and_copies_the_draft(
     eventually(lambda: page.get_by_role("button", name="已复制").count() == 1, what="copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert app.case_id in copied or C2 in copied
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(shots / "case-390.png"), full_page=True)
     page.get_by_label("驳回（误报：恢复访问）").check()
     page.get_by_label("说明").fill("误报：客户已确认订单")

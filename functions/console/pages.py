@@ -212,15 +212,21 @@ def console_import(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="console/about", methods=["GET"], auth_level=ANONYMOUS)
 @page(SIGNED_IN)
 def console_about(req: func.HttpRequest) -> func.HttpResponse:
+    import re
+
     from shared import wiring
     from shared.services import health
 
     deps = wiring.collections()
     policy = deps.policy()
+    report = _safe(health.health_report, wiring.health_probes())
+    calendar = report.checks.get("calendar") if report else None
+    years = sorted(set(re.findall(r"\b(?:19|20)\d\d\b", calendar.detail))) if calendar and calendar.ok else []
     return render(
         req,
         "about.html",
+        calendar_years=years,
         mode=deps.settings.enforcement_mode.value,
         policy=policy,
-        health=_safe(health.health_report, wiring.health_probes()),
+        health=report,
     )

@@ -131,7 +131,9 @@ def test_risk_analyst_dismisses_the_case_and_copies_the_draft(
     page.context.close()
 
 
-def test_approvers_release_the_batch_and_the_clerk_is_refused(browser: Any, app: ConsoleApp) -> None:
+def test_approvers_release_the_batch_and_the_clerk_is_refused(
+    browser: Any, app: ConsoleApp, shots: Path
+) -> None:
     clerk = signed_in(browser, app, "clerk")
     clerk.goto(app.base + "/console/approvals")
     assert clerk.locator(f"article[data-batch={BATCH}]").count() == 1
@@ -143,6 +145,7 @@ def test_approvers_release_the_batch_and_the_clerk_is_refused(browser: Any, app:
     clerk.context.close()
     approver = signed_in(browser, app, "approver")
     approver.goto(app.base + "/console/approvals")
+    approver.screenshot(path=str(shots / "approvals-batch.png"), full_page=True)
     approver.locator(f"article[data-batch={BATCH}] button").click()
     approver.wait_for_url("**?done=release")
     change = approver.locator("article.change").first.get_attribute("data-change")

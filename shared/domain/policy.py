@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain.calendar import WorkCalendar
+from shared.domain.credit_policy import CreditRules, UsageAnomalyRules
 from shared.domain.customer import CustomerId, Locale
 from shared.domain.money import parse_amount
 
@@ -346,6 +347,8 @@ class Policy(_Strict):
     payments_feed: PaymentsFeed = Field(default_factory=PaymentsFeed)
     protected_customers: list[CustomerId] = Field(default_factory=list)
     four_eyes: FourEyes = Field(default_factory=FourEyes)
+    credit: CreditRules = Field(default_factory=CreditRules)
+    usage_anomaly: UsageAnomalyRules = Field(default_factory=UsageAnomalyRules)
     # Statutory holidays of the years the policy does not list, from a maintained library; set by
     # the adapter that loads the file (`shared/adapters/holiday_library.py`), never in the file.
     library_holidays: dict[int, tuple[date, ...]] = Field(default_factory=dict, exclude=True, repr=False)

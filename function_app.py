@@ -6,6 +6,7 @@ from functions.changes import bp as changes_bp
 from functions.collections import bp as collections_bp
 from functions.console import bp as console_bp
 from functions.drift import bp as drift_bp
+from functions.exposure import bp as exposure_bp
 from functions.fraud import bp as fraud_bp
 from functions.fraud_events import bp as fraud_events_bp
 from functions.health import bp as health_bp
@@ -23,6 +24,7 @@ app.register_functions(health_bp)
 app.register_functions(policy_bp)
 app.register_functions(fraud_bp)
 app.register_functions(fraud_events_bp)
+app.register_functions(exposure_bp)
 app.register_functions(reconcile_bp)
 app.register_functions(drift_bp)
 app.register_functions(openapi_bp)

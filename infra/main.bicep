@@ -133,6 +133,12 @@ param driftSweepSchedule string = '0 30 2 * * *'
 @description('When the fraud events poll runs (6-field NCRONTAB, UTC).')
 param fraudEventsSchedule string = '0 */15 * * * *'
 
+@description('When the exposure refresh reads Partner Center billing (6-field NCRONTAB, UTC).')
+param exposureSchedule string = '0 20 */2 * * *'
+
+@description('Billing currencies whose unbilled line items the exposure refresh reads (comma-separated).')
+param exposureCurrencies string = 'CNY'
+
 @description('Deliveries before a queue message is dead-lettered (Service Bus and the app agree).')
 param maxDeliveryCount int = 5
 
@@ -377,6 +383,14 @@ var behaviourSettings = {
   FRAUD_ESCALATE_WINDOW_HOURS: '24'
   FRAUD_EVENTS_ENABLED: fraudEventsEnabled ? 'true' : 'false'
   FRAUD_EVENTS_SCHEDULE: fraudEventsSchedule
+  EXPOSURE_ENABLED: 'true'
+  EXPOSURE_SCHEDULE: exposureSchedule
+  EXPOSURE_CURRENCIES: exposureCurrencies
+  EXPOSURE_READ_USAGE: 'true'
+  EXPOSURE_PAGE_SIZE: '2000'
+  EXPOSURE_LISTINGS_PER_RUN: '1000'
+  EXPOSURE_LISTING_MAX_AGE_HOURS: '24'
+  EXPOSURE_RUN_SECONDS: '480'
   FUNCTION_KEYS_ENABLED: functionKeysEnabled ? 'true' : 'false'
   FUNCTION_KEYS: functionKeysEnabled ? '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.functionKeysUri})' : ''
 }

@@ -357,6 +357,62 @@ class AppSettings(BaseSettings):
         description="When the fraud events poll runs (every 15 minutes by default).",
     )
 
+    # --- Exposure and credit control (docs/exposure.md) ---
+    exposure_enabled: bool = Field(
+        default=True,
+        validation_alias="EXPOSURE_ENABLED",
+        description=(
+            "Read Partner Center's unbilled charges on EXPOSURE_SCHEDULE (credit control, usage anomalies)."
+        ),
+    )
+    exposure_schedule: str = Field(
+        default="0 20 */2 * * *",
+        validation_alias="EXPOSURE_SCHEDULE",
+        description="When the exposure refresh runs (every two hours by default).",
+    )
+    exposure_currencies: str = Field(
+        default="CNY",
+        validation_alias="EXPOSURE_CURRENCIES",
+        pattern=r"^[A-Z]{3}(,[A-Z]{3}){0,9}$",
+        description="The billing currencies whose unbilled line items are read (comma-separated: CNY,USD).",
+    )
+    exposure_read_usage: bool = Field(
+        default=True,
+        validation_alias="EXPOSURE_READ_USAGE",
+        description=(
+            "Also read the unbilled daily rated usage line items (v1 `usagelineitems`, deprecated by "
+            "Microsoft on the global cloud); false = billing line items only."
+        ),
+    )
+    exposure_page_size: int = Field(
+        default=2000,
+        ge=1,
+        le=2000,
+        validation_alias="EXPOSURE_PAGE_SIZE",
+        description="Line items asked per page (Partner Center's maximum is 2000).",
+    )
+    exposure_listings_per_run: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        validation_alias="EXPOSURE_LISTINGS_PER_RUN",
+        description="At most this many customers' subscription listings (seat counts) per refresh.",
+    )
+    exposure_listing_max_age_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        validation_alias="EXPOSURE_LISTING_MAX_AGE_HOURS",
+        description="A customer's seat counts are read again once their last listing is this old.",
+    )
+    exposure_run_seconds: int = Field(
+        default=480,
+        ge=10,
+        le=3600,
+        validation_alias="EXPOSURE_RUN_SECONDS",
+        description="A refresh stops after this long and the next run resumes where it stopped.",
+    )
+
     # --- Collections (issue 3: ledger, scan, notices) ---
     notice_webhook_secret: str = Field(
         default="",
@@ -489,6 +545,9 @@ class AppSettings(BaseSettings):
         if not self.function_keys_enabled:
             return {}
         return parse_function_keys(self.function_keys)
+
+    def exposure_currency_list(self) -> list[str]:
+        return [c for c in self.exposure_currencies.split(",") if c]
 
     def signing_secrets(self) -> dict[str, str]:
         """FRAUD_REPORT_SIGNING_SECRETS as sender -> secret (empty: signatures are off)."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shared.adapters.partner_center import PartnerCenterClient
     from shared.adapters.policy_files import PolicyFiles
     from shared.services.collections.deps import CollectionsDeps
+    from shared.services.exposure.deps import ExposureDeps
     from shared.services.fraud.deps import FraudDeps
     from shared.services.health import HealthProbes
     from shared.services.reconcile.common import ReconcileDeps
@@ -150,3 +151,20 @@ def reconcile() -> ReconcileDeps:
         )
 
     return runtime.wired("reconcile", build)
+
+
+def exposure() -> ExposureDeps:
+    """The exposure refresh: credit control and usage anomalies."""
+
+    def build() -> ExposureDeps:
+        from shared.adapters.exposure_runs import ExposureRunStore
+        from shared.services.exposure.deps import ExposureDeps
+
+        return ExposureDeps(
+            collections=collections(),
+            fraud=fraud(),
+            runs=ExposureRunStore.of(runtime.table_store()),
+            partner_center=partner_center(),
+        )
+
+    return runtime.wired("exposure", build)

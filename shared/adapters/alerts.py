@@ -80,6 +80,22 @@ TITLES: dict[str, dict[str, str]] = {
         "zh-CN": "逾期客户数量骤增，请检查付款数据源",
         "en": "Customers falling overdue jumped: check the payments feed",
     },
+    "credit_threshold": {
+        "zh-CN": "客户信用敞口接近额度",
+        "en": "A customer's exposure is near its credit limit",
+    },
+    "credit_limit_reached": {
+        "zh-CN": "客户信用敞口已达额度",
+        "en": "A customer's exposure has reached its credit limit",
+    },
+    "credit_holds_capped": {
+        "zh-CN": "超过单次信用暂停上限，其余客户等待下次刷新",
+        "en": "Credit holds capped: the other customers wait for the next refresh",
+    },
+    "exposure_listing_refused": {
+        "zh-CN": "合作伙伴中心拒绝了未开票费用的读取",
+        "en": "Partner Center refused a read of unbilled charges",
+    },
     "calendar_year_missing": {
         "zh-CN": "政策缺少明年的节假日安排",
         "en": "The policy lacks next year's days off",

@@ -16,8 +16,10 @@ from shared.adapters.audit import AuditEntry, AuditHead, AuditLog, HeadRef
 from shared.adapters.layout import (
     AUDIT_HEAD_ROW,
     AUDIT_PREFIX,
+    CREDIT_ROW,
     CUSTOMERS_TABLE,
     EXEMPTION_PREFIX,
+    EXPOSURE_ROW,
     HOLD_PREFIX,
     INVOICE_PREFIX,
     NOTICE_PREFIX,
@@ -26,11 +28,15 @@ from shared.adapters.layout import (
     SHADOW_ROW,
     STATE_ROW,
     SUBSCRIPTION_PREFIX,
+    USAGE_ROW,
 )
 from shared.adapters.lists import CustomerRows, ListIndex
 from shared.adapters.tables import ConcurrencyConflict, Stored, Table, TableStore, Transaction, decode
+from shared.domain.anomaly import UsageHistory
 from shared.domain.collections import CollectionsState, NoticeContent
+from shared.domain.credit import CreditState
 from shared.domain.customer import Exemption, StoredProfile
+from shared.domain.exposure import Exposure
 from shared.domain.holds import Hold
 from shared.domain.ledger import Invoice, Payment
 from shared.domain.suspensions import SuspensionRecord
@@ -160,6 +166,9 @@ class CustomerAggregate:
     profile: Stored[StoredProfile] | None = None
     record: Stored[CollectionsRecord] | None = None
     shadow: Stored[ShadowRecord] | None = None
+    exposure: Stored[Exposure] | None = None
+    credit: Stored[CreditState] | None = None
+    usage: Stored[UsageHistory] | None = None
     invoices: dict[str, Stored[Invoice]] = field(default_factory=dict)
     payments: dict[str, Stored[Payment]] = field(default_factory=dict)
     holds: dict[str, Stored[Hold]] = field(default_factory=dict)
@@ -186,6 +195,8 @@ class CustomerAggregate:
             payments=[s.value for s in self.payments.values()],
             holds=[s.value for s in self.holds.values()],
             exemptions=[s.value for s in self.exemptions.values()],
+            exposure=self.exposure.value if self.exposure else None,
+            credit=self.credit.value if self.credit else None,
         )
 
     @property
@@ -263,6 +274,10 @@ class CustomerChange:
                 rows.profile = model if isinstance(model, StoredProfile) else rows.profile
             elif row_key == STATE_ROW and isinstance(model, CollectionsRecord):
                 rows.stage, rows.held_back_batch = model.state.stage.value, model.held_back_batch
+            elif row_key == EXPOSURE_ROW and isinstance(model, Exposure):
+                rows.exposure = model
+            elif row_key == CREDIT_ROW and isinstance(model, CreditState):
+                rows.credit = model
             for prefix, found in by_prefix.items():
                 if row_key.startswith(prefix):
                     if model is None:
@@ -316,6 +331,12 @@ class CustomerRepository:
             aggregate.record = decode(CollectionsRecord, entity)
         elif row_key == SHADOW_ROW:
             aggregate.shadow = decode(ShadowRecord, entity)
+        elif row_key == EXPOSURE_ROW:
+            aggregate.exposure = decode(Exposure, entity)
+        elif row_key == CREDIT_ROW:
+            aggregate.credit = decode(CreditState, entity)
+        elif row_key == USAGE_ROW:
+            aggregate.usage = decode(UsageHistory, entity)
         elif row_key == AUDIT_HEAD_ROW:
             head = decode(AuditHead, entity)
             aggregate.audit_head = HeadRef(head.value, head.etag)

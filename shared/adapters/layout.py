@@ -10,12 +10,16 @@ CUSTOMERS_TABLE = "customers"
 SCHEDULE_TABLE = "schedule"
 CASES_TABLE = "cases"
 IDEMPOTENCY_TABLE = "idempotency"
+EXPOSURE_TABLE = "exposure"  # the exposure refresh: its run row and the tallies of a run
 PACING_TABLE = "pacing"  # the fleet's shared Partner Center budget (one row per partner tenant)
 
 PROFILE_ROW = "profile"
 STATE_ROW = "state"
 SHADOW_ROW = "shadow"  # dry run's would-be collections state (see services/collections/shadow.py)
 AUDIT_HEAD_ROW = "audithead"
+EXPOSURE_ROW = "exposure"  # what the customer is running up (services/exposure)
+CREDIT_ROW = "credit"  # where the customer stands against its credit limit
+USAGE_ROW = "usage"  # daily charges, meters seen, seat counts (the anomaly baseline)
 
 INVOICE_PREFIX = "inv:"
 PAYMENT_PREFIX = "pay:"

@@ -29,7 +29,9 @@ from pydantic import BaseModel
 
 from shared.adapters.tables import ConcurrencyConflict, Table, TableStore, check_key, decode
 from shared.clock import PROCESS_CLOCK, Clock
+from shared.domain.credit import CreditState
 from shared.domain.customer import Exemption, StoredProfile
+from shared.domain.exposure import Exposure
 from shared.domain.holds import Hold, HoldReason
 from shared.domain.ledger import Invoice, InvoiceStatus, LedgerError, Payment, allocate, ledger_currency
 from shared.domain.money import DEFAULT_CURRENCY
@@ -40,6 +42,7 @@ CUSTOMERS_BY_ID = "cust:id"
 CUSTOMERS_BY_NAME = "cust:name"
 OPEN_HOLDS = "hold:open"
 EXEMPTIONS_BY_END = "exempt:until"
+CREDIT_WATCH = "credit:watch"  # customers at or over the credit alert threshold, limit first
 SETTLE_GRACE = timedelta(minutes=10)
 MAX_OPEN_ITEMS = 400  # due dates kept per customer (open amounts grouped by due date)
 NAME_KEY_CHARS = 100
@@ -77,6 +80,26 @@ class CustomerEntry(BaseModel):
     open_items_complete: bool = True
     held_back_batch: str | None = None
     exemptions: list[str] = []  # "kind:until"
+    hold_credit_limit: bool = False
+    exposure: str | None = None  # "123.45 CNY": the last exposure refresh's total
+    exposure_as_of: datetime | None = None
+    credit_limit: str | None = None  # the limit that applies (the profile's or its segment's)
+    credit_level: str = "none"  # none | threshold | limit
+    used_percent: str | None = None
+
+
+class CreditWatchEntry(BaseModel):
+    """A customer at or over the credit alert threshold (the credit watch list)."""
+
+    customer_id: str
+    customer_name: str
+    segment: str
+    level: str  # threshold | limit
+    exposure: str
+    credit_limit: str
+    used_percent: str | None
+    as_of: datetime
+    held: bool  # a credit_limit hold is in place
 
 
 class HoldEntry(BaseModel):
@@ -125,17 +148,23 @@ class ExemptionRow(ExemptionEntry, _State):
     pass
 
 
+class CreditWatchRow(CreditWatchEntry, _State):
+    pass
+
+
 ROW_MODELS: dict[str, type[_State]] = {
     CUSTOMERS_BY_ID: CustomerRow,
     CUSTOMERS_BY_NAME: CustomerRow,
     OPEN_HOLDS: HoldRow,
     EXEMPTIONS_BY_END: ExemptionRow,
+    CREDIT_WATCH: CreditWatchRow,
 }
 ENTRY_MODELS: dict[str, type[BaseModel]] = {
     CUSTOMERS_BY_ID: CustomerEntry,
     CUSTOMERS_BY_NAME: CustomerEntry,
     OPEN_HOLDS: HoldEntry,
     EXEMPTIONS_BY_END: ExemptionEntry,
+    CREDIT_WATCH: CreditWatchEntry,
 }
 
 
@@ -151,6 +180,8 @@ class CustomerRows:
     payments: list[Payment] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     exemptions: list[Exemption] = field(default_factory=list)
+    exposure: Exposure | None = None
+    credit: CreditState | None = None
 
 
 def name_key(text: str) -> str:
@@ -202,6 +233,8 @@ def customer_entry(rows: CustomerRows) -> CustomerEntry | None:
         hold_non_payment=HoldReason.NON_PAYMENT in reasons,
         hold_fraud=HoldReason.FRAUD in reasons,
         hold_manual=HoldReason.MANUAL in reasons,
+        hold_credit_limit=HoldReason.CREDIT_LIMIT in reasons,
+        **_credit_fields(rows),
         open_balance=str(open_total),
         open_minor=_minor(open_total),
         disputed_balance=str(disputed),
@@ -211,6 +244,26 @@ def customer_entry(rows: CustomerRows) -> CustomerEntry | None:
         held_back_batch=rows.held_back_batch,
         exemptions=sorted(f"{e.kind.value}:{e.until.isoformat()}" for e in rows.exemptions),
     )
+
+
+def _credit_fields(rows: CustomerRows) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if rows.exposure is not None:
+        fields["exposure"] = rows.exposure.total.to_text()
+        fields["exposure_as_of"] = rows.exposure.as_of
+    credit = rows.credit
+    if credit is not None and credit.limit is not None:
+        fields["credit_limit"] = credit.limit.to_text()
+        fields["credit_level"] = credit.level.value
+        fields["used_percent"] = str(credit.used_percent) if credit.used_percent is not None else None
+    return fields
+
+
+def credit_watch_key(level: str, used_percent: Decimal | None, customer_id: str) -> str:
+    """Limit before threshold, then the highest share of the limit first."""
+    hundredths = int((used_percent or Decimal(0)) * 100)
+    inverted = 10**9 - 1 - max(0, min(hundredths, 10**9 - 1))
+    return f"{0 if level == 'limit' else 1}:{inverted:09d}:{customer_id}"
 
 
 def _stamp(when: datetime) -> str:
@@ -225,6 +278,21 @@ def entries(rows: CustomerRows) -> dict[Key, BaseModel]:
     if customer is not None:
         out[(CUSTOMERS_BY_ID, rows.customer_id)] = customer
         out[(CUSTOMERS_BY_NAME, f"{name_key(customer.name) or '-'}|{rows.customer_id}")] = customer
+    credit, exposure = rows.credit, rows.exposure
+    if customer is not None and credit is not None and exposure is not None and credit.limit is not None:
+        if credit.level.value in ("threshold", "limit"):
+            key = (CREDIT_WATCH, credit_watch_key(credit.level.value, credit.used_percent, rows.customer_id))
+            out[key] = CreditWatchEntry(
+                customer_id=rows.customer_id,
+                customer_name=customer.name,
+                segment=customer.segment,
+                level=credit.level.value,
+                exposure=exposure.total.to_text(),
+                credit_limit=credit.limit.to_text(),
+                used_percent=str(credit.used_percent) if credit.used_percent is not None else None,
+                as_of=exposure.as_of,
+                held=customer.hold_credit_limit,
+            )
     for hold in rows.holds:
         key = (OPEN_HOLDS, f"{_stamp(hold.placed_at)}:{rows.customer_id}:{hold.hold_id}")
         out[key] = HoldEntry(

@@ -17,7 +17,7 @@ every first large day critical by dividing by nearly nothing).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
@@ -25,6 +25,26 @@ from pydantic import BaseModel, Field
 
 from shared.domain.credit_policy import UsageAnomalyRules
 from shared.domain.exposure import SeatChange
+
+MAX_HISTORY_DAYS = 100
+MAX_METERS_SEEN = 300
+MAX_REPORTED = 200
+
+
+class UsageHistory(BaseModel):
+    """Row `usage` of the customer partition: the baseline the anomaly rule compares with."""
+
+    currency: str | None = None
+    days: dict[str, Decimal] = Field(default_factory=dict)  # ISO day -> charges that day
+    meters_seen: list[str] = Field(default_factory=list)
+    reported: list[str] = Field(default_factory=list)  # anomaly keys already reported
+    seats: dict[str, int] = Field(default_factory=dict)  # subscription -> quantity, last listing
+    seat_offers: dict[str, str] = Field(default_factory=dict)  # subscription -> offer id
+    seat_changes: list[SeatChange] = Field(default_factory=list)  # since the last invoice
+    listed_at: datetime | None = None
+
+    def day_amounts(self) -> dict[date, Decimal]:
+        return {date.fromisoformat(day): amount for day, amount in self.days.items()}
 
 
 class Anomaly(BaseModel):
@@ -56,7 +76,9 @@ def watched(meter: str, rules: UsageAnomalyRules) -> bool:
     return any(word.lower() in text for word in rules.watched_meters)
 
 
-def _median_before(days: dict[date, Decimal], day: date, rules: UsageAnomalyRules) -> tuple[Decimal | None, int]:
+def _median_before(
+    days: dict[date, Decimal], day: date, rules: UsageAnomalyRules
+) -> tuple[Decimal | None, int]:
     """The median of the baseline window before `day` and how many days of it are known."""
     known = [d for d in days if d < day]
     if not known:
@@ -128,7 +150,9 @@ def detect_spend(
     return found
 
 
-def detect_seats(changes: list[SeatChange], before: dict[str, int], rules: UsageAnomalyRules) -> list[Anomaly]:
+def detect_seats(
+    changes: list[SeatChange], before: dict[str, int], rules: UsageAnomalyRules
+) -> list[Anomaly]:
     """Seat jumps among the seat changes of one listing (`before`: the counts it started from)."""
     if not rules.enabled:
         return []

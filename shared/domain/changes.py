@@ -30,6 +30,7 @@ class ChangeKind(StrEnum):
     MARK_PROTECTED = "mark_protected"
     ENFORCEMENT_OFF = "enforcement_off"
     PROMISE_TO_PAY = "promise_to_pay"  # longer than the policy's short limit
+    RAISE_CREDIT_LIMIT = "raise_credit_limit"  # above the policy's credit.four_eyes_above
 
 
 class ChangeStatus(StrEnum):
@@ -141,6 +142,22 @@ PROTECTED_TEXTS = (
         "en": "Marking a customer protected needs a second person (policy four_eyes.mark_protected)",
     },
 )
+
+
+def credit_limit_texts(old: str | None, new: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """What raising a credit limit asks, and why it needs a second person, in both languages."""
+    before_zh, before_en = old or "无额度", old or "no limit"
+    after_zh, after_en = new or "不设额度（无限信用）", new or "no limit (unlimited credit)"
+    return (
+        {
+            "zh-CN": f"将客户信用额度由 {before_zh} 调整为 {after_zh}",
+            "en": f"Raise the customer's credit limit from {before_en} to {after_en}",
+        },
+        {
+            "zh-CN": "信用额度超过政策金额（credit.four_eyes_above）需由第二人批准",
+            "en": "A credit limit above the policy's amount (credit.four_eyes_above) needs a second person",
+        },
+    )
 
 
 def batch_texts(batch_id: str, members: int) -> tuple[dict[str, str], dict[str, str]]:

@@ -67,6 +67,16 @@ class ActionKind(StrEnum):
     NOTIFY_STAFF = "notify_staff"  # escalation: recommend cancellation
 
 
+class CreditNotice(BaseModel):
+    """What a credit-limit notice says: exposure against the limit, and the hold that follows."""
+
+    exposure: Money
+    credit_limit: Money
+    unbilled: Money
+    hold_follows: bool  # the policy places a credit_limit hold unless exposure falls
+    hold_after_days: int = 0  # after the notice is delivered
+
+
 class NoticeContent(BaseModel):
     """Everything a notice says, as language-neutral data; `notice_text.render_notice` words it."""
 
@@ -80,6 +90,7 @@ class NoticeContent(BaseModel):
     suspension_date: date | None = None
     how_to_pay: str | None = None
     time_zone: str = "Asia/Shanghai"
+    credit: CreditNotice | None = None  # a credit-limit notice (stage `current`): see credit.py
 
 
 class Action(BaseModel):

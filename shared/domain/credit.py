@@ -25,8 +25,6 @@ from shared.domain.customer import CustomerProfile
 from shared.domain.exposure import Exposure
 from shared.domain.money import Money
 
-CREDIT_HOLD_ID = "credit_limit"
-
 
 class CreditLevel(StrEnum):
     NONE = "none"
@@ -80,7 +78,9 @@ class CreditDecision(BaseModel):
         return any(action.kind is kind for action in self.actions)
 
 
-def limit_for(profile: CustomerProfile, rules: CreditRules, currency: str) -> tuple[Money | None, LimitSource | None]:
+def limit_for(
+    profile: CustomerProfile, rules: CreditRules, currency: str
+) -> tuple[Money | None, LimitSource | None]:
     """The customer's limit: its profile's, else its segment's default in the ledger currency."""
     if profile.credit_limit is not None:
         return profile.credit_limit, LimitSource.PROFILE
@@ -106,8 +106,10 @@ def evaluate_credit(
     state: CreditState,
     now: datetime,
     window_open: bool,
+    hold_paused: str | None = None,
 ) -> CreditDecision:
-    """Decide the customer's credit level and what is due now. Pure."""
+    """Decide the customer's credit level and what is due now. Pure. `hold_paused` names why no
+    credit_limit hold may stand now (an enforcement_off or promise_to_pay exemption)."""
     limit, source = limit_for(profile, rules, exposure.currency)
     new = state.model_copy(deep=True)
     new.limit, new.limit_source, new.updated_at = limit, source, now
@@ -138,7 +140,9 @@ def evaluate_credit(
         new.level = CreditLevel.THRESHOLD
         reasons.append(f"{shown}: at or over {rules.alert_percent}% of the limit")
         if new.told_level is CreditLevel.NONE:
-            actions.append(CreditAction(kind=CreditActionKind.TELL_THRESHOLD, reason=f"{shown}: finance is told"))
+            actions.append(
+                CreditAction(kind=CreditActionKind.TELL_THRESHOLD, reason=f"{shown}: finance is told")
+            )
             new.told_level = CreditLevel.THRESHOLD
         _lift(actions, hold_present, f"{shown}: under the limit, the credit_limit hold is lifted")
         new.would_hold_since = None
@@ -155,9 +159,15 @@ def evaluate_credit(
     if new.notice_id is None:
         if window_open:
             new.notice_id = f"credit-{new.episode_id}"
-            actions.append(CreditAction(kind=CreditActionKind.SEND_NOTICE, reason=f"{shown}: the customer is told"))
+            actions.append(
+                CreditAction(kind=CreditActionKind.SEND_NOTICE, reason=f"{shown}: the customer is told")
+            )
         else:
             reasons.append("the credit notice waits for the enforcement window")
+    if hold_paused is not None:
+        reasons.append(f"{hold_paused}: no credit_limit hold")
+        _lift(actions, hold_present, f"{hold_paused}: the credit_limit hold is lifted")
+        return CreditDecision(level=new.level, actions=actions, new_state=new, reasons=reasons)
     if not rules.holds_at_limit(profile.segment) or hold_present:
         if not hold_present:
             reasons.append("the policy places no credit_limit hold for this segment")
@@ -173,7 +183,9 @@ def evaluate_credit(
     elif not window_open:
         reasons.append("the credit_limit hold waits for the enforcement window")
     else:
-        actions.append(CreditAction(kind=CreditActionKind.PLACE_HOLD, reason=f"{shown}: the credit_limit hold is placed"))
+        actions.append(
+            CreditAction(kind=CreditActionKind.PLACE_HOLD, reason=f"{shown}: the credit_limit hold is placed")
+        )
     return CreditDecision(level=new.level, actions=actions, new_state=new, reasons=reasons)
 
 
@@ -187,6 +199,9 @@ def _closed(new: CreditState, actions: list[CreditAction], reasons: list[str]) -
     if new.episode_id is not None:
         reasons.append(f"credit episode {new.episode_id} closed")
     closed = CreditState(
-        limit=new.limit, limit_source=new.limit_source, used_percent=new.used_percent, updated_at=new.updated_at
+        limit=new.limit,
+        limit_source=new.limit_source,
+        used_percent=new.used_percent,
+        updated_at=new.updated_at,
     )
     return CreditDecision(level=CreditLevel.NONE, actions=actions, new_state=closed, reasons=reasons)

@@ -39,7 +39,7 @@ def _amount(value: Any, where: str) -> Decimal:
 def amounts_by_currency(value: Any) -> dict[str, Decimal]:
     """`{CNY = "100.00", ...}`: ISO 4217 codes, each amount within the currency's minor units."""
     if not isinstance(value, dict):
-        raise ValueError("give amounts per currency, like { CNY = \"100.00\" }")
+        raise ValueError('give amounts per currency, like { CNY = "100.00" }')
     out: dict[str, Decimal] = {}
     for currency, raw in value.items():
         if not _CURRENCY.match(str(currency)):

@@ -41,7 +41,9 @@ class ChargeTally:
     charged_on: dict[str, date] = field(default_factory=dict)  # subscription -> latest charge day
     items: int = 0
 
-    def add(self, currency: str, offer_id: str, amount: Decimal, subscription_id: str | None, day: date | None) -> None:
+    def add(
+        self, currency: str, offer_id: str, amount: Decimal, subscription_id: str | None, day: date | None
+    ) -> None:
         key = (currency, offer_id)
         self.costs[key] = self.costs.get(key, Decimal(0)) + amount
         self.items += 1
@@ -141,7 +143,8 @@ def compute_exposure(
         )
     for line_currency, cost in sorted(other.items()):
         excluded.append(
-            f"unbilled charges of {cost.normalize():f} {line_currency} are not added: this ledger is in {currency}"
+            f"unbilled charges of {cost.normalize():f} {line_currency} are not added: "
+            f"this ledger is in {currency}"
         )
     seats: list[SeatLine] = []
     seat_total = Decimal(0)

@@ -1,5 +1,6 @@
 """Holds: the desired state. A customer's subscriptions should be suspended exactly while the
-customer has at least one hold. Each hold carries a reason; a payment lifts only `non_payment`."""
+customer has at least one hold. Each hold carries a reason; a payment lifts only `non_payment`
+(and `credit_limit`, when it brings exposure under the limit: `shared/domain/credit.py`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ class HoldReason(StrEnum):
     NON_PAYMENT = "non_payment"
     FRAUD = "fraud"
     MANUAL = "manual"
+    CREDIT_LIMIT = "credit_limit"  # exposure at the credit limit (credit control, docs/exposure.md)
 
 
 NON_PAYMENT_HOLD_ID = "non_payment"
+CREDIT_LIMIT_HOLD_ID = "credit_limit"
 
 
 def fraud_hold_id(case_id: str) -> str:

@@ -9,6 +9,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from shared.domain.collections import NoticeContent
+from shared.domain.collections_models import CreditNotice
 from shared.domain.customer import Locale
 from shared.domain.money import Money
 from shared.domain.policy import Stage
@@ -52,6 +53,9 @@ def format_date(day: date, locale: Locale | str) -> str:
 def render_notice(content: NoticeContent, locale: Locale | str | None = None) -> RenderedNotice:
     """The notice in `locale` (the content's locale by default)."""
     chosen = Locale(str(locale)) if locale is not None else content.locale
+    if content.credit is not None:
+        subject, body = _credit(content, content.credit, chosen)
+        return RenderedNotice(subject=subject, body_text=body, locale=chosen)
     if chosen is Locale.ZH_CN:
         subject, body = _zh(content)
     else:
@@ -167,6 +171,58 @@ def _en(c: NoticeContent) -> tuple[str, str]:
         return subject, "\n".join([*facts, *middle])
     tail = ["", "How to pay:", c.how_to_pay] if c.how_to_pay else []
     return subject, "\n".join([*head, *middle, *tail])
+
+
+def _credit(c: NoticeContent, credit: CreditNotice, locale: Locale) -> tuple[str, str]:
+    """The credit-limit notice: exposure has reached the credit the partner gives."""
+    exposure, limit = format_money(credit.exposure), format_money(credit.credit_limit)
+    unbilled = format_money(credit.unbilled)
+    tail_zh = ["", "付款方式：", c.how_to_pay] if c.how_to_pay else []
+    tail_en = ["", "How to pay:", c.how_to_pay] if c.how_to_pay else []
+    if locale is Locale.ZH_CN:
+        days = credit.hold_after_days
+        then = (
+            f"如在本通知送达后 {days} 天内敞口仍未降至额度以下，我们将暂停贵公司的云服务订阅，"
+            "直至敞口降至额度以下（付款或提高额度后自动恢复）。"
+            if credit.hold_follows and days
+            else "我们将暂停贵公司的云服务订阅，直至敞口降至额度以下（付款或提高额度后自动恢复）。"
+            if credit.hold_follows
+            else "请尽快付款或联系我们调整信用额度，以免影响后续订购。"
+        )
+        body = [
+            f"尊敬的{c.customer_name}：",
+            "",
+            f"贵公司当前的信用敞口为 {exposure}，已达到我们为贵公司设定的信用额度 {limit}。",
+            f"敞口包括未付账单，以及本计费周期尚未开票的云服务费用 {unbilled}。",
+            then,
+            *tail_zh,
+        ]
+        return f"信用额度已用尽：敞口 {exposure}，额度 {limit}", "\n".join(body)
+    days = credit.hold_after_days
+    if credit.hold_follows and days:
+        then = (
+            f"If exposure is not back under the limit {days} day(s) after this notice reaches you, your "
+            "cloud subscriptions will be suspended until it is (paying, or a raised limit, lifts it "
+            "automatically)."
+        )
+    elif credit.hold_follows:
+        then = (
+            "Your cloud subscriptions will be suspended until exposure is back under the limit "
+            "(paying, or a raised limit, lifts it automatically)."
+        )
+    else:
+        then = "Please pay or contact us about your credit limit, so that further purchases are not affected."
+    body = [
+        f"Dear {c.customer_name},",
+        "",
+        f"Your credit exposure is {exposure}, which has reached the credit limit of {limit} "
+        "we extend to you.",
+        f"Exposure counts your unpaid invoices and the cloud charges of this billing period not yet "
+        f"invoiced ({unbilled}).",
+        then,
+        *tail_en,
+    ]
+    return f"Credit limit reached: exposure {exposure} of {limit}", "\n".join(body)
 
 
 def notice_html(rendered: RenderedNotice) -> str:

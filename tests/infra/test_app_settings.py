@@ -180,7 +180,8 @@ def test_bicep_values_are_valid_for_the_settings_model():
 
 
 @pytest.mark.parametrize(
-    "name", ["COLLECTIONS_SCAN_SCHEDULE", "DRIFT_SWEEP_SCHEDULE", "FRAUD_EVENTS_SCHEDULE"]
+    "name",
+    ["COLLECTIONS_SCAN_SCHEDULE", "DRIFT_SWEEP_SCHEDULE", "FRAUD_EVENTS_SCHEDULE", "EXPOSURE_SCHEDULE"],
 )
 def test_schedules_are_valid_ncrontab(name):
     value = _resolved_literals().get(name)

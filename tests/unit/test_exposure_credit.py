@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shared.domain.collections_models import LedgerSummary
-from shared.domain.credit import CreditActionKind, CreditLevel, CreditState, evaluate_credit
+from shared.domain.credit import CreditLevel, CreditState, evaluate_credit
 from shared.domain.credit_policy import CreditRules
 from shared.domain.customer import CustomerProfile
 from shared.domain.exposure import ChargeTally, SeatChange, compute_exposure, seat_changes_between
@@ -23,7 +23,9 @@ def cny(text: str) -> Money:
     return Money.model_validate(f"{text} CNY")
 
 
-def ledger(overdue: str = "0.00", open_: str = "0.00", credit: str = "0.00", currency: str = "CNY") -> LedgerSummary:
+def ledger(
+    overdue: str = "0.00", open_: str = "0.00", credit: str = "0.00", currency: str = "CNY"
+) -> LedgerSummary:
     m = lambda t: Money.model_validate(f"{t} {currency}")  # noqa: E731
     return LedgerSummary(
         currency=currency,
@@ -45,7 +47,14 @@ def test_exposure_adds_ledger_and_unbilled_exactly() -> None:
         tally.add("CNY", "DZH318Z0BPS6:0001", Decimal("0.105"), "s1", date(2026, 12, 1))
     tally.add("CNY", "CFQ7TTC0LF8S:0001", Decimal("2850.004"), "s2", date(2026, 12, 1))
     exposure = compute_exposure(
-        ledger("1000.10", "1500.20", "100.00"), tally, [], rules(), "default", None, now=NOW, unbilled_as_of=NOW
+        ledger("1000.10", "1500.20", "100.00"),
+        tally,
+        [],
+        rules(),
+        "default",
+        None,
+        now=NOW,
+        unbilled_as_of=NOW,
     )
     assert exposure.overdue == cny("1000.10")
     assert exposure.not_yet_due == cny("500.10")
@@ -114,12 +123,23 @@ def profile(limit: str | None = None, segment: str = "default", protected: bool 
 
 
 def exposure_of(total: str):  # type: ignore[no-untyped-def]
-    return compute_exposure(ledger("0.00", total), ChargeTally(), [], rules(), "default", None, now=NOW, unbilled_as_of=NOW)
+    return compute_exposure(
+        ledger("0.00", total), ChargeTally(), [], rules(), "default", None, now=NOW, unbilled_as_of=NOW
+    )
 
 
-def decide(total: str, limit: str | None = "1000.00", *, state: CreditState | None = None, hold: bool = False,
-           delivered: datetime | None = None, window: bool = True, r: CreditRules | None = None,
-           protected: bool = False, now: datetime = NOW):  # type: ignore[no-untyped-def]
+def decide(
+    total: str,
+    limit: str | None = "1000.00",
+    *,
+    state: CreditState | None = None,
+    hold: bool = False,
+    delivered: datetime | None = None,
+    window: bool = True,
+    r: CreditRules | None = None,
+    protected: bool = False,
+    now: datetime = NOW,
+):  # type: ignore[no-untyped-def]
     return evaluate_credit(
         exposure=exposure_of(total),
         profile=profile(limit, protected=protected),
@@ -156,7 +176,9 @@ def test_at_limit_notice_then_hold_after_delivery_and_days() -> None:
     assert kinds(early) == []
     due = decide("1000.00", state=first.new_state, delivered=delivered, now=NOW + timedelta(days=1))
     assert kinds(due) == ["place_hold"]
-    closed = decide("1000.00", state=first.new_state, delivered=delivered, now=NOW + timedelta(days=1), window=False)
+    closed = decide(
+        "1000.00", state=first.new_state, delivered=delivered, now=NOW + timedelta(days=1), window=False
+    )
     assert kinds(closed) == []
 
 
@@ -197,13 +219,27 @@ def test_episode_ends_under_threshold_so_a_new_rise_is_told_again() -> None:
 def test_segment_default_limit_applies_without_a_profile_limit() -> None:
     r = rules(default_limit={"CNY": "1000.00"}, segments={"enterprise": {"limit": {"CNY": "10000.00"}}})
     decision = evaluate_credit(
-        exposure=exposure_of("1000.00"), profile=profile(None), rules=r, protected=False, hold_present=False,
-        notice_delivered_at=None, state=CreditState(), now=NOW, window_open=True,
+        exposure=exposure_of("1000.00"),
+        profile=profile(None),
+        rules=r,
+        protected=False,
+        hold_present=False,
+        notice_delivered_at=None,
+        state=CreditState(),
+        now=NOW,
+        window_open=True,
     )
     assert decision.level is CreditLevel.LIMIT and decision.new_state.limit_source.value == "segment"
     big = evaluate_credit(
-        exposure=exposure_of("1000.00"), profile=profile(None, "enterprise"), rules=r, protected=False,
-        hold_present=False, notice_delivered_at=None, state=CreditState(), now=NOW, window_open=True,
+        exposure=exposure_of("1000.00"),
+        profile=profile(None, "enterprise"),
+        rules=r,
+        protected=False,
+        hold_present=False,
+        notice_delivered_at=None,
+        state=CreditState(),
+        now=NOW,
+        window_open=True,
     )
     assert big.level is CreditLevel.NONE
 
@@ -220,12 +256,12 @@ def test_four_eyes_for_raising_a_limit_above_the_policy_amount() -> None:
 @pytest.mark.parametrize(
     "section",
     [
-        '[credit]\nalert_percent = 80.5\n',
+        "[credit]\nalert_percent = 80.5\n",
         '[credit]\ndefault_limit = { CNY = "1.234" }\n',
         '[credit]\ndefault_limit = { RMB = "1.00" }\n',
         '[credit]\noffer_markup = { "bad offer" = "5" }\n',
         '[usage_anomaly]\nfactor = "5"\ncritical_factor = "2"\n',
-        '[credit]\nsurprise = 1\n',
+        "[credit]\nsurprise = 1\n",
     ],
 )
 def test_policy_refuses_bad_credit_sections(section: str) -> None:
@@ -239,3 +275,20 @@ def test_shipped_policy_credit_rules() -> None:
     policy = parse_policy(open("policy/collections.toml", "rb").read())
     assert policy.credit.segment_limit("default", "CNY") == cny("50000.00")
     assert policy.credit.markup_for("default", "DZH318Z0BPS6:0001") == Decimal(8)
+
+
+def test_an_exemption_pauses_the_credit_hold_and_lifts_one_in_place() -> None:
+    first = decide("1000.00")
+    paused = evaluate_credit(
+        exposure=exposure_of("1000.00"),
+        profile=profile("1000.00"),
+        rules=rules(),
+        protected=False,
+        hold_present=True,
+        notice_delivered_at=NOW,
+        state=first.new_state,
+        now=NOW + timedelta(days=2),
+        window_open=True,
+        hold_paused="enforcement off until 2026-12-31",
+    )
+    assert kinds(paused) == ["lift_hold"]

@@ -29,6 +29,7 @@ TIMER_FUNCTIONS = {
     "collections_scan": "COLLECTIONS_SCAN_SCHEDULE",
     "drift_sweep": "DRIFT_SWEEP_SCHEDULE",
     "fraud_events_poll": "FRAUD_EVENTS_SCHEDULE",
+    "exposure_refresh": "EXPOSURE_SCHEDULE",
 }
 QUEUE_FUNCTIONS = {  # function name -> queue-name setting; their trigger follows QUEUE_TRANSPORT
     "reconcile": "RECONCILE_QUEUE_NAME",

@@ -46,7 +46,11 @@ def test_a_steady_spend_never_opens_a_case(level: Decimal, length: int) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.decimals(min_value=Decimal("0.00"), max_value=Decimal("5000.00"), places=2), min_size=7, max_size=35),
+    st.lists(
+        st.decimals(min_value=Decimal("0.00"), max_value=Decimal("5000.00"), places=2),
+        min_size=7,
+        max_size=35,
+    ),
     st.decimals(min_value=Decimal("1.01"), max_value=Decimal("50"), places=2),
 )
 def test_a_spike_past_the_rule_always_opens_a_case(past: list[Decimal], over: Decimal) -> None:
@@ -67,7 +71,10 @@ def test_spike_evidence_and_critical_severity() -> None:
     days[DAY] = Decimal("5600.00")
     meters = {DAY: {"Virtual Machines / NC Series GPU": Decimal("5600.00")}}
     offers = {DAY: ["DZH318Z0BPS6:0001"]}
-    found = {a.rule: a for a in detect_spend(days, meters, offers, {"Virtual Machines / D Series"}, [DAY], "CNY", RULES)}
+    found = {
+        a.rule: a
+        for a in detect_spend(days, meters, offers, {"Virtual Machines / D Series"}, [DAY], "CNY", RULES)
+    }
     spike = found["spend_spike"]
     assert spike.severity == "critical" and spike.baseline_median == Decimal("50.00")
     assert spike.times_baseline == Decimal("112.0") and spike.offers == ["DZH318Z0BPS6:0001"]
@@ -98,4 +105,7 @@ def test_seat_jumps() -> None:
         SeatChange(subscription_id="d", offer_id="O:1", added=49, on=DAY),  # new, below the minimum
     ]
     found = detect_seats(changes, {"a": 25, "b": 100}, RULES)
-    assert [(a.subscription_id, a.seats_before, a.seats_after) for a in found] == [("a", 25, 500), ("c", 0, 50)]
+    assert [(a.subscription_id, a.seats_before, a.seats_after) for a in found] == [
+        ("a", 25, 500),
+        ("c", 0, 50),
+    ]

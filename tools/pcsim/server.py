@@ -1,8 +1,13 @@
-"""The Partner Center simulator: loopback HTTP over the tenant state, with the rate limit, fault
-injection, MS-RequestId replay and a call log; control endpoints under `/_sim/`.
+"""The Partner Center simulator: loopback HTTP over the tenant state (customers, subscriptions,
+fraud events, unbilled reconciliation line items in `billing.py`), with the rate limit, fault
+injection, MS-RequestId replay and a call log (a call's query in `extra["query"]`); control
+endpoints under `/_sim/` (reset, seed, state, faults, calls, ratelimit, config with
+`billing_paging`, billing/items, billing/usage, apply_deferred).
 
 In-process use (tests): `Simulator(seed).start()`, `.base_url`, `.add_fault(...)`, `.calls()`,
-`.subscription(...)`, `.stop()`. Standalone: `python -m tools.pcsim --port 7081 --seed FILE`.
+`.subscription(...)`, `.add_subscription(...)`, `.set_quantity(...)`, `.add_line_items(...)`,
+`.usage_day(...)`, `.set_billing_paging(...)`, `.stop()`. Standalone:
+`python -m tools.pcsim --port 7081 --seed FILE`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from tools.devhost.http import HttpServerThread
+from tools.pcsim import billing
 from tools.pcsim.errors import DOCUMENTED as DOCUMENTED_ERRORS
 from tools.pcsim.errors import RENEWAL_WINDOW_CODE, SimError, describe
 from tools.pcsim.faults import Call, CallLog, FaultInjector, FaultKind, FaultRule, RateLimiter
@@ -43,6 +49,7 @@ _API = Map(
             methods=["GET", "PATCH"],
         ),
         Rule("/v1/fraudevents", endpoint="fraud_events", methods=["GET"]),
+        Rule("/v1/invoices/unbilled/lineitems", endpoint="unbilled_line_items", methods=["GET"]),
         Rule(
             "/v1/fraudevents/subscription/<subscription_id>/status", endpoint="fraud_status", methods=["POST"]
         ),
@@ -92,6 +99,7 @@ class SimulatorCore:
         self._lock = threading.RLock()
         self.seed_data = copy.deepcopy(seed)
         self.state = TenantState.from_seed(seed)
+        self.billing = billing.BillingStore.from_seed(seed)
         self.faults = FaultInjector(random_seed)
         self.limiter = RateLimiter(rate_limit)
         self.calls = CallLog()
@@ -108,6 +116,7 @@ class SimulatorCore:
             if seed is not None:
                 self.seed_data = copy.deepcopy(seed)
             self.state = TenantState.from_seed(self.seed_data)
+            self.billing = billing.BillingStore.from_seed(self.seed_data)
             self._replies.clear()
             self._deferred.clear()
             self.faults.clear()
@@ -162,6 +171,8 @@ class SimulatorCore:
                 if name in headers
             }
             call.extra["authorization"] = headers.get("authorization", "").split(" ")[0] or None
+            if query:
+                call.extra["query"] = dict(query)
             if method in ("PATCH", "POST"):
                 call.body = copy.deepcopy(body)
             retry_after = self.limiter.admit(TENANT_KEY)
@@ -234,6 +245,8 @@ class SimulatorCore:
             return Reply(200, resource), changed
         if endpoint == "subscription":
             return Reply(200, copy.deepcopy(self.state.subscription(**ids).resource)), False
+        if endpoint == "unbilled_line_items":
+            return Reply(200, self.billing.list(query, headers)), False
         if endpoint == "fraud_events":
             new_model = headers.get("x-neweventsmodel", "").lower() == "true"
             return Reply(200, self.state.list_fraud_events(query, new_model)), False  # a bare array
@@ -288,8 +301,13 @@ def serve(core: SimulatorCore, request: Request) -> Response | None:
 
 
 def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
-    """`/_sim/...`: reset, seed, faults, calls, state, ratelimit, config, apply_deferred."""
+    """`/_sim/...`: reset, seed, faults, calls, state, ratelimit, config, apply_deferred, and
+    billing/items, billing/usage (`billing.control`)."""
     name = path.removeprefix("/_sim/").strip("/")
+    with core._lock:
+        answered = billing.control(core.billing, method, name, body)
+    if answered is not None:
+        return Reply(*answered)
     if name == "reset" and method == "POST":
         core.reset()
         return Reply(200, {"ok": True})
@@ -325,11 +343,17 @@ def control(core: SimulatorCore, method: str, path: str, body: Any) -> Reply:
                 core.response_case = "pascal" if body.get("response_case") == "pascal" else "camel"
             if "addons_follow_reactivation" in body:
                 core.state.addons_follow_reactivation = bool(body["addons_follow_reactivation"])
+            if "billing_paging" in body:
+                try:
+                    core.billing.set_paging(str(body["billing_paging"]))
+                except ValueError as exc:
+                    return Reply(400, {"error": str(exc)})
         return Reply(
             200,
             {
                 "response_case": core.response_case,
                 "addons_follow_reactivation": core.state.addons_follow_reactivation,
+                "billing_paging": core.billing.paging,
             },
         )
     return Reply(404, {"error": f"no control endpoint {method} {path}"})
@@ -431,6 +455,36 @@ class Simulator:
     def subscription(self, customer_id: str, subscription_id: str) -> dict[str, Any]:
         with self.core._lock:
             return copy.deepcopy(self.core.state.subscription(customer_id, subscription_id).resource)
+
+    def add_subscription(self, customer_id: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """A new subscription of a customer (listed from now on, with the documented fields)."""
+        with self.core._lock:
+            return self.core.state.add_subscription(customer_id, resource)
+
+    def set_quantity(self, customer_id: str, subscription_id: str, quantity: int) -> None:
+        """A seat change behind the app's back."""
+        with self.core._lock:
+            self.core.state.set_quantity(customer_id, subscription_id, quantity)
+
+    def add_line_items(self, kind: str, items: list[Any]) -> list[Any]:
+        """Unbilled line items (`billinglineitems` or `usagelineitems`) as Partner Center sends them."""
+        with self.core._lock:
+            return self.core.billing.add_items(kind, items)
+
+    def usage_day(
+        self, customer_id: str, subscription_id: str, day: str, amount: Any, **options: Any
+    ) -> list[Any]:
+        """A day of rated usage (`billing.BillingStore.usage_day`: currency, meter_category,
+        meter_sub_category, count); the customer's name from the tenant."""
+        with self.core._lock:
+            profile = self.core.state.customers.get(customer_id.lower(), {}).get("companyProfile") or {}
+            options.setdefault("customer_name", profile.get("companyName"))
+            return self.core.billing.usage_day(customer_id, subscription_id, day, amount, **options)
+
+    def set_billing_paging(self, style: str) -> None:
+        """How line item pages link on: "continuation" (default) or "offset"."""
+        with self.core._lock:
+            self.core.billing.set_paging(style)
 
     def set_subscription_status(
         self, customer_id: str, subscription_id: str, status: str, reason: str

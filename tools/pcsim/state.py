@@ -146,6 +146,23 @@ class TenantState:
             raise SimError(404, 20003, f"Subscription with ID {subscription_id} not found.")
         return sub
 
+    def add_subscription(self, customer_id: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """A new subscription of a known customer (a purchase), with the documented fields."""
+        subs = self.subscriptions_of(customer_id)
+        if str(resource.get("id", "")).lower() in subs or not resource.get("id"):
+            raise ValueError(f"subscription id missing or taken: {resource.get('id')!r}")
+        stored = StoredSubscription(self._documented(customer_id.lower(), copy.deepcopy(resource)))
+        subs[stored.id.lower()] = stored
+        return copy.deepcopy(stored.resource)
+
+    def set_quantity(self, customer_id: str, subscription_id: str, quantity: int) -> None:
+        """A seat change made elsewhere (a legacy subscription gets a new etag)."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ValueError(f"quantity must be a whole number of seats, not {quantity!r}")
+        sub = self.subscription(customer_id, subscription_id)
+        sub.resource["quantity"] = quantity
+        self._changed(sub)
+
     def set_status(
         self, sub: StoredSubscription, status: str, reason: str = PARTNER_SUSPENSION_REASON
     ) -> None:

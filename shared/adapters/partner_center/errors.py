@@ -119,3 +119,11 @@ ERROR_TYPES: dict[ErrorKind, type[PartnerCenterError]] = {
         Unrecognised,
     )
 }
+
+
+def is_request_refused(exc: PartnerCenterError) -> bool:
+    """Partner Center refused the request itself (a 4xx other than a token or throttling
+    answer): asking again the same way will not help."""
+    if isinstance(exc, (Throttled, Unauthorised)):
+        return False
+    return 400 <= exc.status < 500

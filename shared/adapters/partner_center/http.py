@@ -11,6 +11,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from azure.core import PipelineClient
@@ -92,6 +93,8 @@ class ApiCall:
     body: Any = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     correlation_id: str | None = None
+    # Numbers with a fraction are parsed as `Decimal` from their JSON text (money: billing reads).
+    exact_numbers: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ class PartnerCenterHttp:
                 f"Partner Center call failed: {type(exc).__name__}", request_id=call.request_id
             ) from None
         response_headers = {k.lower(): v for k, v in response.headers.items()}
-        body = _parse_body(response.content)
+        body = _parse_body(response.content, call.exact_numbers)
         log.info(
             "partner center call",
             extra={
@@ -234,10 +237,12 @@ class PartnerCenterHttp:
         return ApiResult(response.status_code, response_headers, body, call.request_id)
 
 
-def _parse_body(content: bytes) -> Any:
+def _parse_body(content: bytes, exact_numbers: bool = False) -> Any:
     if not content:
         return None
     try:
+        if exact_numbers:
+            return json.loads(content.decode("utf-8-sig"), parse_float=Decimal)
         return json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
         return content.decode("utf-8", errors="replace")

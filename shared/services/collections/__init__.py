@@ -1,4 +1,4 @@
-"""Collections: non-payment, from the ledger feed to a `non_payment` hold.
+"""Collections: non-payment, from the ledger feed to a `non_payment` hold, and credit control.
 
 - `ledger`, `ledger_import`: customer profiles, invoices, payments, the CSV feed;
 - `controls`: manual holds and exemptions;
@@ -20,6 +20,9 @@
   open holds, exemptions, suspension batches and their members, alerts and their
   acknowledgement, the ageing report (paged, O(page); see `shared/adapters/lists.py`);
 - `notices`: the notice sender (queue-triggered), `notice_channels` (e-mail and webhook);
+- `credit` (a credit decision's rows, and the `credit_limit` hold a payment or a raised limit
+  lifts at once), `credit_view` (a customer's exposure against its limit, for the views),
+  `credit_watch` (the list of customers at or over the credit alert threshold);
 - `published_policy`: the policy text customers read;
 - `deps`: what these use cases are given (storage, queues, the policy, the clock).
 """

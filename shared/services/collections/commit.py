@@ -59,7 +59,8 @@ from shared.adapters.tables import Stored
 from shared.domain.collections import ActionKind, Decision, Stage
 from shared.services.collections.actions import CommitContext, audit_entry, stage_action
 from shared.services.collections.cap import CapGate
-from shared.services.collections.decision import decide
+from shared.services.collections.credit import stage_credit_after_change
+from shared.services.collections.decision import decide, ledger_summary
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.outbox import reconcile_item
 from shared.services.collections.shadow import commit_shadow
@@ -348,6 +349,11 @@ def _apply(
         result.actions_applied.append(staged.applied)
         if staged.reconcile_reason:
             reasons.append(staged.reconcile_reason)
+    # A payment or a raised limit lifts the credit_limit hold at once (credit.py).
+    lifted = stage_credit_after_change(change, aggregate, ledger_summary(aggregate, ctx.policy, ctx.now), ctx)
+    if lifted is not None:
+        result.actions_applied.append("lift_credit_hold")
+        reasons.append(lifted)
     if decision.actions or reasons:
         new.revision += 1
     if reasons:

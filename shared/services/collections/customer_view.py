@@ -20,6 +20,7 @@ from shared.domain.policy import Policy
 from shared.errors import NotFound, ValidationFailed
 from shared.services.collections import rollout
 from shared.services.collections.actions import CommitContext
+from shared.services.collections.credit_view import ExposureView, exposure_view
 from shared.services.collections.decision import ledger_summary, with_delivery
 from shared.services.collections.deps import CollectionsDeps
 from shared.services.collections.pending import open_changes_of
@@ -84,6 +85,9 @@ class CustomerView(BaseModel):
     planned_suspension_on: date | None = None
     planned: list[PlannedView] = Field(default_factory=list)
     dry_run: DryRunView | None = None
+    # What the customer is running up (the last exposure refresh's reading, its ledger parts as
+    # of now) against its credit limit; None until the first refresh has read it.
+    exposure: ExposureView | None = None
 
 
 def valid_customer_id(value: str) -> str:
@@ -167,6 +171,7 @@ def customer_view(deps: CollectionsDeps, customer_id: str) -> CustomerView:
             for a in planned
             if a.at <= horizon
         ],
+        exposure=exposure_view(aggregate, summary, policy, now),
         dry_run=None
         if shadow is None
         else DryRunView(

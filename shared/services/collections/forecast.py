@@ -24,6 +24,7 @@ from shared.domain.policy import Policy
 from shared.errors import BadRequest
 from shared.services.collections import rollout
 from shared.services.collections.actions import CommitContext
+from shared.services.collections.credit_view import exposure_view
 from shared.services.collections.customer_view import PlannedView, plan_ahead
 from shared.services.collections.decision import ledger_summary
 from shared.services.collections.deps import CollectionsDeps
@@ -42,6 +43,10 @@ class ForecastItem(BaseModel):
     days_past_due: int  # today
     actions: list[PlannedView]  # within the forecast's days, in order
     planned_suspension_on: date | None  # local date of the hold, when within the days
+    # The last exposure refresh's reading (ledger parts as of now) against the credit limit.
+    exposure: str | None = None
+    credit_limit: str | None = None
+    credit_level: str | None = None  # none | threshold | limit
 
 
 class ForecastPage(BaseModel):
@@ -108,6 +113,7 @@ def _item(
         return None
     hold = next((a.at for a in planned if a.kind.value == "place_hold"), None)
     summary = ledger_summary(aggregate, policy, ctx.now)
+    exposure = exposure_view(aggregate, summary, policy, ctx.now)
     return ForecastItem(
         customer_id=aggregate.customer_id,
         name=aggregate.profile.value.name,
@@ -119,6 +125,9 @@ def _item(
             for a in planned
         ],
         planned_suspension_on=policy.calendar().local_date(hold) if hold else None,
+        exposure=exposure.total if exposure else None,
+        credit_limit=exposure.credit_limit if exposure else None,
+        credit_level=exposure.level if exposure else None,
     )
 
 

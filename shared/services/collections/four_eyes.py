@@ -197,6 +197,10 @@ def _carry_out(
     if change.kind is ChangeKind.MARK_PROTECTED:
         ledger.mark_protected(deps, change, actor=actor, correlation_id=correlation_id)
         return f"customer {change.customer_id} marked protected"
+    if change.kind is ChangeKind.RAISE_CREDIT_LIMIT:
+        ledger.set_credit_limit(deps, change, actor=actor, correlation_id=correlation_id)
+        limit = change.payload.get("credit_limit") or "none"
+        return f"customer {change.customer_id}'s credit limit set to {limit}"
     assert change.customer_id is not None
     body = controls.ExemptionIn.model_validate(change.payload)
     written = controls.write_exemption(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.adapters.customers import CustomerAggregate
 from shared.adapters.layout import PROFILE_ROW, invoice_row, payment_row
 from shared.adapters.tables import Stored
-from shared.domain.changes import PROTECTED_TEXTS, ChangeKind, PendingChange
+from shared.domain.changes import PROTECTED_TEXTS, ChangeKind, PendingChange, credit_limit_texts
 from shared.domain.customer import CustomerId, CustomerProfile, StoredProfile
 from shared.domain.identity import Actor
 from shared.domain.ledger import (
@@ -23,7 +23,7 @@ from shared.domain.ledger import (
     check_currency,
     ledger_currency,
 )
-from shared.domain.money import DEFAULT_CURRENCY
+from shared.domain.money import DEFAULT_CURRENCY, Money
 from shared.domain.text import MultiLineText
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.services.collections import feed
@@ -47,11 +47,13 @@ PAYMENT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class ProfileAccepted(BaseModel):
-    """The answer to a profile that asked for the protected flag under four-eyes: the rest of the
-    profile as saved (protected unchanged), and the change waiting for a second person."""
+    """The answer to a profile that asked for the protected flag, or a credit limit above the
+    policy's amount, under four-eyes: the rest of the profile as saved (those unchanged), and the
+    change waiting for a second person (`pending_changes`: each, when both were asked)."""
 
     customer: CustomerView
     pending_change: PendingChange
+    pending_changes: list[PendingChange] = []
 
 
 def put_customer(
@@ -64,37 +66,66 @@ def put_customer(
     policy = deps.policy_for_request()
     asks_protection = profile.protected and policy.four_eyes.mark_protected
     kept_flag: dict[str, bool] = {}
+    kept_limit: dict[str, str | None] = {}
 
     def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
         existing = agg.profile
         wanted = profile
         kept_flag.clear()
+        kept_limit.clear()
         if asks_protection and not (existing is not None and existing.value.protected):
-            wanted = profile.model_copy(update={"protected": False})
+            wanted = wanted.model_copy(update={"protected": False})
             kept_flag["asked"] = True
+        old_limit = existing.value.credit_limit if existing is not None else None
+        if old_limit != profile.credit_limit and policy.credit.needs_second_person(
+            old_limit, profile.credit_limit
+        ):
+            wanted = wanted.model_copy(update={"credit_limit": old_limit})
+            kept_limit["old"] = old_limit.to_text() if old_limit else None
+            kept_limit["new"] = profile.credit_limit.to_text() if profile.credit_limit else None
         return _profile_mutation(agg, customer_id, wanted, now)
 
     written = mutate_customer(
         deps, customer_id, prepare, actor=actor, correlation_id=correlation_id, require_customer=False
     )
     view = customer_view(deps, customer_id)
-    if not kept_flag:
+    if not kept_flag and not kept_limit:
         return Written(view, written.effect)
-    summary, why = PROTECTED_TEXTS
-    change = ask(
-        deps,
-        ChangeKind.MARK_PROTECTED,
-        actor=actor,
-        policy=policy,
-        summary=summary,
-        why=why,
-        correlation_id=correlation_id,
-        customer_id=customer_id,
-        payload={"protected": True},
+    asked: list[PendingChange] = []
+    if kept_flag:
+        summary, why = PROTECTED_TEXTS
+        asked.append(
+            ask(
+                deps,
+                ChangeKind.MARK_PROTECTED,
+                actor=actor,
+                policy=policy,
+                summary=summary,
+                why=why,
+                correlation_id=correlation_id,
+                customer_id=customer_id,
+                payload={"protected": True},
+            )
+        )
+    if kept_limit:
+        summary, why = credit_limit_texts(kept_limit["old"], kept_limit["new"])
+        asked.append(
+            ask(
+                deps,
+                ChangeKind.RAISE_CREDIT_LIMIT,
+                actor=actor,
+                policy=policy,
+                summary=summary,
+                why=why,
+                correlation_id=correlation_id,
+                customer_id=customer_id,
+                payload={"credit_limit": kept_limit["new"]},
+            )
+        )
+    accepted = ProfileAccepted(
+        customer=customer_view(deps, customer_id), pending_change=asked[0], pending_changes=asked
     )
-    return Written(
-        ProfileAccepted(customer=customer_view(deps, customer_id), pending_change=change), Effect.PENDING
-    )
+    return Written(accepted, Effect.PENDING)
 
 
 def _profile_mutation(
@@ -149,6 +180,32 @@ def mark_protected(
             rows=[RowWrite(profile, PROFILE_ROW, etag)],
             notes=[AuditNote("customer.protected", f"marked protected (change {change.change_id})", details)],
         )
+
+    return mutate_customer(deps, change.customer_id, prepare, actor=actor, correlation_id=correlation_id)
+
+
+def set_credit_limit(
+    deps: CollectionsDeps, change: PendingChange, *, actor: Actor, correlation_id: str
+) -> Written[None]:
+    """Carry out an approved `raise_credit_limit` change: the profile's limit becomes the one
+    asked for (a held customer under the new limit is released in the same transaction)."""
+    assert change.customer_id is not None
+    raw = change.payload.get("credit_limit")
+    limit = Money.model_validate(raw) if raw is not None else None
+
+    def prepare(agg: CustomerAggregate, now: datetime) -> Mutation[None]:
+        if agg.profile is None:
+            raise NotFound(f"customer {change.customer_id} is unknown")
+        if agg.profile.value.credit_limit == limit:
+            return Mutation(None, Effect.UNCHANGED)
+        current = agg.profile.value.model_dump(exclude={"customer_id", "created_at", "updated_at"})
+        wanted = CustomerProfile.model_validate({**current, "credit_limit": limit})
+        mutation = _profile_mutation(agg, change.customer_id or "", wanted, now)
+        details = {"change_id": change.change_id, "credit_limit": raw}
+        mutation.notes.append(
+            AuditNote("customer.credit_limit_set", f"credit limit set (change {change.change_id})", details)
+        )
+        return mutation
 
     return mutate_customer(deps, change.customer_id, prepare, actor=actor, correlation_id=correlation_id)
 

@@ -8,7 +8,7 @@ due) is computed here from the open amounts and due dates the index keeps. A row
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -45,6 +45,7 @@ class HoldFilter(StrEnum):
     NON_PAYMENT = "non_payment"
     FRAUD = "fraud"
     MANUAL = "manual"
+    CREDIT_LIMIT = "credit_limit"
 
 
 class CustomerSort(StrEnum):
@@ -108,6 +109,11 @@ class CustomerListItem(BaseModel):
     credit_balance: str
     held_back_batch: str | None
     exemptions: list[str]
+    exposure: str | None = None  # the last exposure refresh's total, "123.45 CNY"
+    exposure_as_of: datetime | None = None
+    credit_limit: str | None = None
+    credit_level: str = "none"  # none | threshold | limit
+    used_percent: str | None = None
 
 
 class CustomerPage(BaseModel):
@@ -157,6 +163,7 @@ def _item(entry: CustomerEntry, today: date) -> CustomerListItem:
         ("non_payment", entry.hold_non_payment),
         ("fraud", entry.hold_fraud),
         ("manual", entry.hold_manual),
+        ("credit_limit", entry.hold_credit_limit),
     )
     holds = [reason for reason, on in flags if on]
     return CustomerListItem(
@@ -176,6 +183,11 @@ def _item(entry: CustomerEntry, today: date) -> CustomerListItem:
         credit_balance=money_text(Decimal(entry.credit_balance), entry.currency),
         held_back_batch=entry.held_back_batch,
         exemptions=entry.exemptions,
+        exposure=entry.exposure,
+        exposure_as_of=entry.exposure_as_of,
+        credit_limit=entry.credit_limit,
+        credit_level=entry.credit_level,
+        used_percent=entry.used_percent,
     )
 
 
@@ -187,7 +199,12 @@ def _matches(entry: CustomerEntry, q: CustomerQuery, today: date) -> bool:
         return False
     if q.currency is not None and entry.currency != q.currency:
         return False
-    held = {"non_payment": entry.hold_non_payment, "fraud": entry.hold_fraud, "manual": entry.hold_manual}
+    held = {
+        "non_payment": entry.hold_non_payment,
+        "fraud": entry.hold_fraud,
+        "manual": entry.hold_manual,
+        "credit_limit": entry.hold_credit_limit,
+    }
     if q.hold is HoldFilter.ANY and not any(held.values()):
         return False
     if q.hold is HoldFilter.NONE and any(held.values()):
@@ -294,8 +311,8 @@ def list_holds(
     continuation_token: str | None = None,
 ) -> HoldPage:
     """Active holds, oldest first; by reason and customer when asked."""
-    if reason is not None and reason not in ("non_payment", "fraud", "manual"):
-        raise ValidationFailed("reason must be non_payment, fraud or manual")
+    if reason is not None and reason not in ("non_payment", "fraud", "manual", "credit_limit"):
+        raise ValidationFailed("reason must be non_payment, fraud, manual or credit_limit")
     _check_limit(limit)
     query, params = "PartitionKey eq @pk", {"pk": OPEN_HOLDS}
     if reason is not None:

@@ -98,6 +98,9 @@ def webhook_channel(
         "invoices": [i.number for i in notice.content.invoices],
         "sent_at": now.isoformat(),
     }
+    if notice.content.credit is not None:  # a credit-limit notice: what it is about
+        payload["exposure"] = notice.content.credit.exposure.to_text()
+        payload["credit_limit"] = notice.content.credit.credit_limit.to_text()
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(data, secret)}
     url = str(profile.notice_webhook_url)

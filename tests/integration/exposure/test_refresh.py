@@ -252,7 +252,7 @@ def test_dry_run_places_no_hold_and_sends_no_notice(make_env: Any) -> None:
 def test_a_protected_customer_is_never_held_for_credit(make_env: Any) -> None:
     env = make_env(EXPOSURE_READ_USAGE="false")
     customer(C1, "Shanghai", credit_limit="5000.00 CNY")
-    wiring.collections().customers.table  # noqa: B018 - the customer exists
+    wiring.collections().customers.table
     from shared.adapters.layout import PROFILE_ROW
     from shared.domain.customer import StoredProfile
 

@@ -3,6 +3,7 @@ scan enforces, in zh-CN and en, so what is published and what is enforced cannot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -232,6 +233,8 @@ def _zh(policy: Policy, today: date | None) -> str:
         "如需延期付款，请联系我们申请付款承诺：在约定日期之前不会发送新的通知，也不会暂停服务。"
         f"付款承诺最长 {policy.exemptions.promise_to_pay_max_days} 天。",
         "",
+        *_credit_zh(policy),
+        *_usage_zh(policy),
         "## 付款方式",
         "",
         policy.how_to_pay.zh_cn,
@@ -297,9 +300,169 @@ def _en(policy: Policy, today: date | None) -> str:
         "no new notice and your services are not suspended. A promise to pay lasts at most "
         f"{policy.exemptions.promise_to_pay_max_days} days.",
         "",
+        *_credit_en(policy),
+        *_usage_en(policy),
         "## How to pay",
         "",
         policy.how_to_pay.en,
         "",
     ]
     return "\n".join(lines)
+
+
+# Watched meters as a Chinese reader names them (others as "受监控的服务").
+_METER_ZH = {"gpu": "图形处理器（显卡）虚拟机"}
+
+
+def _limits(limits: dict[str, Decimal], money: Callable[[str, Decimal], str], sep: str) -> str:
+    return sep.join(money(currency, value) for currency, value in sorted(limits.items()))
+
+
+def _money_en(currency: str, value: Decimal) -> str:
+    return f"{currency} {_amount(value, currency)}"
+
+
+def _credit_segments(policy: Policy) -> list[tuple[Bilingual, dict[str, Decimal] | None, bool]]:
+    out = []
+    credit = policy.credit
+    for name, own in sorted(credit.segments.items()):
+        segment = policy.segments.get(name)
+        if segment is None:
+            continue  # a segment customers are never told of: its credit terms stay internal
+        out.append((segment.title, own.limit, credit.holds_at_limit(name)))
+    return out
+
+
+def _credit_zh(policy: Policy) -> list[str]:
+    credit = policy.credit
+    limits = _limits(credit.default_limit, _money_zh, "或")
+    lines = [
+        "## 信用额度",
+        "",
+        "我们按信用额度为每位客户提供信用：与您约定的额度"
+        + (f"，未约定时为 {limits}" if limits else "")
+        + "。您的信用敞口是您应付而尚未付清的全部金额：未付发票（无论是否到期），减去尚未核销的付款，"
+        "加上合作伙伴中心显示的本计费周期内尚未开票的云服务费用（按我们向您收费的价格计算），"
+        "再加上自上次开票以来新增、费用尚未出现的许可证席位。",
+        "",
+        f"- 敞口达到额度的 **{_percent(credit.alert_percent)}%** 时，我们的财务团队会收到提示，"
+        "您的服务不受影响。",
+    ]
+    if credit.hold_at_limit:
+        days = credit.hold_after_notice_days
+        wait = f"通知送达后满 **{days}** 天，" if days else ""
+        lines.append(
+            f"- 敞口达到额度时，我们会向您发送信用额度通知；{wait}如敞口仍未降至额度以下，"
+            "您的云服务订阅将被暂停，直至敞口降至额度以下。暂停仅在上述工作时间内进行。"
+        )
+    else:
+        lines.append("- 敞口达到额度时，我们会向您发送信用额度通知，服务不会因此暂停。")
+    lines.append(
+        "- 敞口一旦降至额度以下（付款或提高额度），因信用额度实施的暂停会立即解除，不受工作时间限制。"
+    )
+    for title, limit, holds in _credit_segments(policy):
+        parts = []
+        if limit:
+            parts.append(f"默认额度为 {_limits(limit, _money_zh, '，')}")
+        if holds != credit.hold_at_limit:
+            parts.append("达到额度时会暂停服务" if holds else "达到额度时仅发送通知，不暂停服务")
+        if parts:
+            lines.append(f"- {title.zh_cn}：" + "；".join(parts) + "。")
+    return [*lines, ""]
+
+
+def _credit_en(policy: Policy) -> list[str]:
+    credit = policy.credit
+    limits = _limits(credit.default_limit, _money_en, " or ")
+    lines = [
+        "## Credit limit",
+        "",
+        "We extend credit to each customer up to a credit limit: the one agreed with you"
+        + (f", or else {limits}" if limits else "")
+        + ". Your exposure is everything you owe us and have not paid yet: your unpaid invoices "
+        "(due or not yet due), less any payment not yet applied, plus the cloud charges of the "
+        "current billing period that Partner Center shows as not yet invoiced (at the prices we "
+        "bill you), plus licence seats added since your last invoice whose charge has not appeared yet.",
+        "",
+        f"- At **{_percent(credit.alert_percent)}%** of your limit our finance team is told; your "
+        "services are not affected.",
+    ]
+    if credit.hold_at_limit:
+        days = credit.hold_after_notice_days
+        wait = f" {days} day{'s' if days != 1 else ''} after the notice reached you" if days else ""
+        lines.append(
+            "- When your exposure reaches the limit we send you a credit-limit notice; if it is "
+            f"still at or over the limit{wait}, your cloud subscriptions are suspended until it is "
+            "back under the limit. Suspensions happen only in the working hours above."
+        )
+    else:
+        lines.append(
+            "- When your exposure reaches the limit we send you a credit-limit notice; your "
+            "services are not suspended for it."
+        )
+    lines.append(
+        "- As soon as your exposure is back under the limit (a payment, or a raised limit), a "
+        "suspension for the credit limit is lifted at once, at any hour."
+    )
+    for title, limit, holds in _credit_segments(policy):
+        parts = []
+        if limit:
+            parts.append(f"the default limit is {_limits(limit, _money_en, ', ')}")
+        if holds != credit.hold_at_limit:
+            parts.append(
+                "services are suspended at the limit"
+                if holds
+                else "at the limit a notice only, no suspension"
+            )
+        if parts:
+            lines.append(f"- {title.en}: " + "; ".join(parts) + ".")
+    return [*lines, ""]
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _usage_zh(policy: Policy) -> list[str]:
+    rules = policy.usage_anomaly
+    if not rules.enabled or not rules.minimum_amount:
+        return []
+    minimum = _limits(rules.minimum_amount, _money_zh, "或")
+    meters = "、".join(dict.fromkeys(_METER_ZH.get(m.lower(), "受监控的服务") for m in rules.watched_meters))
+    new_meter = f"首次使用{meters}且当日费用超过上述金额；" if meters else ""
+    return [
+        "## 异常用量",
+        "",
+        "为防范账户被盗用等欺诈造成的费用，我们会关注您每日的用量费用。以下情况会提交给我们的风险团队调查："
+        f"某日费用达到 {minimum} 以上，且超过过去 {rules.baseline_days} 天日费用中位数的 "
+        f"**{_percent(rules.factor)}** 倍；{new_meter}"
+        f"一天内新增 {rules.seat_minimum} 个以上许可证席位，"
+        f"且达到原有数量的 {_percent(rules.seat_factor)} 倍以上。",
+        "",
+        f"用量骤增达到日中位数的 **{_percent(rules.critical_factor)}** 倍时，"
+        "我们可能在调查期间立即暂停您的云服务订阅，并与您联系；调查确认无误后，暂停即刻解除。",
+        "",
+    ]
+
+
+def _usage_en(policy: Policy) -> list[str]:
+    rules = policy.usage_anomaly
+    if not rules.enabled or not rules.minimum_amount:
+        return []
+    minimum = _limits(rules.minimum_amount, _money_en, " or ")
+    meters = ", ".join(rules.watched_meters)
+    new_meter = f" the first use of {meters} services above that amount;" if meters else ""
+    return [
+        "## Unusual usage",
+        "",
+        "To protect you and us from fraudulent use (a compromised account running up charges), we "
+        "watch your daily usage charges. These go to our risk team for investigation: a day of "
+        f"{minimum} or more that is over **{_percent(rules.factor)}** times your median day of the "
+        f"past {rules.baseline_days} days;{new_meter} {rules.seat_minimum} or more licence seats "
+        f"added in a day, to at least {_percent(rules.seat_factor)} times the count before.",
+        "",
+        f"A jump of **{_percent(rules.critical_factor)}** times your median day or more may suspend "
+        "your cloud subscriptions at once while we investigate; we contact you, and the suspension "
+        "is lifted as soon as the case is cleared.",
+        "",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -132,3 +133,27 @@ def test_the_suspension_stage_does_not_promise_that_data_is_kept_for_good() -> N
     assert "(data is kept)" not in en and "（数据保留）" not in zh
     assert "end of its term may have its data deleted" in en
     assert "订阅期结束时仍未恢复的订阅，其数据可能被删除" in zh
+
+
+def test_the_published_policy_states_the_credit_and_usage_rules_customers_are_held_to() -> None:
+    from shared.domain.policy import parse_policy
+
+    shipped = parse_policy(open("policy/collections.toml", "rb").read())
+    en, zh = render_policy(shipped, "en"), render_policy(shipped, "zh-CN")
+    assert "## Credit limit" in en and "## 信用额度" in zh
+    assert "CNY 50,000.00" in en and "人民币 50,000.00 元" in zh
+    assert "**80%**" in en and "**80%**" in zh
+    assert "1 day after the notice reached you" in en and "通知送达后满 **1** 天" in zh
+    assert "## Unusual usage" in en and "## 异常用量" in zh
+    assert "**20** times" in en and "**20** 倍" in zh
+    quiet = shipped.model_copy(
+        update={
+            "credit": shipped.credit.model_copy(
+                update={"hold_at_limit": False, "alert_percent": Decimal(90)}
+            ),
+            "usage_anomaly": shipped.usage_anomaly.model_copy(update={"enabled": False}),
+        }
+    )
+    en, zh = render_policy(quiet, "en"), render_policy(quiet, "zh-CN")
+    assert "services are not suspended for it" in en and "服务不会因此暂停" in zh
+    assert "**90%**" in en and "Unusual usage" not in en and "异常用量" not in zh

@@ -59,6 +59,10 @@ class FraudHost:
         hdrs = {**self.caller, "content-type": "application/json", **headers}
         return requests.post(self.url + path, data=data, headers=hdrs, timeout=30)
 
+    def put(self, path: str, body: Any, **headers: str) -> requests.Response:
+        hdrs = {**self.caller, "content-type": "application/json", **headers}
+        return requests.put(self.url + path, data=json.dumps(body).encode(), headers=hdrs, timeout=30)
+
     def patch(self, path: str, body: Any, **headers: str) -> requests.Response:
         hdrs = {**self.caller, "content-type": "application/json", **headers}
         return requests.patch(self.url + path, data=json.dumps(body).encode(), headers=hdrs, timeout=30)

@@ -1,7 +1,9 @@
 """Demo ledger for `make run`: the three demo customers with profiles, invoices and payments.
 
 Dates are relative to today: 11111111-... is 25 days overdue, 22222222-... has paid, and
-33333333-... is 12 days overdue.
+33333333-... is 12 days overdue. 11111111-... has a credit limit of 25,000.00 CNY; run from
+`make run` (with the simulator up), the seed ends with one exposure refresh: 11111111-... is
+then near its limit, and the usage spike of 22222222-... on the simulator opens a fraud case.
 
 On a fresh store the seed replays the last weeks: with the clock set back it posts the ledger
 and runs one collections scan a day (10:00 Asia/Shanghai), as the app would have. So 11111111-...
@@ -39,6 +41,9 @@ CUSTOMERS = {
     "33333333-3333-4333-8333-333333333333": ("北京示范有限公司", "zh-CN", "5400.00", 12),
 }
 PAID = {"22222222-2222-4222-8222-222222222222"}
+# The credit the partner gives: 11111111-... runs up near it (its overdue invoice plus this
+# month's unbilled charges in the simulator), so credit control has something to show.
+CREDIT_LIMITS = {"11111111-1111-4111-8111-111111111111": "25000.00 CNY"}
 REPLAY_DAYS = 35  # more than the oldest demo invoice is overdue, so the walk starts before it
 
 
@@ -47,7 +52,10 @@ def seed(today: date) -> None:
     deps = wiring.collections()
     for customer_id, (name, locale, amount, days_overdue) in CUSTOMERS.items():
         contacts = [{"name": "Billing", "email": "billing@example.com"}]
-        profile = CustomerProfile.model_validate({"name": name, "locale": locale, "contacts": contacts})
+        data = {"name": name, "locale": locale, "contacts": contacts}
+        if customer_id in CREDIT_LIMITS:
+            data["credit_limit"] = CREDIT_LIMITS[customer_id]
+        profile = CustomerProfile.model_validate(data)
         ledger.put_customer(deps, customer_id, profile, actor=ACTOR, correlation_id="demo-seed")
         due = today - timedelta(days=days_overdue)
         invoice = InvoiceIn(
@@ -136,6 +144,22 @@ def seed_with_history() -> None:
     log.info("replayed %d days of daily collections scans", REPLAY_DAYS)
 
 
+def refresh_exposure() -> None:
+    """One exposure refresh against the local simulator (its demo tenant's unbilled charges):
+    11111111-... lands near its credit limit, and the usage spike of 22222222-... opens a fraud
+    case. Only when PARTNER_CENTER_BASE_URL names a local simulator: the seed never calls the
+    real Partner Center."""
+    from shared.services.exposure.refresh import refresh_exposure as run
+    from shared.settings import get_settings
+
+    base = get_settings().partner_center_base_url or ""
+    if not base.startswith(("http://127.0.0.1", "http://localhost")):
+        log.info("no local Partner Center simulator: the demo exposure refresh is skipped")
+        return
+    result = run(wiring.exposure())
+    log.info("demo exposure refresh: %s", "done" if result.finished else result.phase)
+
+
 if __name__ == "__main__":
     from tools import logs
 
@@ -144,3 +168,4 @@ if __name__ == "__main__":
         # /api/alerts and in the audit trail, not news for the person starting the app.
         logging.getLogger("shared").setLevel(logging.CRITICAL)
     seed_with_history()
+    refresh_exposure()

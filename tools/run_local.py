@@ -97,6 +97,7 @@ def ready_block(base: str, simulator: Simulator | None, mail: str | None, smtp: 
     lines.append(
         f"  try         curl -H 'x-functions-key: local-dev-key' {base}/api/customers   (docs/local-run.md)"
     )
+    lines.append(f"  exposure    {base}/api/exposure  (customers near their credit limit; docs/exposure.md)")
     sign_in = f"{base}/.auth/login/aad"
     if _answers(f"{base}/console"):
         lines.append(f"  console     {base}/console  sign in as a demo user: {users}")

@@ -369,3 +369,32 @@ def _alerts() -> list[Any]:
     from shared.services.collections.alerts import list_alerts
 
     return list_alerts(wiring.collections()).items
+
+
+def test_the_demo_shows_a_customer_near_its_limit_and_a_usage_spike_case(make_env: Any) -> None:
+    from datetime import UTC, datetime
+
+    from tools import demo_ledger
+
+    env = make_env()
+    env.clock.set(datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    demo_ledger.seed_with_history()
+    env.clock.set(START)
+    demo_ledger.refresh_exposure()
+    first = customer_view(wiring.collections(), C1).exposure
+    assert first is not None and first.level == "threshold" and first.credit_limit == "25000.00 CNY"
+    from shared.services.collections.credit_watch import list_credit_watch
+
+    assert [e.customer_id for e in list_credit_watch(wiring.collections()).items] == [C1]
+    cases = case_lists.list_cases(
+        wiring.fraud(),
+        status=None,
+        customer_id=C2,
+        category=None,
+        severity=None,
+        opened_from=None,
+        opened_to=None,
+        limit=10,
+        continuation_token=None,
+    ).items
+    assert len(cases) == 1 and cases[0].severity.value == "critical"

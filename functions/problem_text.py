@@ -139,6 +139,7 @@ DOMAIN_ZH: dict[str, str] = {
     "unknown customer": "未知客户",
     "not a GUID": "不是 GUID",
     "must be manual": "应为 manual",
+    "threshold or limit": "应为 threshold 或 limit",
 }
 _PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -212,6 +213,10 @@ DETAIL_ZH: dict[str, str] = {
     "an unexpected error occurred; it was logged": "发生意外错误，已记录日志",
     "the query parameters are not valid": "查询参数无效：请看各参数的说明",
     "customer_id must be a GUID": "customer_id 应为 GUID",
+    "level must be threshold or limit": "level 应为 threshold（接近额度）或 limit（已达额度）",
+    "reason must be non_payment, fraud, manual or credit_limit": (
+        "reason 应为 non_payment、fraud、manual 或 credit_limit"
+    ),
     "only manual holds are placed here (non_payment comes from the policy, fraud from a case)": (
         "这里只能设置人工冻结（manual）：non_payment 由催收政策设置，fraud 由欺诈案件设置"
     ),

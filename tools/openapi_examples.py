@@ -437,6 +437,13 @@ def scenario(r: Recorder) -> None:
         409,
         {"outcome": "confirmed", "note": "again"},
     )
+    # Exposure: this month's unbilled charges at Partner Center against the credit limit
+    r.call("exposure_refresh_now", "A refresh, to the end", "POST", "/exposure/refresh", 200)
+    r.call("exposure_refresh_now", "Without the role", "POST", "/exposure/refresh", 403, key=READER_KEY)
+    r.call("exposure_run", "The last refresh", "GET", "/exposure/run", 200)
+    r.call("exposure_watch", "Customers near their credit limit", "GET", "/exposure", 200)
+    r.call("exposure_watch", "An unknown level", "GET", "/exposure?level=high", 422)
+    r.call("customer_get", "With its exposure", "GET", f"/customers/{C1}", 200)
     # Lists and reports
     r.call("customers_list", "Customers by name", "GET", "/customers?limit=2", 200)
     r.call("customers_list", "An unknown filter value", "GET", "/customers?stage=late", 422)
@@ -541,7 +548,7 @@ def running_app() -> Iterator[tuple[str, Any]]:
     from tools.pcsim import DEMO_TENANT, Simulator
 
     azurite = Azurite.start(location=Path(tempfile.mkdtemp(prefix="examples-")))
-    simulator = Simulator(DEMO_TENANT).start()
+    simulator = Simulator(_tenant(DEMO_TENANT)).start()
     saved = dict(os.environ)
 
     def entry(key: str, roles: list[Role]) -> dict[str, Any]:
@@ -587,6 +594,57 @@ def running_app() -> Iterator[tuple[str, Any]]:
         os.environ.update(saved)
         simulator.stop()
         azurite.stop()
+
+
+def _tenant(path: Path) -> dict[str, Any]:
+    """The demo tenant with the scenario's first customer: one subscription and this month's
+    unbilled charges (29,700.00 CNY at partner cost), so its exposure nears the default limit."""
+    from tools.pcsim.billing import billing_item
+
+    seed: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    seed["customers"].append(
+        {
+            "id": C1,
+            "companyProfile": {
+                "tenantId": C1,
+                "domain": "shanghai-example.partner.onmschina.cn",
+                "companyName": "上海示例科技有限公司",
+            },
+            "relationshipToPartner": "reseller",
+            "subscriptions": [
+                {
+                    "id": SUB,
+                    "offerId": "CFQ7TTC0LF8S:0001",
+                    "offerName": "Microsoft 365 E3",
+                    "friendlyName": "M365 E3",
+                    "quantity": 65,
+                    "unitType": "Licenses",
+                    "status": "active",
+                    "billingCycle": "monthly",
+                    "termDuration": "P1Y",
+                }
+            ],
+        }
+    )
+    items = seed.setdefault("unbilledLineItems", {}).setdefault("billingLineItems", [])
+    items.append(
+        billing_item(
+            C1, SUB, "CFQ7TTC0LF8S:0001", "Microsoft 365 E3", "18500.00", quantity=65, start="2026-11-01"
+        )
+    )
+    items.append(
+        billing_item(
+            C1,
+            SUB,
+            "CFQ7TTC0LF8S:0001",
+            "Microsoft 365 E3",
+            "11200.00",
+            quantity=40,
+            charge_type="addQuantity",
+            start="2026-11-10",
+        )
+    )
+    return seed
 
 
 def record() -> dict[str, Any]:

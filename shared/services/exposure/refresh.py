@@ -16,7 +16,6 @@ The cap: credit holds placed by one run are capped like suspensions by a scan (t
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,8 +90,10 @@ def _result(result: RefreshResult, run: ExposureRun) -> RefreshResult:
     return result
 
 
-def new_run_id(deps: ExposureDeps) -> str:
-    return f"{deps.clock.now():%Y%m%d%H%M%S}{secrets.token_hex(3)}"
+def new_run_id(deps: ExposureDeps, previous: str | None) -> str:
+    """The run's start to the microsecond (one run at a time: the run row is single)."""
+    run_id = f"{deps.clock.now():%Y%m%d%H%M%S%f}"
+    return run_id + "b" if previous is not None and previous.startswith(run_id) else run_id
 
 
 def _start_or_resume(deps: ExposureDeps) -> tuple[Stored[ExposureRun], bool]:
@@ -103,7 +104,7 @@ def _start_or_resume(deps: ExposureDeps) -> tuple[Stored[ExposureRun], bool]:
         return Stored(run, current.partition_key, current.row_key, etag), True
     if current is not None:
         deps.runs.drop_tallies(current.value.run_id)  # a run that stopped between done and cleanup
-    run = ExposureRun(run_id=new_run_id(deps), started_at=deps.clock.now(), listings=listings_for(deps))
+    run = ExposureRun(run_id=new_run_id(deps, current.value.run_id if current else None), started_at=deps.clock.now(), listings=listings_for(deps))
     etag = deps.runs.create(run) if current is None else deps.runs.save(run, current.etag)
     return Stored(run, "_run", "current", etag), False
 

@@ -99,7 +99,11 @@ def stage_credit(
         elif kind is CreditActionKind.LIFT_HOLD and _lift(change, aggregate, ctx, action):
             staged.applied.append(kind.value)
             staged.reconcile_reasons.append("credit_limit hold lifted")
-    change.put(state, CREDIT_ROW, aggregate.credit.etag if aggregate.credit else None)
+    known = aggregate.credit
+    if known is None or known.value.model_dump(exclude={"updated_at"}) != state.model_dump(
+        exclude={"updated_at"}
+    ):
+        change.put(state, CREDIT_ROW, known.etag if known else None)
     stored = aggregate.exposure
     if stored is None or not exposure.same_figures(stored.value):
         change.put(exposure, EXPOSURE_ROW, stored.etag if stored else None)

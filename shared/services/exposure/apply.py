@@ -223,6 +223,8 @@ def _decide_and_commit(
         record.updated_at = now
         change.put_record(record)
     before_ids = {item.message_id for item in aggregate.collections.outbox}
+    if not len(change.tx) and not change.entries:
+        return  # nothing changed: nothing is written
     etags = change.commit()
     result.exposure_changed = aggregate.exposure is None or not exposure.same_figures(
         aggregate.exposure.value

@@ -398,3 +398,18 @@ def test_the_demo_shows_a_customer_near_its_limit_and_a_usage_spike_case(make_en
         continuation_token=None,
     ).items
     assert len(cases) == 1 and cases[0].severity.value == "critical"
+
+
+def test_a_refresh_that_finds_nothing_new_writes_nothing_to_the_customer(make_env: Any) -> None:
+    env = make_env()
+    customer(C1, "Shanghai", credit_limit="100000.00 CNY")
+    refresh_exposure(env.deps())
+    table = wiring.collections().customers.table
+    before = {str(e["RowKey"]): e.metadata["etag"] for e in table.partition(C1)}
+    env.clock.advance(timedelta(hours=2))
+    second = refresh_exposure(env.deps())
+    assert second.finished
+    after = {str(e["RowKey"]): e.metadata["etag"] for e in table.partition(C1)}
+    assert after == before
+    run = env.deps().runs.current()
+    assert run is not None and run.value.exposures_changed == 0 and run.value.listings_read == 0

@@ -1,5 +1,5 @@
-"""The console's pages (GET): Today, customers, a customer, approvals, fraud cases, a case,
-reports, ledger import, about. Each reads through the existing use cases and renders."""
+"""The console's pages (GET): Today, customers, a customer, the credit watch, approvals, fraud
+cases, a case, reports, ledger import, about. Each reads through the existing use cases and renders."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from shared.domain.roles import Role
 
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 TODAY_DAYS = 7
+TODAY_WATCH = 10  # rows of the credit watch on Today (the rest on /console/exposure)
+WATCH_PAGE = 50
 
 
 def _safe(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -33,7 +35,7 @@ def console_today(req: func.HttpRequest) -> func.HttpResponse:
     """Suspensions and warnings of the next days, approvals waiting, alerts, critical cases, health."""
     from shared import wiring
     from shared.services import health
-    from shared.services.collections import alerts, batches, forecast, pending
+    from shared.services.collections import alerts, batches, credit_watch, forecast, pending
 
     deps = wiring.collections()
     policy = deps.policy_for_request()
@@ -62,6 +64,7 @@ def console_today(req: func.HttpRequest) -> func.HttpResponse:
         alerts=_safe(alerts.list_alerts, deps, status="open", limit=20),
         cases=cases,
         health=_safe(health.health_report, wiring.health_probes()),
+        watch=_safe(credit_watch.list_credit_watch, deps, limit=TODAY_WATCH),
     )
 
 
@@ -122,6 +125,24 @@ def customer_page(
         typed=typed or {},
         done=done or req.params.get("done"),
     )
+
+
+@bp.route(route="console/exposure", methods=["GET"], auth_level=ANONYMOUS)
+@page(Role.COLLECTIONS_READ)
+def console_exposure(req: func.HttpRequest) -> func.HttpResponse:
+    """The credit watch: customers at or over the credit alert threshold, at the limit first."""
+    from shared import wiring
+    from shared.services.collections import credit_watch
+
+    level = req.params.get("level") or None
+    level = level if level in ("threshold", "limit") else None
+    found = credit_watch.list_credit_watch(
+        wiring.collections(),
+        level=level,
+        limit=WATCH_PAGE,
+        continuation_token=req.params.get("continuation_token") or None,
+    )
+    return render(req, "exposure.html", found=found, level=level or "")
 
 
 @bp.route(route="console/approvals", methods=["GET"], auth_level=ANONYMOUS)

@@ -113,6 +113,33 @@ class Texts:
             return raw
         return f"{number:,.2f} {currency}".strip()
 
+    def percent(self, value: object) -> str:
+        """`"91.5"` -> `91.5%` (one decimal); no share (no limit) -> `—`."""
+        if value is None or value == "":
+            return "—"
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+        return f"{number:,.1f}%"
+
+    def excluded(self, note: str) -> str:
+        """An exposure's `excluded` note (written in English by the domain), in this language."""
+        import re
+
+        other = re.fullmatch(
+            r"unbilled charges of (\S+) ([A-Z]{3}) are not added: this ledger is in ([A-Z]{3})", note
+        )
+        if other:
+            amount, currency, ledger = other.groups()
+            worded = self.money(f"{amount} {currency}")
+            return self.t("exposure.excluded_currency", amount=worded, ledger=ledger)
+        seats = re.fullmatch(r"(\d+) seats of (\S+) added on (\S+): no seat price", note)
+        if seats:
+            count, offer, on = seats.groups()
+            return self.t("exposure.excluded_seats", count=count, offer=offer, on=on)
+        return note
+
     def when(self, value: object) -> str:
         """A time in the policy's time zone, the zone shown."""
         from zoneinfo import ZoneInfo
@@ -177,6 +204,8 @@ def render(req: func.HttpRequest, template: str, status: int = 200, **data: Any)
             tv=texts.tv,
             act=texts.act,
             money=texts.money,
+            percent=texts.percent,
+            excluded=texts.excluded,
             when=texts.when,
             day=texts.day,
             lang=texts.lang,

@@ -111,6 +111,7 @@ def pages(app: ConsoleApp) -> dict[str, str]:
         "fraud": "/console/fraud",
         "case": f"/console/fraud/{app.case_id}",
         "reports": "/console/reports",
+        "exposure": "/console/exposure",
         "about": "/console/about",
     }
 

@@ -104,7 +104,11 @@ def _start_or_resume(deps: ExposureDeps) -> tuple[Stored[ExposureRun], bool]:
         return Stored(run, current.partition_key, current.row_key, etag), True
     if current is not None:
         deps.runs.drop_tallies(current.value.run_id)  # a run that stopped between done and cleanup
-    run = ExposureRun(run_id=new_run_id(deps, current.value.run_id if current else None), started_at=deps.clock.now(), listings=listings_for(deps))
+    run = ExposureRun(
+        run_id=new_run_id(deps, current.value.run_id if current else None),
+        started_at=deps.clock.now(),
+        listings=listings_for(deps),
+    )
     etag = deps.runs.create(run) if current is None else deps.runs.save(run, current.etag)
     return Stored(run, "_run", "current", etag), False
 

@@ -40,6 +40,7 @@ class ListingProgress(BaseModel):
     done: bool = False
     pages: int = 0
     refused: str | None = None  # the instance refused it (e.g. usage on a cloud without it)
+    restarts: int = 0  # read again from the first page (a stored continuation was refused)
 
 
 class ExposureRun(BaseModel):
@@ -132,6 +133,17 @@ class ExposureRunStore:
             if customer_id != last:
                 last = customer_id
                 yield customer_id
+
+    def drop_listing(self, run_id: str, suffix: str) -> int:
+        """Delete the rows one listing of the run wrote (their key: `{customer}:{suffix}...`)."""
+        partition = tally_partition(run_id)
+        keys = [str(e["RowKey"]) for e in self.table.partition(partition) if f":{suffix}" in str(e["RowKey"])]
+        for start in range(0, len(keys), BATCH):
+            tx = self.table.transaction(partition)
+            for key in keys[start : start + BATCH]:
+                tx.delete(key)
+            tx.submit()
+        return len(keys)
 
     def drop_tallies(self, run_id: str) -> int:
         partition = tally_partition(run_id)

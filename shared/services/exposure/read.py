@@ -35,6 +35,13 @@ from shared.telemetry import metric
 
 log = logging.getLogger(__name__)
 TOP_METERS_PER_DAY = 5
+MAX_RESTARTS = 3  # a listing read again from the start at most this often in one run
+
+
+def _suffix(listing: ListingProgress, page: int | None) -> str:
+    """The tally rows' key after the customer id: the listing, then the page (none: every page)."""
+    head = f"{listing.kind[0]}{listing.currency}:"
+    return head if page is None else f"{head}{page:06d}"
 
 
 def listings_for(deps: ExposureDeps) -> list[ListingProgress]:
@@ -111,11 +118,20 @@ def read_listings(
                     run.fail(f"{listing.kind} {listing.currency}: refused (HTTP {exc.status})")
                     etag = deps.runs.save(run, etag)
                     continue
+                if is_request_refused(exc):
+                    # A stored continuation refused (it expired while the run waited): read the
+                    # listing again from its first page, its rows so far dropped first.
+                    deps.runs.drop_listing(run.run_id, _suffix(listing, None))
+                    run.fail(f"{listing.kind} {listing.currency}: the next page was refused; read again")
+                    listing.cursor, listing.pages, listing.restarts = None, 0, listing.restarts + 1
+                    etag = deps.runs.save(run, etag)
+                    if listing.restarts > MAX_RESTARTS:
+                        return Stored(run, stored.partition_key, stored.row_key, etag), False
+                    continue
                 run.fail(f"{listing.kind} {listing.currency}: {type(exc).__name__}; resumed next run")
                 etag = deps.runs.save(run, etag)
                 return Stored(run, stored.partition_key, stored.row_key, etag), False
-            suffix = f"{listing.kind[0]}{listing.currency}:{listing.pages:06d}"
-            deps.runs.put_tallies(run.run_id, suffix, tally_page(page.items, rules))
+            deps.runs.put_tallies(run.run_id, _suffix(listing, listing.pages), tally_page(page.items, rules))
             listing.pages += 1
             listing.cursor = page.next
             listing.done = page.next is None

@@ -413,3 +413,21 @@ def test_a_refresh_that_finds_nothing_new_writes_nothing_to_the_customer(make_en
     assert after == before
     run = env.deps().runs.current()
     assert run is not None and run.value.exposures_changed == 0 and run.value.listings_read == 0
+
+
+def test_a_refused_continuation_reads_the_listing_again_and_counts_once(make_env: Any, sim: Any) -> None:
+    reference = make_env(EXPOSURE_PAGE_SIZE="5", EXPOSURE_READ_USAGE="false")
+    customer(C1, "Shanghai")
+    run_to_end(reference)
+    whole = stored_exposure(C1)
+
+    env = make_env(EXPOSURE_PAGE_SIZE="1", EXPOSURE_READ_USAGE="false")
+    customer(C1, "Shanghai")
+    first = refresh_exposure(env.deps(), max_pages=2)
+    assert not first.finished
+    # The stored continuation has expired by the time the run carries on: Partner Center says 400.
+    sim.add_fault("status", method="GET", path="unbilled", status=400, code=800002, times=1)
+    run_to_end(env)
+    assert stored_exposure(C1).same_figures(whole)
+    run = env.deps().runs.current()
+    assert run is not None and run.value.listings[0].restarts == 1

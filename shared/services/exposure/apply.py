@@ -90,11 +90,16 @@ def apply_customer(
     collections = deps.collections
     tally, usage = merge_tallies(deps.runs.tallies_of(run_id, customer_id))
     out = Applied()
-    listing = _maybe_list(deps, customer_id, budget, out)
+    first = collections.customers.load(customer_id)  # one partition query; reused by attempt 1
+    if not first.exists:
+        out.known = False
+        return out
+    listing = _maybe_list(deps, customer_id, first.usage.value if first.usage else None, budget, out)
+    loaded = [first]
 
     def attempt() -> Applied:
         result = Applied(listed=out.listed, failures=list(out.failures))
-        aggregate = collections.customers.load(customer_id)
+        aggregate = loaded.pop() if loaded else collections.customers.load(customer_id)
         if not aggregate.exists:
             result.known = False
             return result
@@ -107,12 +112,13 @@ def apply_customer(
     return retry_on_conflict(attempt, what=f"the exposure of customer {customer_id}")
 
 
-def _maybe_list(deps: ExposureDeps, customer_id: str, budget: Budget, out: Applied) -> _Listing | None:
+def _maybe_list(
+    deps: ExposureDeps, customer_id: str, history: UsageHistory | None, budget: Budget, out: Applied
+) -> _Listing | None:
     """The customer's subscription listing, when its last one is old and the run may still list."""
     if budget.listings <= 0:
         return None
-    stored = deps.collections.customers.table.get(UsageHistory, customer_id, USAGE_ROW)
-    listed_at = stored.value.listed_at if stored else None
+    listed_at = history.listed_at if history else None
     max_age = deps.settings.exposure_listing_max_age_hours * 3600
     now = deps.clock.now()
     if listed_at is not None and (now - listed_at).total_seconds() < max_age:

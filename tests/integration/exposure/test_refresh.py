@@ -46,6 +46,21 @@ def stored_exposure(customer_id: str) -> Exposure:
     return stored.value
 
 
+def cases_of(customer_id: str) -> list[Any]:
+    """The customer's fraud cases, any status."""
+    return case_lists.list_cases(
+        wiring.fraud(),
+        status=None,
+        customer_id=customer_id,
+        category=None,
+        severity=None,
+        opened_from=None,
+        opened_to=None,
+        limit=10,
+        continuation_token=None,
+    ).items
+
+
 def holds(customer_id: str) -> dict[str, Any]:
     return {h.hold_id: h for h in customer_view(wiring.collections(), customer_id).holds}
 
@@ -272,17 +287,7 @@ def test_a_usage_spike_opens_a_critical_case_that_suspends(make_env: Any) -> Non
     env = make_env()
     customer(C2, "Fabrikam")
     refresh_exposure(env.deps())
-    cases = case_lists.list_cases(
-        wiring.fraud(),
-        status=None,
-        customer_id=C2,
-        category=None,
-        severity=None,
-        opened_from=None,
-        opened_to=None,
-        limit=10,
-        continuation_token=None,
-    ).items
+    cases = cases_of(C2)
     assert len(cases) == 1
     case = cases[0]
     assert case.severity.value == "critical" and case.status == "investigating"
@@ -291,17 +296,7 @@ def test_a_usage_spike_opens_a_critical_case_that_suspends(make_env: Any) -> Non
     hits = case.hit_count
     env.clock.advance(timedelta(hours=2))
     refresh_exposure(env.deps())  # the same anomaly is not reported again
-    again = case_lists.list_cases(
-        wiring.fraud(),
-        status=None,
-        customer_id=C2,
-        category=None,
-        severity=None,
-        opened_from=None,
-        opened_to=None,
-        limit=10,
-        continuation_token=None,
-    ).items
+    again = cases_of(C2)
     assert [c.hit_count for c in again] == [hits]
 
 
@@ -315,20 +310,7 @@ def test_a_steady_customer_opens_no_case_and_seats_added_count(make_env: Any, si
     refresh_exposure(env.deps())
     exposure = stored_exposure(C1)
     assert exposure.seats_added.amount == Decimal("1300.00")  # 5 x 260.00 (policy seat price)
-    assert (
-        case_lists.list_cases(
-            wiring.fraud(),
-            status=None,
-            customer_id=C1,
-            category=None,
-            severity=None,
-            opened_from=None,
-            opened_to=None,
-            limit=10,
-            continuation_token=None,
-        ).items
-        == []
-    )
+    assert cases_of(C1) == []
 
 
 def test_a_seat_jump_opens_a_case(make_env: Any, sim: Any) -> None:
@@ -338,17 +320,7 @@ def test_a_seat_jump_opens_a_case(make_env: Any, sim: Any) -> None:
     sim.set_quantity(C1, "a1111111-0000-4000-8000-000000000003", 500)  # 80 -> 500 seats
     env.clock.set(START + timedelta(days=1, hours=1))
     refresh_exposure(env.deps())
-    cases = case_lists.list_cases(
-        wiring.fraud(),
-        status=None,
-        customer_id=C1,
-        category=None,
-        severity=None,
-        opened_from=None,
-        opened_to=None,
-        limit=10,
-        continuation_token=None,
-    ).items
+    cases = cases_of(C1)
     assert len(cases) == 1 and cases[0].category == "resource_abuse"
 
 
@@ -386,17 +358,7 @@ def test_the_demo_shows_a_customer_near_its_limit_and_a_usage_spike_case(make_en
     from shared.services.collections.credit_watch import list_credit_watch
 
     assert [e.customer_id for e in list_credit_watch(wiring.collections()).items] == [C1]
-    cases = case_lists.list_cases(
-        wiring.fraud(),
-        status=None,
-        customer_id=C2,
-        category=None,
-        severity=None,
-        opened_from=None,
-        opened_to=None,
-        limit=10,
-        continuation_token=None,
-    ).items
+    cases = cases_of(C2)
     assert len(cases) == 1 and cases[0].severity.value == "critical"
 
 

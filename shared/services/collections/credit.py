@@ -6,10 +6,11 @@ Two ways in:
   whole decision: finance told (an `alert.credit_*` audit entry, which raises the alert), the
   at-limit notice (a notice row and its outbox item), the `credit_limit` hold placed or lifted
   (with a reconcile in the outbox), the exposure and credit rows;
-- `stage_credit_after_change`: a ledger or profile change (`commit._apply`) re-prices the stored
-  exposure with the ledger as it now is and lifts the `credit_limit` hold at once when exposure
-  fell under the limit or the limit was raised. It never places a hold or sends a notice: those
-  are the refresh's, under the enforcement window and the cap.
+- `stage_credit_after_change`: a ledger or profile change, or an exemption (`commit._apply`),
+  re-prices the stored exposure with the ledger as it now is and lifts the `credit_limit` hold at
+  once when exposure fell under the limit, the limit was raised, or an exemption now applies.
+  It never places a hold or sends a notice: those are the refresh's, under the enforcement
+  window and the cap.
 In dry run nothing is held, lifted or sent: the audit says what would have been, and the credit
 row remembers since when a hold would stand.
 """
@@ -17,6 +18,7 @@ row remembers since when a hold would stand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from shared.adapters.customers import (
@@ -29,6 +31,7 @@ from shared.adapters.customers import (
 from shared.adapters.layout import CREDIT_ROW, EXPOSURE_ROW, NOTICE_PREFIX, hold_row
 from shared.domain.collections_models import CreditNotice, LedgerSummary, NoticeContent
 from shared.domain.credit import CreditAction, CreditActionKind, CreditDecision, CreditState, evaluate_credit
+from shared.domain.customer import ExemptionKind
 from shared.domain.exposure import Exposure, to_minor
 from shared.domain.holds import CREDIT_LIMIT_HOLD_ID, Hold, HoldReason
 from shared.domain.messages import derived_message_id
@@ -242,6 +245,15 @@ def repriced(exposure: Exposure, ledger: LedgerSummary, ctx: CommitContext) -> E
     )
 
 
+def hold_paused(aggregate: CustomerAggregate, today: date) -> str | None:
+    """An exemption that keeps any hold off now (as it does the non_payment hold)."""
+    for stored in aggregate.exemptions.values():
+        ex = stored.value
+        if ex.until >= today and ex.kind in (ExemptionKind.ENFORCEMENT_OFF, ExemptionKind.PROMISE_TO_PAY):
+            return f"{ex.kind.value} until {ex.until.isoformat()}"
+    return None
+
+
 def stage_credit_after_change(
     change: CustomerChange, aggregate: CustomerAggregate, ledger: LedgerSummary, ctx: CommitContext
 ) -> str | None:
@@ -267,6 +279,7 @@ def stage_credit_after_change(
         state=state,
         now=ctx.now,
         window_open=False,  # a change never places or notifies; lifting is allowed any time
+        hold_paused=hold_paused(aggregate, ctx.policy.calendar().local_date(ctx.now)),
     )
     lift = next((a for a in decision.actions if a.kind is CreditActionKind.LIFT_HOLD), None)
     if lift is None:

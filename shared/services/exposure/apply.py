@@ -38,12 +38,11 @@ from shared.domain.anomaly import (
 )
 from shared.domain.credit import CreditState, evaluate_credit
 from shared.domain.credit_policy import UsageAnomalyRules
-from shared.domain.customer import ExemptionKind
 from shared.domain.exposure import ChargeTally, SeatChange, compute_exposure, seat_changes_between
 from shared.domain.holds import CREDIT_LIMIT_HOLD_ID
 from shared.domain.identity import Actor
 from shared.services.collections.actions import CommitContext
-from shared.services.collections.credit import stage_credit
+from shared.services.collections.credit import hold_paused, stage_credit
 from shared.services.collections.decision import ledger_summary
 from shared.services.collections.outbox import publish_outbox, reconcile_item
 from shared.services.exposure.anomalies import report_anomaly
@@ -197,7 +196,7 @@ def _decide_and_commit(
         state=state,
         now=now,
         window_open=calendar.is_open(now),
-        hold_paused=_paused(aggregate, today),
+        hold_paused=hold_paused(aggregate, today),
     )
     change = collections.customers.change(aggregate)
     staged = stage_credit(
@@ -253,15 +252,6 @@ class _Commit:
     customer_id: str
     committed: Stored[CollectionsRecord] | None
     staged: list[str]
-
-
-def _paused(aggregate: CustomerAggregate, today: date) -> str | None:
-    """An exemption that keeps any hold off now (as it does the non_payment hold)."""
-    for stored in aggregate.exemptions.values():
-        ex = stored.value
-        if ex.until >= today and ex.kind in (ExemptionKind.ENFORCEMENT_OFF, ExemptionKind.PROMISE_TO_PAY):
-            return f"{ex.kind.value} until {ex.until.isoformat()}"
-    return None
 
 
 def _history(

@@ -393,3 +393,25 @@ def test_a_refused_continuation_reads_the_listing_again_and_counts_once(make_env
     assert stored_exposure(C1).same_figures(whole)
     run = env.deps().runs.current()
     assert run is not None and run.value.listings[0].restarts == 1
+
+
+def test_an_exemption_lifts_the_credit_hold_at_once(make_env: Any) -> None:
+    env = make_env(EXPOSURE_READ_USAGE="false")
+    collections = wiring.collections()
+    _at_limit_customer("5000.00")
+    refresh_exposure(env.deps())
+    env.notices()
+    env.clock.set(START + timedelta(days=1, hours=1))
+    refresh_exposure(env.deps())
+    assert CREDIT_LIMIT_HOLD_ID in holds(C1)
+    env.reconciles()
+    until = (START + timedelta(days=8)).date()
+    controls.add_exemption(
+        collections,
+        C1,
+        controls.ExemptionIn(kind="promise_to_pay", until=until, reason="pays on the 10th"),
+        actor=TEST_ACTOR,
+        correlation_id="t",
+    )
+    assert CREDIT_LIMIT_HOLD_ID not in holds(C1)
+    assert [m["customer_id"] for m in env.reconciles()] == [C1]

@@ -58,6 +58,22 @@ def audit_entry(ctx: CommitContext, action: str, reason: str, **details: object)
     )
 
 
+def new_hold(
+    ctx: CommitContext, hold_id: str, reason: HoldReason, note: str, source_ref: str | None = None
+) -> Hold:
+    """A hold placed by this commit's actor, now, with its note and correlation id."""
+    return Hold(
+        hold_id=hold_id,
+        reason=reason,
+        placed_at=ctx.now,
+        placed_by=ctx.actor.label,
+        placed_by_id=ctx.actor.id,
+        note=note[:2000],
+        source_ref=source_ref,
+        correlation_id=ctx.correlation_id,
+    )
+
+
 def stage_action(
     change: CustomerChange,
     aggregate: CustomerAggregate,
@@ -70,16 +86,7 @@ def stage_action(
     if action.kind is ActionKind.PLACE_HOLD:
         if NON_PAYMENT_HOLD_ID in aggregate.holds:
             return None
-        hold = Hold(
-            hold_id=NON_PAYMENT_HOLD_ID,
-            reason=HoldReason.NON_PAYMENT,
-            placed_at=ctx.now,
-            placed_by=ctx.actor.label,
-            placed_by_id=ctx.actor.id,
-            note=action.reason[:2000],
-            source_ref=approving_batch,
-            correlation_id=ctx.correlation_id,
-        )
+        hold = new_hold(ctx, NON_PAYMENT_HOLD_ID, HoldReason.NON_PAYMENT, action.reason, approving_batch)
         change.put(hold, hold_row(NON_PAYMENT_HOLD_ID), None)
         change.audit(audit_entry(ctx, "hold.placed", action.reason, **_NON_PAYMENT))
         metric("collections.holds_placed")

@@ -33,11 +33,11 @@ from shared.domain.collections_models import CreditNotice, LedgerSummary, Notice
 from shared.domain.credit import CreditAction, CreditActionKind, CreditDecision, CreditState, evaluate_credit
 from shared.domain.customer import ExemptionKind
 from shared.domain.exposure import Exposure, to_minor
-from shared.domain.holds import CREDIT_LIMIT_HOLD_ID, Hold, HoldReason
+from shared.domain.holds import CREDIT_LIMIT_HOLD_ID, HoldReason
 from shared.domain.messages import derived_message_id
 from shared.domain.money import Money
 from shared.domain.policy import Stage
-from shared.services.collections.actions import CommitContext, audit_entry
+from shared.services.collections.actions import CommitContext, audit_entry, new_hold
 from shared.telemetry import metric
 
 CREDIT_NOTICE_STAGE = "credit_limit"
@@ -198,15 +198,7 @@ def _place(
 ) -> None:
     if CREDIT_LIMIT_HOLD_ID in aggregate.holds:
         return
-    hold = Hold(
-        hold_id=CREDIT_LIMIT_HOLD_ID,
-        reason=HoldReason.CREDIT_LIMIT,
-        placed_at=ctx.now,
-        placed_by=ctx.actor.label,
-        placed_by_id=ctx.actor.id,
-        note=action.reason[:2000],
-        correlation_id=ctx.correlation_id,
-    )
+    hold = new_hold(ctx, CREDIT_LIMIT_HOLD_ID, HoldReason.CREDIT_LIMIT, action.reason)
     change.put(hold, hold_row(CREDIT_LIMIT_HOLD_ID), None)
     change.audit(audit_entry(ctx, "hold.placed", action.reason, **_HOLD))
     metric("collections.holds_placed", reason=HoldReason.CREDIT_LIMIT.value)

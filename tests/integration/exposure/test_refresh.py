@@ -199,9 +199,8 @@ def test_the_credit_hold_is_placed_after_the_notice_and_lifted_by_a_payment(make
     assert view is not None and view.level == "threshold" and not view.credit_hold
 
 
-def test_a_raised_limit_lifts_the_hold_and_a_large_raise_needs_a_second_person(make_env: Any) -> None:
-    env = make_env(EXPOSURE_READ_USAGE="false")  # billing line items only: 5145.00 CNY for C1
-    collections = wiring.collections()
+def _held_for_credit(env: Any) -> None:
+    """C1 over a 5,000.00 CNY limit: the notice delivered, a day later the credit_limit hold."""
     _at_limit_customer("5000.00")
     refresh_exposure(env.deps())
     env.notices()
@@ -209,6 +208,12 @@ def test_a_raised_limit_lifts_the_hold_and_a_large_raise_needs_a_second_person(m
     refresh_exposure(env.deps())
     assert CREDIT_LIMIT_HOLD_ID in holds(C1)
     env.reconciles()
+
+
+def test_a_raised_limit_lifts_the_hold_and_a_large_raise_needs_a_second_person(make_env: Any) -> None:
+    env = make_env(EXPOSURE_READ_USAGE="false")  # billing line items only: 5145.00 CNY for C1
+    collections = wiring.collections()
+    _held_for_credit(env)
     profile = CustomerProfile.model_validate(
         {
             "name": "Shanghai",
@@ -398,13 +403,7 @@ def test_a_refused_continuation_reads_the_listing_again_and_counts_once(make_env
 def test_an_exemption_lifts_the_credit_hold_at_once(make_env: Any) -> None:
     env = make_env(EXPOSURE_READ_USAGE="false")
     collections = wiring.collections()
-    _at_limit_customer("5000.00")
-    refresh_exposure(env.deps())
-    env.notices()
-    env.clock.set(START + timedelta(days=1, hours=1))
-    refresh_exposure(env.deps())
-    assert CREDIT_LIMIT_HOLD_ID in holds(C1)
-    env.reconciles()
+    _held_for_credit(env)
     until = (START + timedelta(days=8)).date()
     controls.add_exemption(
         collections,
